@@ -1,0 +1,546 @@
+"""The phone bot's custom actions.
+
+Each action reads the dialogue state from slots, asks the order API (backend.py)
+and answers in short spoken sentences (speech.py). Whenever the bot cannot help —
+the caller asks for a person, the order system is down, checks fail twice — it
+hands off: it records the handoff and tells the engine with a `handoff` message.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import date, datetime
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions import backend, prompts, speech
+from components.spoken_entities import extract_entities, spoken_digits
+
+logger = logging.getLogger(__name__)
+
+RETURN_WINDOW_DAYS = 30
+CANCELLABLE = {"pending", "paid", "packed"}
+IN_DELIVERY = {"shipped", "in_transit", "out_for_delivery", "delayed", "exception"}
+MISUNDERSTOOD = {"nlu_fallback", "out_of_scope"}
+MAX_REPROMPTS = 2
+
+# Which team a handoff reason goes to; a later routing step refines this.
+HANDOFF_QUEUES = {
+    "complaint": "complaints",
+    "payment_issue": "after_sales",
+    "change_order": "after_sales",
+    "order_not_found": "logistics",
+    "identity_check_failed": "logistics",
+    "outside_return_window": "after_sales",
+}
+ACCOUNT_INTENTS = {"create_account", "delete_account", "edit_account", "recover_password", "registration_problems", "switch_account"}
+HANDOFF_LEADS = {
+    "complaint": "I'm sorry to hear that. I'll put you through to a colleague who can look into your complaint.",
+    "payment_issue": "I'll put you through to a colleague who can help with the payment.",
+    "change_order": "A colleague can change the items on your order. I'll put you through.",
+    "contact_customer_service": "I'll put you through to our customer service team.",
+    "contact_human_agent": "Of course. I'll put you through to a colleague.",
+    "account": "A colleague can help you with your account. I'll put you through.",
+}
+HOLD = "Please hold, someone will be with you in about two minutes."
+
+
+# --- shared helpers ------------------------------------------------------------------
+
+
+def anything_else(dispatcher: CollectingDispatcher) -> None:
+    dispatcher.utter_message(text=prompts.ANYTHING_ELSE)
+
+
+def hand_off(
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    reason: str,
+    lead: str,
+) -> List[EventType]:
+    """Records the handoff with what the bot collected, tells the caller, and tells the engine."""
+    intent = (tracker.latest_message.get("intent") or {}).get("name")
+    order_number = tracker.get_slot("order_number")
+    collected = {
+        name: tracker.get_slot(name)
+        for name in ("task", "order_number", "identity_verified", "new_address")
+        if tracker.get_slot(name) is not None
+    }
+    queue = HANDOFF_QUEUES.get(reason, "general")
+    handoff_id = None
+    try:
+        handoff_id = backend.record_handoff(tracker.sender_id, reason, intent, collected, order_number, queue).get("id")
+    except (backend.BackendUnavailable, backend.NotAllowed, backend.OrderNotFound) as error:
+        logger.error("Could not record handoff for %s: %s", tracker.sender_id, error)
+    dispatcher.utter_message(text=f"{lead} {HOLD}")
+    dispatcher.utter_message(
+        json_message={"handoff": {"reason": reason, "intent": intent, "queue": queue, "handoff_id": handoff_id, "collected": collected}}
+    )
+    return [SlotSet("pending_confirmation", None), SlotSet("address_change_allowed", False)]
+
+
+def system_failure(dispatcher: CollectingDispatcher, tracker: Tracker, error: Exception) -> List[EventType]:
+    logger.error("Order system unavailable during %s: %s", tracker.sender_id, error)
+    return hand_off(
+        dispatcher,
+        tracker,
+        "internal_error",
+        "I'm sorry, I'm having trouble reaching our order system right now. Let me connect you to a colleague.",
+    )
+
+
+def days_since(iso_value: Optional[str]) -> Optional[int]:
+    if not iso_value:
+        return None
+    return (date.today() - datetime.fromisoformat(iso_value).date()).days
+
+
+def in_return_window(order: Dict[str, Any]) -> bool:
+    days = days_since(order.get("delivered_at"))
+    return order["status"] == "delivered" and days is not None and days <= RETURN_WINDOW_DAYS
+
+
+def open_refunds(order: Dict[str, Any]) -> List[Dict[str, Any]]:
+    return [r for r in order.get("refunds", []) if r["status"] != "rejected"]
+
+
+# --- the order task: what the caller came for, once the order number is known ----------
+
+
+def answer_task(dispatcher: CollectingDispatcher, tracker: Tracker, task: Optional[str], number: str) -> List[EventType]:
+    try:
+        order = backend.get_order(number)
+    except backend.OrderNotFound:
+        return hand_off(
+            dispatcher,
+            tracker,
+            "order_not_found",
+            f"I still can't find order {number}. Let me connect you to a colleague who can look into it.",
+        )
+    except backend.BackendUnavailable as error:
+        return system_failure(dispatcher, tracker, error)
+
+    handler = TASKS.get(task or "track_order", track)
+    try:
+        return handler(dispatcher, tracker, order)
+    except backend.BackendUnavailable as error:
+        return system_failure(dispatcher, tracker, error)
+
+
+def track(dispatcher: CollectingDispatcher, tracker: Tracker, order: Dict[str, Any]) -> List[EventType]:
+    dispatcher.utter_message(text=speech.order_status(order))
+    anything_else(dispatcher)
+    return []
+
+
+def delivery(dispatcher: CollectingDispatcher, tracker: Tracker, order: Dict[str, Any]) -> List[EventType]:
+    sentence = speech.delivery_sentence(order) or f"It {speech.STATUS_PHRASES[order['status']]}."
+    dispatcher.utter_message(text=f"Order {order['order_number']}. {sentence}")
+    anything_else(dispatcher)
+    return []
+
+
+def cancel(dispatcher: CollectingDispatcher, tracker: Tracker, order: Dict[str, Any]) -> List[EventType]:
+    number, status = order["order_number"], order["status"]
+    if status in CANCELLABLE:
+        dispatcher.utter_message(
+            text=f"Order {number}, {speech.item_summary(order['items'])}, hasn't shipped yet. Do you want me to cancel it?"
+        )
+        return [SlotSet("pending_confirmation", "cancel")]
+    if status == "cancelled":
+        dispatcher.utter_message(text=f"Order {number} is already cancelled.")
+    elif status in IN_DELIVERY:
+        dispatcher.utter_message(
+            text=f"Order {number} has already shipped, so it can't be cancelled any more. "
+            f"When it arrives, you can return it within {RETURN_WINDOW_DAYS} days for a full refund."
+        )
+    elif in_return_window(order) and not open_refunds(order):
+        dispatcher.utter_message(
+            text=f"Order {number} was delivered on {speech.spoken_date(order['delivered_at'])}, so it can't be cancelled, "
+            "but you can still return it. Shall I open a refund request for it?"
+        )
+        return [SlotSet("pending_confirmation", "refund")]
+    else:
+        dispatcher.utter_message(
+            text=f"Order {number} {speech.STATUS_PHRASES[status]}, so there's nothing left to cancel."
+        )
+    anything_else(dispatcher)
+    return []
+
+
+def change_address(dispatcher: CollectingDispatcher, tracker: Tracker, order: Dict[str, Any]) -> List[EventType]:
+    number, status = order["order_number"], order["status"]
+    if status not in CANCELLABLE:
+        dispatcher.utter_message(
+            text=f"Order {number} {speech.STATUS_PHRASES[status]}, so I can't change its delivery address any more."
+        )
+        anything_else(dispatcher)
+        return [SlotSet("address_change_allowed", False)]
+    verified = tracker.get_slot("identity_verified")
+    if verified is False:
+        return hand_off(
+            dispatcher,
+            tracker,
+            "identity_check_failed",
+            "I'm sorry, I couldn't confirm your identity, so I can't change the address myself. Let me connect you to a colleague.",
+        )
+    new_address = tracker.get_slot("new_address")
+    if not verified or not new_address:
+        dispatcher.utter_message(text=f"Order {number} hasn't shipped yet, so I can change where it goes.")
+        return [SlotSet("address_change_allowed", True)]
+    dispatcher.utter_message(text=f"So the new address for order {number} is {new_address}. Is that right?")
+    return [SlotSet("address_change_allowed", False), SlotSet("pending_confirmation", "address")]
+
+
+def refund(dispatcher: CollectingDispatcher, tracker: Tracker, order: Dict[str, Any]) -> List[EventType]:
+    number, status = order["order_number"], order["status"]
+    refunds = open_refunds(order)
+    if refunds:
+        dispatcher.utter_message(text=speech.refund_status(number, refunds))
+    elif in_return_window(order):
+        dispatcher.utter_message(
+            text=f"Order {number} was delivered on {speech.spoken_date(order['delivered_at'])}, within our "
+            f"{RETURN_WINDOW_DAYS}-day return window. Shall I open a refund request for it?"
+        )
+        return [SlotSet("pending_confirmation", "refund")]
+    elif status == "delivered":
+        dispatcher.utter_message(
+            text=f"Order {number} was delivered on {speech.spoken_date(order['delivered_at'])}, more than "
+            f"{RETURN_WINDOW_DAYS} days ago, so it's outside our return window. Would you like me to connect you to a colleague?"
+        )
+        return [SlotSet("pending_confirmation", "handoff")]
+    elif status in CANCELLABLE:
+        dispatcher.utter_message(
+            text=f"Order {number} hasn't shipped yet. If you don't want it, I can cancel it and you'll get a full refund. Do you want me to cancel it?"
+        )
+        return [SlotSet("pending_confirmation", "cancel")]
+    elif status in IN_DELIVERY:
+        dispatcher.utter_message(
+            text=f"Order {number} is on its way. Once it arrives you can return it within {RETURN_WINDOW_DAYS} days for a full refund."
+        )
+    else:
+        dispatcher.utter_message(text=f"Order {number} {speech.STATUS_PHRASES[status]}, and there's no refund due on it.")
+    anything_else(dispatcher)
+    return []
+
+
+def refund_status(dispatcher: CollectingDispatcher, tracker: Tracker, order: Dict[str, Any]) -> List[EventType]:
+    refunds = open_refunds(order)
+    if refunds:
+        dispatcher.utter_message(text=speech.refund_status(order["order_number"], refunds))
+        anything_else(dispatcher)
+        return []
+    dispatcher.utter_message(text=f"There's no refund on order {order['order_number']} yet.")
+    return refund(dispatcher, tracker, order) if in_return_window(order) else (anything_else(dispatcher) or [])
+
+
+TASKS = {
+    "track_order": track,
+    "delivery_period": delivery,
+    "cancel_order": cancel,
+    "change_shipping_address": change_address,
+    "get_refund": refund,
+    "track_refund": refund_status,
+}
+
+
+class ActionOrderTask(Action):
+    """Does what the caller asked for, on the order in the `order_number` slot."""
+
+    def name(self) -> Text:
+        return "action_order_task"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        task, number = tracker.get_slot("task"), tracker.get_slot("order_number")
+        if not number:
+            if task == "delivery_period":
+                dispatcher.utter_message(text=prompts.DELIVERY_PERIOD_GENERAL)
+                return []
+            dispatcher.utter_message(text=prompts.ASK_ORDER_NUMBER)
+            return []
+        return answer_task(dispatcher, tracker, task, number)
+
+
+class ActionHandleInform(Action):
+    """The caller gave information outside a form: usually an order number for the task in hand."""
+
+    def name(self) -> Text:
+        return "action_handle_inform"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        number = next(tracker.get_latest_entity_values("order_number"), None)
+        task = tracker.get_slot("task")
+        if number and task:
+            return answer_task(dispatcher, tracker, task, number)
+        if number:
+            dispatcher.utter_message(
+                text=f"Thanks, order {number}. Would you like to track it, check its delivery date, cancel it, change its address, or ask about a refund?"
+            )
+            return [SlotSet("order_number", number)]
+        dispatcher.utter_message(text="Thanks. What can I help you with today?")
+        return []
+
+
+# --- yes / no ---------------------------------------------------------------------------
+
+
+class ActionConfirm(Action):
+    """The caller said yes: carry out what the bot proposed."""
+
+    def name(self) -> Text:
+        return "action_confirm"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        pending, number = tracker.get_slot("pending_confirmation"), tracker.get_slot("order_number")
+        if pending == "handoff":
+            return hand_off(dispatcher, tracker, "outside_return_window", "Okay, I'll put you through to a colleague.")
+        if not pending:
+            dispatcher.utter_message(text="Okay. What can I help you with?")
+            return []
+        try:
+            if pending == "cancel":
+                result = backend.cancel_order(number, tracker.sender_id)
+                text = f"Done. Order {number} is cancelled."
+                refund_amount = next((r["amount"] for r in result.get("refunds", []) if r["status"] != "rejected"), None)
+                if refund_amount:
+                    text += f" Your {refund_amount:.2f} dollars will be back on your original payment method within five to ten business days."
+                dispatcher.utter_message(text=text)
+            elif pending == "address":
+                address = tracker.get_slot("new_address")
+                backend.change_address(number, address, postcode_in(address), tracker.get_slot("identity_answer"), tracker.sender_id)
+                dispatcher.utter_message(text=f"Done. Order {number} will now be delivered to {address}.")
+            elif pending == "refund":
+                result = backend.request_refund(number, "requested by caller on the phone", tracker.sender_id)
+                dispatcher.utter_message(
+                    text=f"I've opened refund request {result.get('ticket_id')} for order {number}. "
+                    "We'll email you a free return label, and the money is refunded once the parcel is back with us."
+                )
+        except backend.NotAllowed as refused:
+            if refused.code == "identity_check_failed":
+                return hand_off(dispatcher, tracker, "identity_check_failed", "I'm sorry, I couldn't confirm your identity. Let me connect you to a colleague.")
+            dispatcher.utter_message(text=f"I'm sorry, I couldn't do that: {refused}")
+        except (backend.BackendUnavailable, backend.OrderNotFound) as error:
+            return system_failure(dispatcher, tracker, error)
+        anything_else(dispatcher)
+        return [SlotSet("pending_confirmation", None)]
+
+
+class ActionDecline(Action):
+    """The caller said no: drop the proposal, or end the call if nothing was pending."""
+
+    def name(self) -> Text:
+        return "action_decline"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        pending = tracker.get_slot("pending_confirmation")
+        if not pending:
+            dispatcher.utter_message(response="utter_goodbye")
+            dispatcher.utter_message(json_message={"end_call": {"reason": "caller_done"}})
+            return []
+        if pending == "address":
+            dispatcher.utter_message(text="Okay, I haven't changed the address.")
+            anything_else(dispatcher)
+            return [SlotSet("pending_confirmation", None), SlotSet("new_address", None)]
+        dispatcher.utter_message(text=prompts.NOTHING_CHANGED)
+        anything_else(dispatcher)
+        return [SlotSet("pending_confirmation", None)]
+
+
+# --- conversation repair ----------------------------------------------------------------
+
+
+class ActionHandoff(Action):
+    """The caller asked for something only a person can do, or asked for a person."""
+
+    def name(self) -> Text:
+        return "action_handoff"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        intent = (tracker.latest_message.get("intent") or {}).get("name") or "contact_human_agent"
+        key = "account" if intent in ACCOUNT_INTENTS else intent
+        lead = HANDOFF_LEADS.get(key, HANDOFF_LEADS["contact_human_agent"])
+        return hand_off(dispatcher, tracker, intent if intent != "deny" else "caller_request", lead)
+
+
+class ActionReprompt(Action):
+    """Not understood or out of scope: reprompt at most twice in a row, then hand off."""
+
+    def name(self) -> Text:
+        return "action_reprompt"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        misses = 0
+        for event in reversed(tracker.events):
+            if event.get("event") == "user":
+                if (event.get("parse_data", {}).get("intent") or {}).get("name") not in MISUNDERSTOOD:
+                    break
+                misses += 1
+        if misses > MAX_REPROMPTS:
+            events = hand_off(
+                dispatcher, tracker, "not_understood", "I'm sorry, I'm having trouble understanding. Let me connect you to a colleague."
+            )
+            if tracker.active_loop_name:
+                events += [ActiveLoop(None), FollowupAction("action_listen")]
+            return events
+        out_of_scope = (tracker.latest_message.get("intent") or {}).get("name") == "out_of_scope"
+        if tracker.active_loop_name:
+            dispatcher.utter_message(text="Sorry, I didn't catch that.")
+        else:
+            dispatcher.utter_message(text=prompts.OUT_OF_SCOPE if out_of_scope else prompts.NOT_UNDERSTOOD)
+        return []
+
+
+class ActionRepeat(Action):
+    """Says the bot's last turn again."""
+
+    def name(self) -> Text:
+        return "action_repeat"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        said: List[str] = []
+        users_seen = 0
+        for event in reversed(tracker.events):
+            if event.get("event") == "user":
+                users_seen += 1
+                if users_seen == 2:
+                    break
+            elif event.get("event") == "bot" and users_seen == 1 and event.get("text"):
+                said.insert(0, event["text"])
+        for text in said or ["Sorry. How can I help you?"]:
+            dispatcher.utter_message(text=text)
+        return []
+
+
+class ActionEndCall(Action):
+    """Tells the engine to hang up after the goodbye has been spoken."""
+
+    def name(self) -> Text:
+        return "action_end_call"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        dispatcher.utter_message(json_message={"end_call": {"reason": "caller_goodbye"}})
+        return []
+
+
+# --- forms ----------------------------------------------------------------------------
+
+
+def postcode_in(text: Optional[str]) -> Optional[str]:
+    match = re.search(r"\b(\d{5})(?:-\d{4})?\s*$", text or "")
+    return match.group(1) if match else None
+
+
+class ActionAskOrderNumber(Action):
+    """Asks for the order number, saying why when the last one was not found."""
+
+    def name(self) -> Text:
+        return "action_ask_order_number"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        rejected = tracker.get_slot("rejected_order_number")
+        if rejected and (tracker.get_slot("order_attempts") or 0) >= 1:
+            dispatcher.utter_message(text=prompts.ORDER_NOT_FOUND.format(number=rejected))
+        else:
+            dispatcher.utter_message(text=prompts.ASK_ORDER_NUMBER)
+        return []
+
+
+class ValidateOrderForm(FormValidationAction):
+    def name(self) -> Text:
+        return "validate_order_form"
+
+    def validate_order_number(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        number = re.sub(r"\D", "", str(value or ""))
+        if not number:
+            return {"order_number": None}
+        try:
+            backend.get_order(number)
+        except backend.OrderNotFound:
+            attempts = (tracker.get_slot("order_attempts") or 0) + 1
+            if attempts >= 2:
+                # Second miss: keep it, so the task action hands the call to a person.
+                return {"order_number": number, "order_attempts": 0, "rejected_order_number": number}
+            return {"order_number": None, "order_attempts": attempts, "rejected_order_number": number}
+        except backend.BackendUnavailable:
+            # The task action retries the lookup and apologises if the system is still down.
+            return {"order_number": number}
+        return {"order_number": number, "order_attempts": 0, "rejected_order_number": None}
+
+
+class ActionAskIdentityAnswer(Action):
+    def name(self) -> Text:
+        return "action_ask_identity_answer"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        failed = (tracker.get_slot("identity_attempts") or 0) >= 1
+        dispatcher.utter_message(text=prompts.IDENTITY_RETRY if failed else prompts.ASK_IDENTITY)
+        return []
+
+
+class ActionAskNewAddress(Action):
+    def name(self) -> Text:
+        return "action_ask_new_address"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        dispatcher.utter_message(text=prompts.ASK_NEW_ADDRESS)
+        return []
+
+
+class ValidateAddressChangeForm(FormValidationAction):
+    def name(self) -> Text:
+        return "validate_address_change_form"
+
+    async def required_slots(
+        self, domain_slots: List[Text], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[Text]:
+        # After a failed identity check there is nothing more to ask: the task action hands off.
+        if tracker.get_slot("identity_verified") is False:
+            return ["identity_answer"]
+        return domain_slots
+
+    def validate_identity_answer(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        answer = re.sub(r"\D", "", str(value or ""))
+        if len(answer) not in (4, 5) and len(answer) < 10:
+            return {"identity_answer": None}
+        answer = answer if len(answer) == 5 else answer[-4:]
+        try:
+            verified = backend.verify_identity(tracker.get_slot("order_number"), answer)
+        except (backend.BackendUnavailable, backend.OrderNotFound):
+            return {"identity_answer": answer, "identity_verified": None}
+        if verified:
+            return {"identity_answer": answer, "identity_verified": True, "identity_attempts": 0}
+        attempts = (tracker.get_slot("identity_attempts") or 0) + 1
+        if attempts >= 2:
+            return {"identity_answer": answer, "identity_verified": False, "identity_attempts": attempts}
+        return {"identity_answer": None, "identity_attempts": attempts}
+
+    def validate_new_address(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        address = clean_address(str(value or ""))
+        if not re.search(r"\d", address) or not re.search(r"[a-zA-Z]{2,}", address):
+            dispatcher.utter_message(text="Sorry, I need the street address with the house number and the zip code.")
+            return {"new_address": None}
+        return {"new_address": address}
+
+
+ADDRESS_LEADS = re.compile(
+    r"^(?:(?:um+|uh+|so|okay|ok|yeah|well|it's|it is|the new address is|new address is|my new address is|"
+    r"please|send it to|ship it to|deliver it to|change it to|to)\b[\s,]*)+",
+    re.IGNORECASE,
+)
+
+
+def clean_address(text: str) -> str:
+    """'um send it to forty two elm street' -> '42 elm street' (spoken numbers become digits)."""
+    text = ADDRESS_LEADS.sub("", spoken_digits(text.strip())).strip(" .,")
+    return re.sub(r"\s+", " ", text)

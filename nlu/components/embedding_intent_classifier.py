@@ -1,0 +1,172 @@
+"""Intent classifier over all-MiniLM-L6-v2 sentence embeddings.
+
+Rasa's own DIET classifier learns from word and character counts, which fits its
+training phrasings but generalises poorly to new ones (about 0.60 accuracy on
+fresh phrasings of the Bitext intents, see shared/FACTS.md). Sentence embeddings
+carry meaning across paraphrases, so a linear model on top of them generalises
+far better and trains in seconds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Text
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.classifiers.classifier import IntentClassifier
+from rasa.shared.nlu.constants import INTENT, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from components.sentence_encoder import SentenceEncoder
+
+logger = logging.getLogger(__name__)
+
+_ENCODERS: Dict[str, SentenceEncoder] = {}
+
+
+def shared_encoder(model_dir: Optional[str]) -> SentenceEncoder:
+    """One encoder per process: the weights are 90 MB and load in about a second."""
+    key = model_dir or ""
+    if key not in _ENCODERS:
+        _ENCODERS[key] = SentenceEncoder(Path(model_dir) if model_dir else None)
+    return _ENCODERS[key]
+
+
+class EmbeddingCache:
+    """Embeddings of training sentences on disk, so retraining re-embeds only new text."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.vectors: Dict[str, np.ndarray] = {}
+        if path.exists():
+            with np.load(path) as stored:
+                self.vectors = dict(zip(stored["keys"].tolist(), stored["vectors"]))
+
+    @staticmethod
+    def key(text: str) -> str:
+        return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+    def embed(self, encoder: SentenceEncoder, texts: List[str]) -> np.ndarray:
+        missing = sorted({t for t in texts if self.key(t) not in self.vectors})
+        if missing:
+            logger.info(f"Embedding {len(missing)} new training sentences ({len(texts) - len(missing)} cached).")
+            for text, vector in zip(missing, encoder.encode(missing)):
+                self.vectors[self.key(text)] = vector
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            keys = sorted(self.vectors)
+            np.savez(self.path, keys=np.array(keys), vectors=np.stack([self.vectors[k] for k in keys]))
+        return np.stack([self.vectors[self.key(t)] for t in texts])
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
+class EmbeddingIntentClassifier(IntentClassifier, GraphComponent):
+    """Logistic regression on sentence embeddings; needs no tokenizer or featurizer."""
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {
+            # Folder with a sentence-transformers BERT model; None = the bundled all-MiniLM-L6-v2.
+            "model_dir": None,
+            # Inverse regularisation strength of the logistic regression.
+            "C": 30.0,
+            "max_iter": 2000,
+            # How many alternative intents to report in `intent_ranking`.
+            "ranking_length": 10,
+            # Where embeddings of training sentences are cached between trainings.
+            "cache_file": ".rasa/embedding_cache.npz",
+        }
+
+    def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource) -> None:
+        self.config = {**self.get_default_config(), **config}
+        self._model_storage = model_storage
+        self._resource = resource
+        self.classes: np.ndarray = np.array([])
+        self.coef: Optional[np.ndarray] = None
+        self.intercept: Optional[np.ndarray] = None
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "EmbeddingIntentClassifier":
+        return cls(config, model_storage, resource)
+
+    @property
+    def encoder(self) -> SentenceEncoder:
+        return shared_encoder(self.config["model_dir"])
+
+    def train(self, training_data: TrainingData) -> Resource:
+        examples = [e for e in training_data.intent_examples if e.get(INTENT) and e.get(TEXT)]
+        if not examples:
+            return self._resource
+        texts = [e.get(TEXT) for e in examples]
+        labels = [e.get(INTENT) for e in examples]
+        vectors = EmbeddingCache(Path(self.config["cache_file"])).embed(self.encoder, texts)
+        model = LogisticRegression(
+            C=self.config["C"], max_iter=self.config["max_iter"], class_weight="balanced", random_state=42
+        )
+        model.fit(vectors, labels)
+        self.classes, self.coef, self.intercept = model.classes_, model.coef_, model.intercept_
+        self.persist()
+        return self._resource
+
+    def persist(self) -> None:
+        with self._model_storage.write_to(self._resource) as model_dir:
+            np.savez(model_dir / "classifier.npz", classes=self.classes, coef=self.coef, intercept=self.intercept)
+
+    @classmethod
+    def load(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> "EmbeddingIntentClassifier":
+        component = cls(config, model_storage, resource)
+        try:
+            with model_storage.read_from(resource) as model_dir:
+                with np.load(model_dir / "classifier.npz") as stored:
+                    component.classes = stored["classes"]
+                    component.coef = stored["coef"]
+                    component.intercept = stored["intercept"]
+        except ValueError:
+            logger.warning("EmbeddingIntentClassifier has no trained weights; it will predict no intent.")
+        return component
+
+    def probabilities(self, texts: List[str]) -> np.ndarray:
+        logits = self.encoder.encode(texts) @ self.coef.T + self.intercept
+        logits -= logits.max(axis=1, keepdims=True)
+        probs = np.exp(logits)
+        return probs / probs.sum(axis=1, keepdims=True)
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        if self.coef is None:
+            return messages
+        scored = [m for m in messages if m.get(TEXT)]
+        if not scored:
+            return messages
+        for message, probs in zip(scored, self.probabilities([m.get(TEXT) for m in scored])):
+            order = np.argsort(-probs)
+            ranking = [
+                {"name": str(self.classes[i]), "confidence": float(probs[i])}
+                for i in order[: self.config["ranking_length"]]
+            ]
+            message.set(INTENT, ranking[0], add_to_output=True)
+            message.set("intent_ranking", ranking, add_to_output=True)
+        return messages
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        return training_data

@@ -1,0 +1,235 @@
+"""The order back-end HTTP API: routes, status codes and JSON bodies."""
+
+from __future__ import annotations
+
+import socket
+import sqlite3
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from voicebot.api.backend import install_error_handlers, router
+from voicebot.db import init_database, make_engine, session_factory
+from voicebot.db.seed import FIXED_ORDERS
+from voicebot.orders import OrderService
+from voicebot.settings import Settings
+
+DEMO = {o.number: o for o in FIXED_ORDERS}
+IN_TRANSIT, PENDING, PAID, DELIVERED_RECENT, DELIVERED_OLD = "104233", "100512", "101874", "106347", "107081"
+
+
+def _app(service: OrderService) -> FastAPI:
+    app = FastAPI()
+    app.include_router(router)
+    install_error_handlers(app)
+    app.state.orders = service
+    return app
+
+
+@pytest.fixture(scope="module")
+def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    data_dir = tmp_path_factory.mktemp("template")
+    init_database(Settings(data_dir=data_dir, DATABASE_URL=None)).dispose()
+    return data_dir / "voicebot.db"
+
+
+@pytest.fixture
+def client(template_db: Path, tmp_path: Path):
+    target = tmp_path / "voicebot.db"
+    source, copy = sqlite3.connect(template_db), sqlite3.connect(target)
+    try:
+        source.backup(copy)
+    finally:
+        source.close()
+        copy.close()
+    engine = make_engine(f"sqlite:///{target}")
+    with TestClient(_app(OrderService(session_factory(engine)))) as client:
+        yield client
+    engine.dispose()
+
+
+def test_list_orders(client: TestClient) -> None:
+    response = client.get("/api/v1/orders")
+    assert response.status_code == 200
+    rows = response.json()
+    assert len(rows) >= 240
+    assert {"order_number": IN_TRANSIT, "status": "in_transit", "customer": "Maria Garcia"}.items() <= next(
+        r for r in rows if r["order_number"] == IN_TRANSIT
+    ).items()
+
+
+def test_get_order(client: TestClient) -> None:
+    response = client.get(f"/api/v1/orders/{IN_TRANSIT}")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["order_number"] == IN_TRANSIT and body["status"] == "in_transit"
+    assert body["carrier"] == "UPS" and body["last_event"]["code"]
+    assert body["shipping_address"]["postcode"] == "78704"
+
+
+def test_unknown_order_is_404(client: TestClient) -> None:
+    for method, path in (
+        ("get", "/api/v1/orders/999999"),
+        ("post", "/api/v1/orders/999999/cancel"),
+        ("get", "/api/v1/orders/999999/refunds"),
+    ):
+        response = client.request(method, path)
+        assert response.status_code == 404
+        assert response.json() == {"error": "order_not_found", "message": "No order with number 999999."}
+
+
+@pytest.mark.parametrize("number", ["abc", "10423x", "1" * 13, "-1"])
+def test_order_number_must_be_digits(client: TestClient, number: str) -> None:
+    response = client.get(f"/api/v1/orders/{number}")
+    assert response.status_code == 422
+    body = response.json()
+    assert body["error"] == "validation_error" and body["message"].startswith("path.number")
+
+
+def test_cancel(client: TestClient) -> None:
+    response = client.post(f"/api/v1/orders/{PAID}/cancel", json={"call_id": "c-1"})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["order"]["status"] == "cancelled"
+    assert body["refund"]["status"] == "processing" and isinstance(body["ticket_id"], int)
+
+    response = client.post(f"/api/v1/orders/{PENDING}/cancel")  # the body is optional
+    assert response.status_code == 200 and response.json()["refund"] is None
+
+    response = client.post(f"/api/v1/orders/{PAID}/cancel")
+    assert response.status_code == 409
+    assert response.json()["error"] == "already_cancelled"
+
+    response = client.post(f"/api/v1/orders/{IN_TRANSIT}/cancel")
+    assert response.status_code == 409
+    assert response.json() == {
+        "error": "already_shipped",
+        "message": f"Order {IN_TRANSIT} is in transit and can no longer be cancelled.",
+    }
+
+
+def test_verify(client: TestClient) -> None:
+    demo = DEMO[IN_TRANSIT]
+    url = f"/api/v1/orders/{IN_TRANSIT}/verify"
+    assert client.post(url, json={"phone_last4": demo.phone_last4}).json() == {
+        "order_number": IN_TRANSIT,
+        "verified": True,
+    }
+    assert client.post(url, json={"postcode": demo.postcode}).json()["verified"] is True
+    assert client.post(url, json={"phone_last4": "9999"}).json()["verified"] is False
+    for bad in ({}, {"phone_last4": "12"}, {"postcode": "ABCDE"}):
+        response = client.post(url, json=bad)
+        assert response.status_code == 422 and response.json()["error"] == "validation_error"
+
+
+def test_change_address(client: TestClient) -> None:
+    demo = DEMO[PENDING]
+    url = f"/api/v1/orders/{PENDING}/address"
+    response = client.post(url, json={"address": "1 Elm St, Dayton, OH", "postcode": "45402", "phone_last4": "0000"})
+    assert response.status_code == 409 and response.json()["error"] == "identity_check_failed"
+
+    response = client.post(
+        url, json={"address": "1 Elm St, Dayton, OH", "postcode": "45402", "postcode_check": demo.postcode}
+    )
+    assert response.status_code == 200
+    assert response.json()["order"]["shipping_address"] == {
+        "line": "1 Elm St",
+        "city": "Dayton",
+        "state": "OH",
+        "postcode": "45402",
+    }
+
+    response = client.post(
+        f"/api/v1/orders/{IN_TRANSIT}/address",
+        json={"address": "1 Elm St, Austin, TX", "phone_last4": DEMO[IN_TRANSIT].phone_last4},
+    )
+    assert response.status_code == 409 and response.json()["error"] == "already_shipped"
+
+    response = client.post(url, json={"address": "x", "phone_last4": demo.phone_last4})
+    assert response.status_code == 422
+
+
+def test_refunds(client: TestClient) -> None:
+    url = f"/api/v1/orders/{DELIVERED_RECENT}/refunds"
+    assert client.get(url).json() == {"order_number": DELIVERED_RECENT, "refunds": []}
+
+    response = client.post(url, json={"reason": "Wrong size", "call_id": "c-2"})
+    assert response.status_code == 201
+    created = response.json()
+    assert created["refund"]["status"] == "requested" and isinstance(created["ticket_id"], int)
+    assert client.get(url).json()["refunds"] == [created["refund"]]
+
+    response = client.post(url, json={"reason": "Wrong size"})
+    assert response.status_code == 409 and response.json()["error"] == "refund_already_requested"
+
+    response = client.post(f"/api/v1/orders/{DELIVERED_OLD}/refunds", json={"reason": "Broken"})
+    assert response.status_code == 409 and response.json()["error"] == "outside_return_window"
+
+    response = client.post(f"/api/v1/orders/{IN_TRANSIT}/refunds", json={"reason": "Broken"})
+    assert response.status_code == 409 and response.json()["error"] == "not_delivered"
+
+    response = client.post(url, json={})
+    assert response.status_code == 422 and response.json()["message"].startswith("reason")
+
+
+def test_handoff(client: TestClient) -> None:
+    response = client.post(
+        "/api/v1/handoffs",
+        json={
+            "call_id": "c-3",
+            "reason": "caller asked for an agent",
+            "intent": "human_agent",
+            "collected": {"order_number": IN_TRANSIT},
+            "order_number": IN_TRANSIT,
+            "summary": "Late parcel.",
+        },
+    )
+    assert response.status_code == 201
+    assert isinstance(response.json()["handoff_id"], int)
+    assert client.post("/api/v1/handoffs", json={"call_id": "c-3"}).status_code == 422
+
+
+def test_call_lifecycle(client: TestClient) -> None:
+    response = client.post("/api/v1/calls", json={"caller": "+15125550147", "channel": "phone"})
+    assert response.status_code == 201
+    call_id = response.json()["id"]
+
+    response = client.post(
+        f"/api/v1/calls/{call_id}/turns",
+        json={"caller_text": "where is my order", "intent": "track_order", "confidence": 0.9, "bot_text": "Sure."},
+    )
+    assert response.status_code == 201 and response.json()["seq"] == 1
+
+    response = client.post(f"/api/v1/calls/{call_id}/end", json={"outcome": "resolved"})
+    assert response.status_code == 200 and response.json()["outcome"] == "resolved"
+
+    call = client.get(f"/api/v1/calls/{call_id}").json()
+    assert call["channel"] == "phone" and [t["intent"] for t in call["turns"]] == ["track_order"]
+
+    response = client.post(f"/api/v1/calls/{call_id}/end", json={"outcome": "resolved"})
+    assert response.status_code == 409 and response.json()["error"] == "call_ended"
+
+    assert client.post("/api/v1/calls").status_code == 201  # the body is optional
+    assert client.post(f"/api/v1/calls/{call_id}/end", json={"outcome": "great"}).status_code == 422
+    assert client.post("/api/v1/calls", json={"channel": "fax"}).status_code == 422
+
+    response = client.get("/api/v1/calls/unknown")
+    assert response.status_code == 404 and response.json()["error"] == "call_not_found"
+
+
+def test_database_down_is_503(tmp_path: Path) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    engine = make_engine(f"postgresql+psycopg://voicebot@127.0.0.1:{port}/voicebot")
+    try:
+        with TestClient(_app(OrderService(session_factory(engine)))) as client:
+            for method, path in (("get", f"/api/v1/orders/{IN_TRANSIT}"), ("post", "/api/v1/calls")):
+                response = client.request(method, path)
+                assert response.status_code == 503
+                assert response.json()["error"] == "database_unavailable"
+                assert "password" not in response.text
+    finally:
+        engine.dispose()

@@ -1,0 +1,298 @@
+"""The `voicebot` command: train, serve, chat, parse, inspect orders, evaluate."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+import sys
+import threading
+import time
+from typing import Sequence
+
+import httpx
+
+from voicebot.settings import Settings, get_settings
+
+DESCRIPTION = """\
+Offline voice phone bot and agent-assist engine for customer service.
+
+Typical use:
+  voicebot train              train the Rasa model (only if nlu/ changed)
+  voicebot serve              start Rasa, the action server and the engine on loopback
+  voicebot chat               talk to the bot in text (starts everything if needed)
+  echo "where is my parcel" | voicebot nlu parse
+  voicebot orders list --json
+  voicebot eval nlu           intent accuracy on fresh phrasings
+
+Settings come from VOICEBOT_* environment variables (see README); DATABASE_URL
+selects PostgreSQL instead of the embedded SQLite file.
+"""
+
+
+def echo(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+# --- train / serve ------------------------------------------------------------------
+
+
+def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
+    from voicebot.rasa import RasaError, train
+
+    try:
+        train(settings, force=args.force, echo=echo)
+    except RasaError as error:
+        echo(f"error: {error}")
+        return 1
+    return 0
+
+
+class EngineStack:
+    """Everything the bot needs, started in order: database, action server, Rasa, engine."""
+
+    def __init__(self, settings: Settings) -> None:
+        from voicebot.rasa import RasaProcesses
+
+        self.settings = settings
+        self.rasa = RasaProcesses(settings)
+        self.server = None
+        self.thread: threading.Thread | None = None
+
+    def start(self, train_first: bool = True) -> None:
+        import uvicorn
+
+        from voicebot.rasa import latest_model, train
+        from voicebot.server import create_app
+
+        s = self.settings
+        model = train(s, echo=echo) if train_first else latest_model(s.nlu_dir)
+        if model is None:
+            raise SystemExit("error: no trained model; run `voicebot train` first")
+        echo(f"Starting the engine on {s.engine_url} ...")
+        config = uvicorn.Config(create_app(s), host=s.host, port=s.port, log_level="warning")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, name="engine", daemon=True)
+        self.thread.start()
+        while not self.server.started:
+            if not self.thread.is_alive():
+                raise SystemExit(f"error: the engine could not start on port {s.port}")
+            time.sleep(0.1)
+        echo("Starting the action server and the Rasa server ...")
+        self.rasa.start(model)
+        self.rasa.wait_ready(s.rasa_start_timeout_s, echo=echo)
+
+    def supervise_once(self) -> None:
+        for name in self.rasa.restart_dead():
+            echo(f"warning: {name} had stopped; restarted it (calls meanwhile were handed to a person)")
+
+    def stop(self) -> None:
+        self.rasa.stop()
+        if self.server is not None:
+            self.server.should_exit = True
+        if self.thread is not None:
+            self.thread.join(timeout=10)
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    stack = EngineStack(settings)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        stack.start(train_first=not args.no_train)
+        health = httpx.get(f"{settings.engine_url}/health", timeout=10).json()
+        echo(f"Ready: {settings.engine_url}/health -> {health['status']}. Press Ctrl+C to stop.")
+        while not stop.wait(2.0):
+            stack.supervise_once()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        echo("Stopping ...")
+        stack.stop()
+    return 0
+
+
+# --- chat ----------------------------------------------------------------------------
+
+
+def engine_is_up(settings: Settings) -> bool:
+    try:
+        return httpx.get(f"{settings.engine_url}/health", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
+    url = args.url or settings.engine_url
+    stack = None
+    if not args.url and not engine_is_up(settings):
+        echo("No engine running; starting one for this chat ...")
+        stack = EngineStack(settings)
+        stack.start()
+    interactive = sys.stdin.isatty()
+    try:
+        with httpx.Client(base_url=url, timeout=30) as client:
+            turn = client.post("/api/v1/conversations", json={"channel": "text"}).json()
+            call_id = turn["call_id"]
+            echo(f"Call {call_id} (type 'quit' to hang up)")
+            outcome = show_turn(turn)
+            while outcome is None:
+                if interactive:
+                    print("you> ", end="", flush=True)
+                line = sys.stdin.readline()
+                if not line or line.strip().lower() in ("quit", "exit"):
+                    outcome = "abandoned"
+                    break
+                if not line.strip():
+                    continue
+                if not interactive:
+                    print(f"you> {line.strip()}")
+                turn = client.post(f"/api/v1/conversations/{call_id}/messages", json={"text": line.strip()}).json()
+                outcome = show_turn(turn)
+            client.post(f"/api/v1/conversations/{call_id}/end", json={"outcome": outcome})
+            echo(f"Call ended: {outcome}")
+    finally:
+        if stack:
+            stack.stop()
+    return 0
+
+
+def show_turn(turn: dict) -> str | None:
+    """Prints the bot's turn; returns the call outcome if the turn ended the call."""
+    for text in turn["bot_texts"]:
+        print(f"bot> {text}", flush=True)
+    if turn.get("intent"):
+        echo(f"     [{turn['intent']} {turn.get('confidence') or 0:.2f}, {turn['latency_ms']:.0f} ms]")
+    if turn.get("handoff"):
+        echo(f"     [handed off to the {turn['handoff'].get('queue')} queue: {turn['handoff'].get('reason')}]")
+        return "handed_off"
+    if turn.get("end_call"):
+        return "resolved"
+    return None
+
+
+# --- nlu -----------------------------------------------------------------------------
+
+
+def parse_texts(settings: Settings, texts: list[str]) -> list[dict]:
+    """Parses with the running Rasa server if there is one, else with the trained model offline."""
+    from voicebot.rasa import RasaError, latest_model, parse_offline
+
+    try:
+        with httpx.Client(base_url=settings.rasa_url, timeout=10) as client:
+            if client.get("/status").json().get("model_file"):
+                results = []
+                for text in texts:
+                    r = client.post("/model/parse", json={"text": text}).json()
+                    intent = r.get("intent") or {}
+                    results.append(
+                        {
+                            "text": text,
+                            "intent": intent.get("name"),
+                            "confidence": round(float(intent.get("confidence") or 0), 4),
+                            "entities": [{k: e.get(k) for k in ("entity", "value", "start", "end")} for e in r.get("entities", [])],
+                            "intent_ranking": [
+                                {"name": x["name"], "confidence": round(float(x["confidence"]), 4)} for x in r.get("intent_ranking", [])[:3]
+                            ],
+                        }
+                    )
+                return results
+    except (httpx.HTTPError, ValueError):
+        pass
+    model = latest_model(settings.nlu_dir)
+    if model is None:
+        raise RasaError("no trained model: run `voicebot train` first")
+    echo(f"Loading {model.name} (no Rasa server running) ...")
+    return parse_offline(settings, texts, model)
+
+
+def cmd_nlu_parse(args: argparse.Namespace, settings: Settings) -> int:
+    texts = [line.strip() for line in sys.stdin if line.strip()]
+    for result in parse_texts(settings, texts):
+        result.pop("intent_ranking", None)
+        print(json.dumps(result))
+    return 0
+
+
+def cmd_nlu_import(args: argparse.Namespace, settings: Settings) -> int:
+    from voicebot.training_data import main as import_main
+
+    return import_main(args.rest) or 0
+
+
+# --- orders / eval ---------------------------------------------------------------------
+
+
+def cmd_orders_list(args: argparse.Namespace, settings: Settings) -> int:
+    from voicebot.db.session import init_database, session_factory
+    from voicebot.orders import OrderService
+
+    orders = OrderService(session_factory(init_database(settings))).list_orders()
+    if args.json:
+        print(json.dumps(orders, indent=2))
+    else:
+        for order in orders:
+            print(f"{order['order_number']}  {order['status']:<17} {order.get('expected_delivery') or '-':<12} {order.get('customer', '')}")
+    return 0
+
+
+def cmd_eval_nlu(args: argparse.Namespace, settings: Settings) -> int:
+    from eval.nlu_eval import run
+
+    return run(settings, args, parse_texts, echo)
+
+
+def cmd_eval_latency(args: argparse.Namespace, settings: Settings) -> int:
+    from eval.text_latency import run
+
+    return run(settings, args, echo)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="voicebot", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("train", help="train the Rasa model if nlu/ changed", description="Trains the Rasa model in nlu/models/ when the project's config, domain, data or components changed since the last training.")
+    p.add_argument("--force", action="store_true", help="train even if nothing changed")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("serve", help="start Rasa, the action server and the engine", description="Trains if needed, then starts the engine (HTTP on VOICEBOT_PORT, default 8080), the Rasa server and the action server on loopback. GET /health answers 200 once all are ready.")
+    p.add_argument("--no-train", action="store_true", help="use the latest model without checking for changes")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("chat", help="talk to the bot in text", description="A text conversation with the real bot. Uses the running engine, or starts one for the chat. Reads lines from stdin, so it can be scripted: printf 'hi\\nwhere is order 104233\\n' | voicebot chat")
+    p.add_argument("--url", help="engine URL (default: the local engine)")
+    p.set_defaults(func=cmd_chat)
+
+    nlu = sub.add_parser("nlu", help="NLU tools").add_subparsers(dest="nlu_command", required=True, metavar="NLU_COMMAND")
+    p = nlu.add_parser("parse", help="parse stdin lines to JSON", description="Reads one utterance per line on stdin and writes one JSON object per line: text, intent, confidence, entities. Uses the running Rasa server, or loads the trained model.")
+    p.set_defaults(func=cmd_nlu_parse)
+    p = nlu.add_parser("import-bitext", help="regenerate nlu/data/nlu/bitext.yml", add_help=False, description="Regenerates the Bitext training data; pass --help for its options.")
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+    p.set_defaults(func=cmd_nlu_import)
+
+    orders = sub.add_parser("orders", help="order data").add_subparsers(dest="orders_command", required=True, metavar="ORDERS_COMMAND")
+    p = orders.add_parser("list", help="list orders", description="Lists the orders with number, status and expected delivery date (creates and seeds the database on first use).")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_orders_list)
+
+    ev = sub.add_parser("eval", help="evaluation suites").add_subparsers(dest="eval_command", required=True, metavar="SUITE")
+    p = ev.add_parser("nlu", help="intent accuracy and macro-F1 on fresh phrasings", description="Parses the held-out fresh phrasings (eval/data/nlu_fresh.yml) with the trained model and prints accuracy, macro-F1, per-intent scores and confusion pairs. Results are written to eval/results/nlu.json.")
+    p.add_argument("--data", action="append", help="Rasa NLU YAML test file(s) (default: eval/data/nlu_fresh*.yml)")
+    p.add_argument("--json", action="store_true", help="print the results as JSON")
+    p.set_defaults(func=cmd_eval_nlu)
+    p = ev.add_parser("latency", help="text-level turn latency benchmark", description="Runs scripted text conversations against the running engine (or starts one) and prints p50/p95 of parse+action+response per turn. Results go to eval/results/text_latency.json.")
+    p.add_argument("--conversations", type=int, default=10, help="how many scripted conversations to run (default 10)")
+    p.add_argument("--json", action="store_true", help="print the results as JSON")
+    p.set_defaults(func=cmd_eval_latency)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args, get_settings())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,128 @@
+"""The dialogue bridge: one caller turn in, the bot's turn out, through the Rasa server.
+
+Rasa keeps the conversation state per call (sender id = call id); this service adds
+what a phone line needs around it: call records, the recognised intent for each turn,
+and a guarantee that the caller always hears something. If Rasa or the action server
+fails, the turn becomes an apology and a handoff instead of silence.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import httpx
+
+from voicebot.orders import OrderService, OrderServiceError
+from voicebot.redact import redact
+
+logger = logging.getLogger(__name__)
+
+APOLOGY = "I'm sorry, something went wrong on our side. Let me connect you to a colleague who can help. Please hold."
+GREETING_TRIGGER = "/greet"
+
+
+@dataclass
+class BotTurn:
+    call_id: str
+    caller_text: str | None
+    bot_texts: list[str]
+    intent: str | None = None
+    confidence: float | None = None
+    entities: list[dict[str, Any]] = field(default_factory=list)
+    handoff: dict[str, Any] | None = None
+    end_call: bool = False
+    failed: bool = False
+    latency_ms: float = 0.0
+
+    @property
+    def bot_text(self) -> str:
+        return " ".join(self.bot_texts)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "bot_text": self.bot_text}
+
+
+class DialogueService:
+    """Talks to Rasa's REST channel for every call and keeps the call records."""
+
+    def __init__(self, rasa_url: str, orders: OrderService, timeout_s: float = 10.0) -> None:
+        self.rasa_url = rasa_url.rstrip("/")
+        self.orders = orders
+        self.client = httpx.AsyncClient(timeout=timeout_s)
+
+    async def close(self) -> None:
+        await self.client.aclose()
+
+    async def start_call(self, caller: str | None = None, channel: str = "text", call_id: str | None = None) -> BotTurn:
+        """Opens a call record and returns the bot's greeting."""
+        call_id = call_id or str(uuid.uuid4())
+        self._record(lambda: self.orders.start_call(call_id=call_id, caller=caller, channel=channel))
+        return await self._exchange(call_id, GREETING_TRIGGER, caller_text=None)
+
+    async def say(self, call_id: str, text: str) -> BotTurn:
+        """One caller turn."""
+        return await self._exchange(call_id, text, caller_text=text)
+
+    async def end_call(self, call_id: str, outcome: str) -> None:
+        self._record(lambda: self.orders.end_call(call_id, outcome))
+
+    async def _exchange(self, call_id: str, message: str, caller_text: str | None) -> BotTurn:
+        started = time.perf_counter()
+        try:
+            turn = await self._ask_rasa(call_id, message, caller_text)
+        except (httpx.HTTPError, ValueError) as error:
+            logger.error("Dialogue failed for call %s: %s", call_id, error)
+            turn = self._failure(call_id, caller_text)
+        turn.latency_ms = (time.perf_counter() - started) * 1000
+        self._record(
+            lambda: self.orders.add_turn(
+                call_id, redact(caller_text), turn.intent, turn.confidence, redact(turn.bot_text)
+            )
+        )
+        return turn
+
+    async def _ask_rasa(self, call_id: str, message: str, caller_text: str | None) -> BotTurn:
+        response = await self.client.post(
+            f"{self.rasa_url}/webhooks/rest/webhook", json={"sender": call_id, "message": message}
+        )
+        response.raise_for_status()
+        turn = BotTurn(call_id=call_id, caller_text=caller_text, bot_texts=[])
+        for item in response.json():
+            if item.get("text"):
+                turn.bot_texts.append(item["text"])
+            custom = item.get("custom") or {}
+            turn.handoff = custom.get("handoff", turn.handoff)
+            turn.end_call = turn.end_call or "end_call" in custom
+        if not turn.bot_texts:
+            # Rasa answers with nothing when a custom action crashed or timed out.
+            raise ValueError("Rasa returned no bot message (action server down?)")
+        tracker = await self.client.get(
+            f"{self.rasa_url}/conversations/{call_id}/tracker", params={"include_events": "NONE"}
+        )
+        tracker.raise_for_status()
+        latest = tracker.json().get("latest_message") or {}
+        intent = latest.get("intent") or {}
+        turn.intent, turn.confidence = intent.get("name"), intent.get("confidence")
+        turn.entities = [
+            {k: e.get(k) for k in ("entity", "value", "start", "end")} for e in latest.get("entities") or []
+        ]
+        return turn
+
+    def _failure(self, call_id: str, caller_text: str | None) -> BotTurn:
+        handoff = {"reason": "internal_error", "queue": "general", "handoff_id": None}
+        try:
+            handoff["handoff_id"] = self.orders.record_handoff(call_id=call_id, reason="internal_error", queue="general")
+        except OrderServiceError as error:
+            logger.error("Could not record the handoff for call %s: %s", call_id, error)
+        return BotTurn(call_id=call_id, caller_text=caller_text, bot_texts=[APOLOGY], handoff=handoff, failed=True)
+
+    def _record(self, write) -> None:
+        """Call records must never break the conversation: log and go on."""
+        try:
+            write()
+        except OrderServiceError as error:
+            logger.error("Could not write the call record: %s", error)

@@ -1,0 +1,562 @@
+"""Order service: the business rules the bot and the agent desk act through.
+
+Plain Python over a SQLAlchemy sessionmaker, no HTTP. Every method runs in its own
+transaction: it commits completely or rolls back completely, so a failure never takes
+earlier committed work with it. Rule violations are exceptions with a stable ``code``
+that the dialogue and the HTTP layer map to what the caller hears or receives.
+
+Results are plain dicts of JSON types (dates and times as ISO 8601 strings, money as
+numbers in dollars) so they can go straight into an HTTP response or a Rasa slot.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, selectinload, sessionmaker
+
+from voicebot.db.models import (
+    NOT_SHIPPED,
+    OPEN_REFUND,
+    Address,
+    Call,
+    CallOutcome,
+    CallTurn,
+    Channel,
+    Handoff,
+    Order,
+    OrderStatus,
+    Refund,
+    RefundStatus,
+    Shipment,
+    Ticket,
+    TicketKind,
+    utc_now,
+)
+from voicebot.db.session import DatabaseUnavailable, translate_db_errors
+
+__all__ = [
+    "CallNotFound",
+    "DatabaseUnavailable",
+    "InvalidInput",
+    "NotAllowed",
+    "NotFound",
+    "OrderNotFound",
+    "OrderService",
+    "OrderServiceError",
+]
+
+RETURN_WINDOW_DAYS = 30
+REFUND_PROCESSING_DAYS = 10
+
+_ZIP = re.compile(r"^\d{5}$")
+# "221B Baker St, Apt 2, Springfield, IL 62704" -> line, city, state, optional ZIP.
+_US_ADDRESS = re.compile(
+    r"^(?P<line>.+?)\s*,\s*(?P<city>[^,]+?)\s*,?\s+(?P<state>[A-Za-z]{2})\.?(?:\s+(?P<zip>\d{5})(?:-\d{4})?)?$"
+)
+_US_STATES = frozenset(
+    "AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ NM NY "
+    "NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY PR".split()
+)
+
+
+class OrderServiceError(Exception):
+    """Base for the service's expected failures; ``code`` is stable, ``message`` is for humans."""
+
+    code = "error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotFound(OrderServiceError):
+    code = "not_found"
+
+
+class OrderNotFound(NotFound):
+    code = "order_not_found"
+
+    def __init__(self, number: str) -> None:
+        super().__init__(f"No order with number {number}.")
+        self.number = number
+
+
+class CallNotFound(NotFound):
+    code = "call_not_found"
+
+    def __init__(self, call_id: str) -> None:
+        super().__init__(f"No call with id {call_id}.")
+        self.call_id = call_id
+
+
+class NotAllowed(OrderServiceError):
+    """The request is understood but the order's state or the caller's identity forbids it."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class InvalidInput(OrderServiceError):
+    code = "invalid_input"
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _dollars(cents: int) -> float:
+    return round(cents / 100, 2)
+
+
+def _digits(value: str | None) -> str:
+    return re.sub(r"[^0-9]", "", value or "")
+
+
+def _refund_dict(refund: Refund) -> dict[str, Any]:
+    return {
+        "id": refund.id,
+        "amount": _dollars(refund.amount_cents),
+        "status": str(refund.status),
+        "method": refund.method,
+        "requested_at": _iso(refund.requested_at),
+        "expected_by": _iso(refund.expected_by),
+        "completed_at": _iso(refund.completed_at),
+        "reason": refund.reason,
+    }
+
+
+def _order_dict(order: Order) -> dict[str, Any]:
+    shipment: Shipment | None = order.shipments[-1] if order.shipments else None
+    last_event = shipment.events[-1] if shipment and shipment.events else None
+    address = order.shipping_address
+    return {
+        "order_number": order.order_number,
+        "status": str(order.status),
+        "customer_first_name": order.customer.first_name,
+        "placed_at": _iso(order.placed_at),
+        "items": [
+            {"sku": i.sku, "name": i.name, "quantity": i.quantity, "unit_price": _dollars(i.unit_price_cents)}
+            for i in order.items
+        ],
+        "total": _dollars(order.total_cents),
+        "currency": order.currency,
+        "payment_method": order.payment_method,
+        "carrier": shipment.carrier if shipment else None,
+        "tracking_number": shipment.tracking_number if shipment else None,
+        "last_event": (
+            {
+                "at": _iso(last_event.occurred_at),
+                "location": last_event.location,
+                "description": last_event.description,
+                "code": last_event.code,
+            }
+            if last_event
+            else None
+        ),
+        "expected_delivery": _iso(order.expected_delivery),
+        "delivered_at": _iso(order.delivered_at),
+        "shipping_address": _address_dict(address),
+        "refunds": [_refund_dict(r) for r in order.refunds],
+    }
+
+
+def _address_dict(address: Address) -> dict[str, str]:
+    return {"line": address.line, "city": address.city, "state": address.state, "postcode": address.postcode}
+
+
+def _call_dict(call: Call, turns: list[CallTurn] | None = None) -> dict[str, Any]:
+    result: dict[str, Any] = {
+        "id": call.id,
+        "caller": call.caller,
+        "channel": str(call.channel),
+        "started_at": _iso(call.started_at),
+        "ended_at": _iso(call.ended_at),
+        "outcome": str(call.outcome) if call.outcome else None,
+    }
+    if turns is not None:
+        result["turns"] = [_turn_dict(t) for t in turns]
+    return result
+
+
+def _turn_dict(turn: CallTurn) -> dict[str, Any]:
+    return {
+        "seq": turn.seq,
+        "at": _iso(turn.at),
+        "caller_text": turn.caller_text,
+        "intent": turn.intent,
+        "confidence": turn.confidence,
+        "bot_text": turn.bot_text,
+    }
+
+
+def _full_order() -> Any:
+    return select(Order).options(
+        selectinload(Order.customer),
+        selectinload(Order.items),
+        selectinload(Order.shipments).selectinload(Shipment.events),
+        selectinload(Order.refunds),
+    )
+
+
+class OrderService:
+    """Order look-ups and changes, each in one transaction."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        *,
+        return_window_days: int = RETURN_WINDOW_DAYS,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self._sessions = sessions
+        self.return_window = timedelta(days=return_window_days)
+        self._clock = clock
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Session]:
+        """One session, one transaction: commit on success, roll back on any exception."""
+        with translate_db_errors(), self._sessions.begin() as session:
+            yield session
+
+    # -- orders ---------------------------------------------------------------------------
+
+    def _load(self, session: Session, number: str) -> Order:
+        order = session.scalars(_full_order().where(Order.order_number == number)).one_or_none()
+        if order is None:
+            raise OrderNotFound(number)
+        return order
+
+    def _lock(self, session: Session, number: str) -> Order:
+        """Load an order for change, first claiming its row.
+
+        The UPDATE takes the row lock on PostgreSQL and the write lock on SQLite before
+        anything is read, so two concurrent changes to one order run one after the other
+        and the second sees the first's result (no double cancellations or refunds).
+        """
+        touched = session.execute(
+            update(Order)
+            .where(Order.order_number == number)
+            .values(updated_at=self._clock())
+            .returning(Order.id)
+            .execution_options(synchronize_session=False)
+        ).scalar_one_or_none()
+        if touched is None:
+            raise OrderNotFound(number)
+        return self._load(session, number)
+
+    def get_order(self, number: str) -> dict[str, Any]:
+        with self._transaction() as session:
+            return _order_dict(self._load(session, number))
+
+    def list_orders(self) -> list[dict[str, Any]]:
+        with self._transaction() as session:
+            orders = session.scalars(
+                select(Order).options(selectinload(Order.customer)).order_by(Order.order_number)
+            ).all()
+            return [
+                {
+                    "order_number": o.order_number,
+                    "status": str(o.status),
+                    "expected_delivery": _iso(o.expected_delivery),
+                    "customer": o.customer.name,
+                }
+                for o in orders
+            ]
+
+    def cancel_order(self, number: str, call_id: str | None = None) -> dict[str, Any]:
+        """Cancel an order that has not shipped; a paid one gets a refund in processing."""
+        with self._transaction() as session:
+            order = self._lock(session, number)
+            if order.status is OrderStatus.CANCELLED:
+                raise NotAllowed("already_cancelled", f"Order {number} is already cancelled.")
+            if order.status not in NOT_SHIPPED:
+                raise NotAllowed(
+                    "already_shipped",
+                    f"Order {number} is {order.status.replace('_', ' ')} and can no longer be cancelled.",
+                )
+            was = order.status
+            now = self._clock()
+            order.status = OrderStatus.CANCELLED
+            order.expected_delivery = None
+            refund = None
+            if was is not OrderStatus.PENDING:
+                refund = Refund(
+                    amount_cents=order.total_cents,
+                    status=RefundStatus.PROCESSING,
+                    method="original_payment",
+                    requested_at=now,
+                    expected_by=(now + timedelta(days=REFUND_PROCESSING_DAYS)).date(),
+                    reason="Order cancelled",
+                )
+                order.refunds.append(refund)
+            ticket = _new_ticket(
+                session,
+                TicketKind.CANCELLATION,
+                order,
+                call_id,
+                f"Order {number} cancelled",
+                {"previous_status": str(was), "refund": refund is not None},
+                now,
+            )
+            session.flush()
+            return {
+                "order": _order_dict(order),
+                "ticket_id": ticket.id,
+                "refund": _refund_dict(refund) if refund else None,
+            }
+
+    # -- identity and address -------------------------------------------------------------
+
+    @staticmethod
+    def _identity_matches(order: Order, phone_last4: str | None, postcode: str | None) -> bool:
+        """True when at least one check was given and every given check matches."""
+        checks = []
+        if phone_last4:
+            given = _digits(phone_last4)
+            checks.append(len(given) >= 4 and given[-4:] == _digits(order.customer.phone)[-4:])
+        if postcode:
+            checks.append(_digits(postcode)[:5] == order.shipping_address.postcode)
+        return bool(checks) and all(checks)
+
+    def verify_identity(self, number: str, phone_last4: str | None = None, postcode: str | None = None) -> bool:
+        with self._transaction() as session:
+            return self._identity_matches(self._load(session, number), phone_last4, postcode)
+
+    def change_address(
+        self,
+        number: str,
+        address: str,
+        postcode: str | None = None,
+        phone_last4: str | None = None,
+        postcode_check: str | None = None,
+        call_id: str | None = None,
+    ) -> dict[str, Any]:
+        """Re-address an order that has not shipped, after checking the caller's identity.
+
+        ``address`` is a free-form line as the caller said it; "line, city, ST 12345" is
+        split into its parts, anything else replaces the street line only and keeps the
+        city and state. ``postcode_check`` is the ZIP currently on the order, for identity.
+        """
+        address = " ".join(address.split())
+        if len(address) < 5:
+            raise InvalidInput("The new address is too short.")
+        parsed = _US_ADDRESS.match(address)
+        if parsed and parsed["state"].upper() not in _US_STATES:
+            parsed = None
+        new_postcode = _digits(postcode) if postcode else (parsed["zip"] if parsed and parsed["zip"] else None)
+        if new_postcode is not None and not _ZIP.match(new_postcode):
+            raise InvalidInput("A US ZIP code has five digits.")
+        with self._transaction() as session:
+            order = self._lock(session, number)
+            if not self._identity_matches(order, phone_last4, postcode_check):
+                raise NotAllowed("identity_check_failed", "The details given do not match this order.")
+            if order.status is OrderStatus.CANCELLED:
+                raise NotAllowed("already_cancelled", f"Order {number} is cancelled.")
+            if order.status not in NOT_SHIPPED:
+                raise NotAllowed("already_shipped", f"Order {number} has already shipped; the address cannot change.")
+            old = order.shipping_address
+            order.shipping_address = Address(
+                line=parsed["line"] if parsed else address,
+                city=parsed["city"] if parsed else old.city,
+                state=parsed["state"].upper() if parsed else old.state,
+                postcode=new_postcode or old.postcode,
+            )
+            ticket = _new_ticket(
+                session,
+                TicketKind.ADDRESS_CHANGE,
+                order,
+                call_id,
+                f"Shipping address changed on order {number}",
+                {"old": _address_dict(old), "new": _address_dict(order.shipping_address), "as_said": address},
+                self._clock(),
+            )
+            session.flush()
+            return {"order": _order_dict(order), "ticket_id": ticket.id}
+
+    # -- refunds --------------------------------------------------------------------------
+
+    def refund_status(self, number: str) -> list[dict[str, Any]]:
+        with self._transaction() as session:
+            return [_refund_dict(r) for r in self._load(session, number).refunds]
+
+    def request_refund(self, number: str, reason: str, call_id: str | None = None) -> dict[str, Any]:
+        """Open a refund request for a delivered order inside the return window."""
+        reason = reason.strip()
+        if not reason:
+            raise InvalidInput("A refund request needs a reason.")
+        with self._transaction() as session:
+            order = self._lock(session, number)
+            if any(r.status in OPEN_REFUND for r in order.refunds):
+                raise NotAllowed("refund_already_requested", f"A refund for order {number} is already in progress.")
+            if order.status is OrderStatus.CANCELLED:
+                raise NotAllowed("already_cancelled", f"Order {number} was cancelled.")
+            if order.status is OrderStatus.REFUNDED:
+                raise NotAllowed("already_refunded", f"Order {number} has already been refunded.")
+            if order.status is not OrderStatus.DELIVERED or order.delivered_at is None:
+                raise NotAllowed("not_delivered", f"Order {number} has not been delivered yet.")
+            now = self._clock()
+            if now - order.delivered_at > self.return_window:
+                raise NotAllowed(
+                    "outside_return_window",
+                    f"Order {number} was delivered more than {self.return_window.days} days ago.",
+                )
+            refund = Refund(
+                amount_cents=order.total_cents,
+                status=RefundStatus.REQUESTED,
+                method="original_payment",
+                requested_at=now,
+                expected_by=(now + timedelta(days=REFUND_PROCESSING_DAYS)).date(),
+                reason=reason,
+            )
+            order.refunds.append(refund)
+            ticket = _new_ticket(
+                session,
+                TicketKind.REFUND_REQUEST,
+                order,
+                call_id,
+                f"Refund requested for order {number}",
+                {"reason": reason},
+                now,
+            )
+            session.flush()
+            return {"ticket_id": ticket.id, "refund": _refund_dict(refund)}
+
+    # -- handoffs -------------------------------------------------------------------------
+
+    def record_handoff(
+        self,
+        call_id: str | None,
+        reason: str,
+        intent: str | None = None,
+        collected: dict[str, Any] | None = None,
+        order_number: str | None = None,
+        summary: str | None = None,
+        queue: str = "general",
+    ) -> int:
+        """Queue the caller for a human agent with what the bot already knows."""
+        with self._transaction() as session:
+            handoff = Handoff(
+                call_id=call_id,
+                reason=reason,
+                intent=intent,
+                queue=queue,
+                status="waiting",
+                collected=dict(collected or {}),
+                summary=summary,
+                order_number=order_number,
+                created_at=self._clock(),
+            )
+            session.add(handoff)
+            session.flush()
+            return handoff.id
+
+    # -- calls ----------------------------------------------------------------------------
+
+    def start_call(
+        self, call_id: str | None = None, caller: str | None = None, channel: str = "text"
+    ) -> dict[str, Any]:
+        try:
+            channel_value = Channel(channel)
+        except ValueError:
+            raise InvalidInput(f"Unknown channel {channel!r}.") from None
+        with self._transaction() as session:
+            call_id = call_id or str(uuid.uuid4())
+            if session.get(Call, call_id) is not None:
+                raise NotAllowed("call_exists", f"Call {call_id} already exists.")
+            call = Call(id=call_id, caller=caller, channel=channel_value, started_at=self._clock(), turn_count=0)
+            session.add(call)
+            session.flush()
+            return _call_dict(call)
+
+    def add_turn(
+        self,
+        call_id: str,
+        caller_text: str | None,
+        intent: str | None = None,
+        confidence: float | None = None,
+        bot_text: str | None = None,
+    ) -> dict[str, Any]:
+        with self._transaction() as session:
+            # Allocating the sequence number with one UPDATE keeps it unique under concurrency.
+            seq = session.execute(
+                update(Call)
+                .where(Call.id == call_id, Call.ended_at.is_(None))
+                .values(turn_count=Call.turn_count + 1)
+                .returning(Call.turn_count)
+                .execution_options(synchronize_session=False)
+            ).scalar_one_or_none()
+            if seq is None:
+                if session.get(Call, call_id) is None:
+                    raise CallNotFound(call_id)
+                raise NotAllowed("call_ended", f"Call {call_id} has already ended.")
+            turn = CallTurn(
+                call_id=call_id,
+                seq=seq,
+                at=self._clock(),
+                caller_text=caller_text,
+                intent=intent,
+                confidence=confidence,
+                bot_text=bot_text,
+            )
+            session.add(turn)
+            session.flush()
+            return _turn_dict(turn)
+
+    def end_call(self, call_id: str, outcome: str) -> dict[str, Any]:
+        try:
+            outcome_value = CallOutcome(outcome)
+        except ValueError:
+            raise InvalidInput(f"Unknown call outcome {outcome!r}.") from None
+        with self._transaction() as session:
+            ended = session.execute(
+                update(Call)
+                .where(Call.id == call_id, Call.ended_at.is_(None))
+                .values(ended_at=self._clock(), outcome=outcome_value)
+                .returning(Call.id)
+                .execution_options(synchronize_session=False)
+            ).scalar_one_or_none()
+            if ended is None:
+                if session.get(Call, call_id) is None:
+                    raise CallNotFound(call_id)
+                raise NotAllowed("call_ended", f"Call {call_id} has already ended.")
+            call = session.get(Call, call_id, populate_existing=True)
+            assert call is not None
+            return _call_dict(call)
+
+    def get_call(self, call_id: str) -> dict[str, Any]:
+        with self._transaction() as session:
+            call = session.get(Call, call_id, options=[selectinload(Call.turns)])
+            if call is None:
+                raise CallNotFound(call_id)
+            return _call_dict(call, call.turns)
+
+
+def _new_ticket(
+    session: Session,
+    kind: TicketKind,
+    order: Order,
+    call_id: str | None,
+    subject: str,
+    body: dict[str, Any],
+    now: datetime,
+) -> Ticket:
+    """File a ticket for the back office alongside an order change, in the same transaction."""
+    ticket = Ticket(
+        kind=kind,
+        order_id=order.id,
+        customer_id=order.customer_id,
+        call_id=call_id,
+        subject=subject,
+        body=body,
+        created_at=now,
+    )
+    session.add(ticket)
+    return ticket

@@ -1,0 +1,192 @@
+"""Running Rasa from the engine: its own virtual environment, as child processes.
+
+Rasa 3.6 pins TensorFlow 2.12, numpy<1.25 and pydantic 1, which clash with the
+engine, so Rasa and its action server live in `.venv-rasa` and are driven here
+the standard way: `rasa train`, `rasa run --enable-api`, `rasa run actions`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Callable, Iterable
+
+import httpx
+
+from voicebot.settings import Settings
+
+# What a trained model depends on; a change to any of these needs a new model.
+TRAINING_INPUTS = ("config.yml", "domain.yml", "data", "components")
+FINGERPRINT_FILE = "voicebot-fingerprint.json"
+
+
+class RasaError(RuntimeError):
+    """Rasa is missing, failed to train, or did not come up."""
+
+
+def rasa_env(settings: Settings) -> dict[str, str]:
+    """Environment for every Rasa process: loopback only, no telemetry, our components importable."""
+    env = dict(os.environ)
+    env.update(
+        RASA_TELEMETRY_ENABLED="false",
+        PYTHONPATH=str(settings.nlu_dir),
+        SANIC_HOST=settings.host,
+        ACTION_SERVER_URL=f"{settings.action_url}/webhook",
+        VOICEBOT_BACKEND_URL=f"{settings.engine_url}/api/v1",
+        PYTHONWARNINGS="ignore",
+        SQLALCHEMY_SILENCE_UBER_WARNING="1",
+        TF_CPP_MIN_LOG_LEVEL="3",
+        HF_HUB_OFFLINE="1",
+    )
+    return env
+
+
+def rasa_executable(settings: Settings, name: str = "rasa") -> Path:
+    path = settings.rasa_venv / "bin" / name
+    if not path.exists():
+        raise RasaError(f"{path} not found: run `make setup` to create the Rasa environment.")
+    return path
+
+
+def project_fingerprint(nlu_dir: Path) -> str:
+    """Hash of everything training reads, so unchanged data never retrains."""
+    digest = hashlib.sha256()
+    for name in TRAINING_INPUTS:
+        root = nlu_dir / name
+        files = sorted(p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts) if root.is_dir() else [root]
+        for path in files:
+            digest.update(str(path.relative_to(nlu_dir)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def latest_model(nlu_dir: Path) -> Path | None:
+    models = sorted((nlu_dir / "models").glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)
+    return models[-1] if models else None
+
+
+def model_is_current(settings: Settings) -> Path | None:
+    """The trained model for the project as it is now, or None if training is needed."""
+    stamp = settings.nlu_dir / "models" / FINGERPRINT_FILE
+    if not stamp.exists():
+        return None
+    recorded = json.loads(stamp.read_text())
+    model = settings.nlu_dir / "models" / recorded.get("model", "")
+    if recorded.get("fingerprint") == project_fingerprint(settings.nlu_dir) and model.is_file():
+        return model
+    return None
+
+
+def train(settings: Settings, force: bool = False, echo: Callable[[str], None] = print) -> Path:
+    """Trains the Rasa model if the project changed since the last training; returns the model."""
+    if not force and (model := model_is_current(settings)):
+        echo(f"Model is up to date: {model.relative_to(settings.nlu_dir)} (use --force to retrain).")
+        return model
+    echo("Training the Rasa model (NLU embeddings are cached; first run takes a few minutes)...")
+    started = time.monotonic()
+    command = [str(rasa_executable(settings)), "train", "--fixed-model-name", f"voicebot-{int(time.time())}"]
+    result = subprocess.run(command, cwd=settings.nlu_dir, env=rasa_env(settings))
+    model = latest_model(settings.nlu_dir)
+    if result.returncode != 0 or model is None:
+        raise RasaError(f"rasa train failed with exit code {result.returncode}")
+    stamp = settings.nlu_dir / "models" / FINGERPRINT_FILE
+    stamp.write_text(json.dumps({"fingerprint": project_fingerprint(settings.nlu_dir), "model": model.name}))
+    echo(f"Trained {model.relative_to(settings.nlu_dir)} in {time.monotonic() - started:.0f} s.")
+    return model
+
+
+class RasaProcesses:
+    """The Rasa server and the action server as supervised child processes."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.log_dir = settings.data_dir / "logs"
+        self.processes: dict[str, subprocess.Popen] = {}
+
+    def commands(self, model: Path) -> dict[str, list[str]]:
+        s = self.settings
+        return {
+            "action_server": [str(rasa_executable(s)), "run", "actions", "--port", str(s.action_port), "--actions", "actions"],
+            "rasa": [
+                str(rasa_executable(s)), "run", "--enable-api", "--interface", s.host, "--port", str(s.rasa_port),
+                "--model", str(model), "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
+            ],
+        }
+
+    def start(self, model: Path, names: Iterable[str] | None = None) -> None:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        commands = self.commands(model)
+        for name in names or commands:
+            log = open(self.log_dir / f"{name}.log", "ab")
+            self.processes[name] = subprocess.Popen(
+                commands[name], cwd=self.settings.nlu_dir, env=rasa_env(self.settings),
+                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            )
+        self.model = model
+
+    def dead(self) -> list[str]:
+        return [name for name, process in self.processes.items() if process.poll() is not None]
+
+    def restart_dead(self) -> list[str]:
+        """Brings crashed children back; returns the names restarted."""
+        names = self.dead()
+        if names:
+            self.start(self.model, names)
+        return names
+
+    def wait_ready(self, timeout_s: float, echo: Callable[[str], None] = print) -> None:
+        """Waits until Rasa has loaded its model and the action server answers."""
+        s = self.settings
+        checks = {
+            "action server": (f"{s.action_url}/health", lambda b: b.get("status") == "ok"),
+            "Rasa server": (f"{s.rasa_url}/status", lambda b: bool(b.get("model_file"))),
+        }
+        deadline = time.monotonic() + timeout_s
+        pending = dict(checks)
+        last_note = 0.0
+        while pending:
+            if dead := self.dead():
+                raise RasaError(f"{', '.join(dead)} exited during start-up; see {self.log_dir}")
+            for label, (url, ready) in list(pending.items()):
+                try:
+                    response = httpx.get(url, timeout=2.0)
+                    if response.status_code == 200 and ready(response.json()):
+                        echo(f"  {label} ready ({url})")
+                        del pending[label]
+                except (httpx.HTTPError, ValueError):
+                    pass
+            if time.monotonic() > deadline:
+                raise RasaError(f"timed out waiting for {', '.join(pending)}; see {self.log_dir}")
+            if pending and time.monotonic() - last_note > 10:
+                echo(f"  waiting for {', '.join(pending)} (loading the model takes 15-40 s)...")
+                last_note = time.monotonic()
+            time.sleep(0.5)
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.terminate()
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        self.processes.clear()
+
+
+def parse_offline(settings: Settings, texts: list[str], model: Path) -> list[dict]:
+    """Parses texts with a trained model in a one-off Rasa process (no server needed)."""
+    script = Path(__file__).with_name("rasa_parse.py")
+    result = subprocess.run(
+        [str(rasa_executable(settings, "python")), str(script), str(model)],
+        input="\n".join(texts) + "\n", capture_output=True, text=True, cwd=settings.nlu_dir, env=rasa_env(settings),
+    )
+    if result.returncode != 0:
+        sys.stderr.write(result.stderr[-3000:])
+        raise RasaError(f"parsing failed with exit code {result.returncode}")
+    return [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]

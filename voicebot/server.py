@@ -1,0 +1,104 @@
+"""The engine's HTTP app: health, the order API and the text dialogue API.
+
+Routes are thin; the work is done by `OrderService` (orders and call records)
+and `DialogueService` (turns through Rasa), both created once at start-up.
+"""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from typing import Any, AsyncIterator, Literal
+
+import httpx
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from sqlalchemy import text
+
+from voicebot import __version__
+from voicebot.api.backend import install_error_handlers, router as backend_router
+from voicebot.db.session import init_database, session_factory
+from voicebot.dialogue import DialogueService
+from voicebot.orders import OrderService
+from voicebot.settings import Settings, get_settings
+
+
+class StartConversation(BaseModel):
+    caller: str | None = Field(None, max_length=40, description="Caller's number, if known")
+    channel: Literal["text", "phone"] = "text"
+
+
+class CallerMessage(BaseModel):
+    text: str = Field(min_length=1, max_length=2000)
+
+
+class EndConversation(BaseModel):
+    outcome: Literal["resolved", "handed_off", "abandoned", "failed"]
+
+
+async def component_health(app: FastAPI) -> dict[str, dict[str, Any]]:
+    """Each component's readiness: the database, the Rasa server with its model, the action server."""
+    settings: Settings = app.state.settings
+    status: dict[str, dict[str, Any]] = {}
+    try:
+        with app.state.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        status["database"] = {"ok": True, "url": app.state.engine.url.render_as_string(hide_password=True)}
+    except Exception as error:  # any driver error means "not ready"
+        status["database"] = {"ok": False, "error": str(error).splitlines()[0]}
+    async with httpx.AsyncClient(timeout=2.0) as client:
+        for name, url, ready in (
+            ("rasa", f"{settings.rasa_url}/status", lambda body: bool(body.get("model_file"))),
+            ("action_server", f"{settings.action_url}/health", lambda body: body.get("status") == "ok"),
+        ):
+            try:
+                response = await client.get(url)
+                body = response.json()
+                status[name] = {"ok": response.status_code == 200 and ready(body), "url": url}
+                if name == "rasa":
+                    status[name]["model"] = body.get("model_file")
+            except (httpx.HTTPError, ValueError) as error:
+                status[name] = {"ok": False, "url": url, "error": type(error).__name__}
+    return status
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = init_database(settings)
+        app.state.engine = engine
+        app.state.orders = OrderService(session_factory(engine))
+        app.state.dialogue = DialogueService(settings.rasa_url, app.state.orders, settings.rasa_timeout_s)
+        yield
+        await app.state.dialogue.close()
+        engine.dispose()
+
+    app = FastAPI(title="voicebot engine", version=__version__, lifespan=lifespan)
+    app.state.settings = settings
+    install_error_handlers(app)
+    app.include_router(backend_router)
+
+    @app.get("/health", tags=["health"])
+    async def health(request: Request) -> JSONResponse:
+        components = await component_health(request.app)
+        ready = all(c["ok"] for c in components.values())
+        return JSONResponse({"status": "ok" if ready else "starting", "components": components}, 200 if ready else 503)
+
+    @app.post("/api/v1/conversations", tags=["dialogue"])
+    async def start_conversation(body: StartConversation, request: Request) -> dict[str, Any]:
+        turn = await request.app.state.dialogue.start_call(caller=body.caller, channel=body.channel)
+        return turn.to_dict()
+
+    @app.post("/api/v1/conversations/{call_id}/messages", tags=["dialogue"])
+    async def send_message(call_id: str, body: CallerMessage, request: Request) -> dict[str, Any]:
+        turn = await request.app.state.dialogue.say(call_id, body.text)
+        return turn.to_dict()
+
+    @app.post("/api/v1/conversations/{call_id}/end", tags=["dialogue"])
+    async def end_conversation(call_id: str, body: EndConversation, request: Request) -> dict[str, str]:
+        await request.app.state.dialogue.end_call(call_id, body.outcome)
+        return {"call_id": call_id, "outcome": body.outcome}
+
+    return app
