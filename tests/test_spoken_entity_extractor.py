@@ -66,7 +66,7 @@ def result() -> dict:
 
 def test_adds_canonical_entities_after_existing_ones(result: dict) -> None:
     text = TEXTS[0]
-    existing, order, digits = result["entities"][0]
+    existing, order = result["entities"][0]
     assert existing == {"entity": "product", "value": "mug", "start": 0, "end": 3}
     assert order == {
         "entity": "order_number",
@@ -77,16 +77,13 @@ def test_adds_canonical_entities_after_existing_ones(result: dict) -> None:
         "confidence_entity": 1.0,
         "extractor": "SpokenEntityExtractor",
     }
-    assert digits == {**order, "entity": "digits"}
 
 
 def test_types_each_number_by_its_context(result: dict) -> None:
     found = [(e["entity"], e["value"]) for e in result["entities"][1]]
     assert found == [
         ("phone_number", "5551234567"),
-        ("digits", "5551234567"),
         ("postcode", "62704"),
-        ("digits", "62704"),
     ]
 
 

@@ -39,7 +39,7 @@ def echo(message: str) -> None:
 
 
 def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
-    from voicebot.rasa import RasaError, train
+    from voicebot.rasa_runner import RasaError, train
 
     try:
         train(settings, force=args.force, echo=echo)
@@ -53,7 +53,7 @@ class EngineStack:
     """Everything the bot needs, started in order: database, action server, Rasa, engine."""
 
     def __init__(self, settings: Settings) -> None:
-        from voicebot.rasa import RasaProcesses
+        from voicebot.rasa_runner import RasaProcesses
 
         self.settings = settings
         self.rasa = RasaProcesses(settings)
@@ -63,7 +63,7 @@ class EngineStack:
     def start(self, train_first: bool = True) -> None:
         import uvicorn
 
-        from voicebot.rasa import latest_model, train
+        from voicebot.rasa_runner import latest_model, train
         from voicebot.server import create_app
 
         s = self.settings
@@ -177,7 +177,7 @@ def show_turn(turn: dict) -> str | None:
 
 def parse_texts(settings: Settings, texts: list[str]) -> list[dict]:
     """Parses with the running Rasa server if there is one, else with the trained model offline."""
-    from voicebot.rasa import RasaError, latest_model, parse_offline
+    from voicebot.rasa_runner import RasaError, latest_model, parse_offline
 
     try:
         with httpx.Client(base_url=settings.rasa_url, timeout=10) as client:

@@ -8,6 +8,7 @@ fails, the turn becomes an apology and a handoff instead of silence.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import uuid
@@ -16,7 +17,9 @@ from typing import Any
 
 import httpx
 
-from voicebot.orders import OrderService, OrderServiceError
+from voicebot.orders import DatabaseUnavailable, OrderService, OrderServiceError
+
+RECORD_ERRORS = (OrderServiceError, DatabaseUnavailable)
 from voicebot.redact import redact
 
 logger = logging.getLogger(__name__)
@@ -60,7 +63,7 @@ class DialogueService:
     async def start_call(self, caller: str | None = None, channel: str = "text", call_id: str | None = None) -> BotTurn:
         """Opens a call record and returns the bot's greeting."""
         call_id = call_id or str(uuid.uuid4())
-        self._record(lambda: self.orders.start_call(call_id=call_id, caller=caller, channel=channel))
+        await self._record(lambda: self.orders.start_call(call_id=call_id, caller=caller, channel=channel))
         return await self._exchange(call_id, GREETING_TRIGGER, caller_text=None)
 
     async def say(self, call_id: str, text: str) -> BotTurn:
@@ -68,7 +71,7 @@ class DialogueService:
         return await self._exchange(call_id, text, caller_text=text)
 
     async def end_call(self, call_id: str, outcome: str) -> None:
-        self._record(lambda: self.orders.end_call(call_id, outcome))
+        await self._record(lambda: self.orders.end_call(call_id, outcome))
 
     async def _exchange(self, call_id: str, message: str, caller_text: str | None) -> BotTurn:
         started = time.perf_counter()
@@ -76,9 +79,9 @@ class DialogueService:
             turn = await self._ask_rasa(call_id, message, caller_text)
         except (httpx.HTTPError, ValueError) as error:
             logger.error("Dialogue failed for call %s: %s", call_id, error)
-            turn = self._failure(call_id, caller_text)
+            turn = await asyncio.to_thread(self._failure, call_id, caller_text)
         turn.latency_ms = (time.perf_counter() - started) * 1000
-        self._record(
+        await self._record(
             lambda: self.orders.add_turn(
                 call_id, redact(caller_text), turn.intent, turn.confidence, redact(turn.bot_text)
             )
@@ -116,13 +119,13 @@ class DialogueService:
         handoff = {"reason": "internal_error", "queue": "general", "handoff_id": None}
         try:
             handoff["handoff_id"] = self.orders.record_handoff(call_id=call_id, reason="internal_error", queue="general")
-        except OrderServiceError as error:
+        except RECORD_ERRORS as error:
             logger.error("Could not record the handoff for call %s: %s", call_id, error)
         return BotTurn(call_id=call_id, caller_text=caller_text, bot_texts=[APOLOGY], handoff=handoff, failed=True)
 
-    def _record(self, write) -> None:
-        """Call records must never break the conversation: log and go on."""
+    async def _record(self, write) -> None:
+        """Call records must never break the conversation: log and go on (off the event loop)."""
         try:
-            write()
-        except OrderServiceError as error:
+            await asyncio.to_thread(write)
+        except RECORD_ERRORS as error:
             logger.error("Could not write the call record: %s", error)

@@ -1,6 +1,6 @@
 """Parses stdin lines with a trained Rasa model; one JSON object per line on stdout.
 
-Runs inside the Rasa virtual environment (Python 3.10), started by voicebot.rasa.
+Runs inside the Rasa virtual environment (Python 3.10), started by voicebot.rasa_runner.
 """
 
 import asyncio

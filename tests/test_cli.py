@@ -1,0 +1,32 @@
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+COMMANDS = [[], ["train"], ["serve"], ["chat"], ["nlu", "parse"], ["orders", "list"], ["eval", "nlu"], ["eval", "latency"]]
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "voicebot")
+def test_every_command_has_help(command):
+    result = subprocess.run([sys.executable, "-m", "voicebot.cli", *command, "--help"], capture_output=True, text=True)
+    assert result.returncode == 0
+    assert "usage: voicebot" in result.stdout and len(result.stdout) > 200
+
+
+def test_orders_list_json_seeds_a_new_database(tmp_path):
+    env = {**os.environ, "VOICEBOT_DATA_DIR": str(tmp_path)}
+    env.pop("DATABASE_URL", None)
+    result = subprocess.run(
+        [sys.executable, "-m", "voicebot.cli", "orders", "list", "--json"], capture_output=True, text=True, env=env, check=True
+    )
+    orders = json.loads(result.stdout)
+    assert len(orders) >= 200
+    assert {"order_number", "status", "expected_delivery"} <= set(orders[0])
+    assert {o["status"] for o in orders} >= {
+        "pending", "paid", "packed", "shipped", "in_transit", "out_for_delivery",
+        "delivered", "delayed", "exception", "cancelled", "returned", "refunded",
+    }
+    assert all(o["order_number"].isdigit() for o in orders)
+    assert (tmp_path / "voicebot.db").exists()
