@@ -14,7 +14,7 @@ from datetime import date, datetime
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
+from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -258,12 +258,15 @@ class ActionOrderTask(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         task, number = tracker.get_slot("task"), tracker.get_slot("order_number")
         if not number:
-            if task == "delivery_period":
-                dispatcher.utter_message(text=prompts.DELIVERY_PERIOD_GENERAL)
-                return []
-            dispatcher.utter_message(text=prompts.ASK_ORDER_NUMBER)
-            return []
-        return answer_task(dispatcher, tracker, task, number)
+            general = task == "delivery_period"
+            dispatcher.utter_message(text=prompts.DELIVERY_PERIOD_GENERAL if general else prompts.ASK_ORDER_NUMBER)
+            events: List[EventType] = []
+        else:
+            events = answer_task(dispatcher, tracker, task, number)
+        # The rules read this slot after every task: only `true` starts the address change form.
+        if not any(e.get("name") == "address_change_allowed" for e in events):
+            events.append(SlotSet("address_change_allowed", False))
+        return events
 
 
 class ActionHandleInform(Action):
@@ -392,6 +395,17 @@ class ActionReprompt(Action):
         else:
             dispatcher.utter_message(text=prompts.OUT_OF_SCOPE if out_of_scope else prompts.NOT_UNDERSTOOD)
         return []
+
+
+class ActionCoreFallback(Action):
+    """The dialogue policies are unsure what comes next: ask again and forget the turn (no loops)."""
+
+    def name(self) -> Text:
+        return "action_core_fallback"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        dispatcher.utter_message(text=prompts.SAY_AGAIN)
+        return [UserUtteranceReverted()]
 
 
 class ActionRepeat(Action):

@@ -13,3 +13,4 @@ OUT_OF_SCOPE = "Sorry, that's not something I can help with on this line. I can 
 ASK_IDENTITY = "For security, please tell me the last four digits of the phone number on the order, or its zip code."
 NOT_UNDERSTOOD = "Sorry, I didn't catch that. I can help with tracking, delivery dates, cancellations, address changes and refunds. What do you need?"
 ASK_NEW_ADDRESS = "What's the new delivery address, including the zip code?"
+SAY_AGAIN = "Sorry, I didn't get that. Could you say it another way?"
