@@ -205,7 +205,7 @@ def test_nlu_parse_command_prints_one_json_object_per_line(settings):
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert [line["text"] for line in lines] == ["cancel order one oh four two three three", "how do i improve my golf swing"]
     assert lines[0]["intent"] == "cancel_order" and 0 < lines[0]["confidence"] <= 1
-    assert {"entity": "order_number", "value": "104233", "start": 13, "end": 39} in lines[0]["entities"]
+    assert {"entity": "order_number", "value": "104233", "start": 13, "end": 40} in lines[0]["entities"]
     assert lines[1]["intent"] in ("out_of_scope", "nlu_fallback")
 
 
