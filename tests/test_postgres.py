@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from pathlib import Path
 
@@ -11,6 +10,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from tests.pg_server import postgres_server, start_server  # noqa: F401  (fixture)
+from tests.order_checks import assert_one_of_parallel_cancellations_wins
 from voicebot.db import init_database, session_factory
 from voicebot.db.models import Base, OrderStatus
 from voicebot.db.seed import FIXED_ORDERS, MIN_PER_STATUS
@@ -77,22 +77,7 @@ def test_cancel(service: OrderService) -> None:
 
 
 def test_concurrent_cancels_make_one_refund(service: OrderService) -> None:
-    outcomes: list[str] = []
-
-    def cancel() -> None:
-        try:
-            service.cancel_order(PACKED)
-            outcomes.append("ok")
-        except NotAllowed as exc:
-            outcomes.append(exc.code)
-
-    threads = [threading.Thread(target=cancel) for _ in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert sorted(outcomes) == ["already_cancelled"] * 7 + ["ok"]
-    assert len(service.refund_status(PACKED)) == 1
+    assert_one_of_parallel_cancellations_wins(service, PACKED)
 
 
 def test_refunds(service: OrderService) -> None:

@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload, sessionmaker
@@ -494,9 +494,7 @@ class OrderService:
                 .execution_options(synchronize_session=False)
             ).scalar_one_or_none()
             if seq is None:
-                if session.get(Call, call_id) is None:
-                    raise CallNotFound(call_id)
-                raise NotAllowed("call_ended", f"Call {call_id} has already ended.")
+                _refuse_closed_call(session, call_id)
             turn = CallTurn(
                 call_id=call_id,
                 seq=seq,
@@ -524,9 +522,7 @@ class OrderService:
                 .execution_options(synchronize_session=False)
             ).scalar_one_or_none()
             if ended is None:
-                if session.get(Call, call_id) is None:
-                    raise CallNotFound(call_id)
-                raise NotAllowed("call_ended", f"Call {call_id} has already ended.")
+                _refuse_closed_call(session, call_id)
             call = session.get(Call, call_id, populate_existing=True)
             assert call is not None
             return _call_dict(call)
@@ -537,6 +533,13 @@ class OrderService:
             if call is None:
                 raise CallNotFound(call_id)
             return _call_dict(call, call.turns)
+
+
+def _refuse_closed_call(session: Session, call_id: str) -> NoReturn:
+    """An update matched no open call: say whether it is unknown or already over."""
+    if session.get(Call, call_id) is None:
+        raise CallNotFound(call_id)
+    raise NotAllowed("call_ended", f"Call {call_id} has already ended.")
 
 
 def _new_ticket(
