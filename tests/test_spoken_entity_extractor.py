@@ -133,7 +133,6 @@ def test_trains_and_parses_inside_a_rasa_pipeline(tmp_path: Path) -> None:
     entities = json.loads(line.removeprefix("RESULT "))
     assert [(e["entity"], e["extractor"]) for e in entities] == [
         ("order_number", "SpokenEntityExtractor"),
-        ("digits", "SpokenEntityExtractor"),
         ("date", "SpokenEntityExtractor"),
     ]
     assert entities[0]["value"] == "123456"
