@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -11,10 +10,9 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from voicebot.api.backend import install_error_handlers, router
-from voicebot.db import init_database, make_engine, session_factory
+from voicebot.db import make_engine, session_factory
 from voicebot.db.seed import FIXED_ORDERS
 from voicebot.orders import OrderService
-from voicebot.settings import Settings
 
 DEMO = {o.number: o for o in FIXED_ORDERS}
 IN_TRANSIT, PENDING, PAID, DELIVERED_RECENT, DELIVERED_OLD = "104233", "100512", "101874", "106347", "107081"
@@ -28,23 +26,9 @@ def _app(service: OrderService) -> FastAPI:
     return app
 
 
-@pytest.fixture(scope="module")
-def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    data_dir = tmp_path_factory.mktemp("template")
-    init_database(Settings(data_dir=data_dir, DATABASE_URL=None)).dispose()
-    return data_dir / "voicebot.db"
-
-
 @pytest.fixture
-def client(template_db: Path, tmp_path: Path):
-    target = tmp_path / "voicebot.db"
-    source, copy = sqlite3.connect(template_db), sqlite3.connect(target)
-    try:
-        source.backup(copy)
-    finally:
-        source.close()
-        copy.close()
-    engine = make_engine(f"sqlite:///{target}")
+def client(db_url: str):
+    engine = make_engine(db_url)
     with TestClient(_app(OrderService(session_factory(engine)))) as client:
         yield client
     engine.dispose()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-import sqlite3
 import threading
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
@@ -51,26 +50,6 @@ CANCELLED, RETURNED, REFUND_REJECTED = "110238", "112567", "114872"
 
 def _settings(data_dir: Path, **overrides: object) -> Settings:
     return Settings(data_dir=data_dir, DATABASE_URL=None, **overrides)
-
-
-@pytest.fixture(scope="module")
-def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One migrated, seeded database per module; each test gets its own copy."""
-    data_dir = tmp_path_factory.mktemp("template")
-    init_database(_settings(data_dir)).dispose()
-    return data_dir / "voicebot.db"
-
-
-@pytest.fixture
-def db_url(template_db: Path, tmp_path: Path) -> str:
-    target = tmp_path / "voicebot.db"
-    source, copy = sqlite3.connect(template_db), sqlite3.connect(target)
-    try:
-        source.backup(copy)
-    finally:
-        source.close()
-        copy.close()
-    return f"sqlite:///{target}"
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import backend, prompts, speech
-from components.spoken_entities import extract_entities, spoken_digits
+from components.spoken_entities import spoken_digits
 
 logger = logging.getLogger(__name__)
 
