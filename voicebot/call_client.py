@@ -1,0 +1,530 @@
+"""A scriptable phone caller: plays recorded turns to the bot over Twilio Media Streams.
+
+Tests and benchmarks need a caller that behaves like Twilio does on a real call, so the
+voice loop can be checked end to end without a phone line: `connected`, `start`, then
+an unbroken stream of 20 ms mu-law `media` frames in real time (silence between turns,
+because the server's voice detector needs it to notice the end of speech), `dtmf`
+digits, mark echoes once the bot's audio has "played", and `stop`.
+
+The Twilio protocol carries audio only; what was understood and answered is fetched from
+the engine's call record afterwards (`fetch_call_record`) and joined by `merge`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import json
+import sys
+import time
+import uuid
+import wave
+from collections import deque
+from dataclasses import asdict, dataclass, field
+from itertools import zip_longest
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+SAMPLE_RATE = 8000
+FRAME_MS = 20
+FRAME_BYTES = SAMPLE_RATE * FRAME_MS // 1000  # 160 mu-law bytes per 20 ms frame
+ULAW_SILENCE = 0xFF  # mu-law code of a zero sample
+SILENCE_FRAME = bytes([ULAW_SILENCE]) * FRAME_BYTES
+SPEECH_RMS = 200.0  # ~ -44 dBFS: frames quieter than this count as silence, not speech
+DTMF_GAP_S = 0.1
+
+# --- mu-law (G.711) in NumPy: audioop is gone in Python 3.13 -------------------------
+
+_BIAS = 0x84
+_CLIP = 32636  # 8159 << 2: G.711 works on 14-bit magnitudes
+
+
+def lin2ulaw(pcm: np.ndarray) -> bytes:
+    """16-bit linear PCM -> G.711 mu-law bytes (bit-exact with audioop.lin2ulaw)."""
+    x = np.asarray(pcm, dtype=np.int32)
+    sign = np.where(x < 0, 0x80, 0).astype(np.int32)
+    magnitude = np.minimum(np.abs(x >> 2) << 2, _CLIP) + _BIAS  # 14-bit, like the reference
+    exponent = np.floor(np.log2(magnitude)).astype(np.int32) - 7  # 0 .. 7
+    mantissa = (magnitude >> (exponent + 3)) & 0x0F
+    return (~(sign | (exponent << 4) | mantissa) & 0xFF).astype(np.uint8).tobytes()
+
+
+def ulaw2lin(data: bytes) -> np.ndarray:
+    """G.711 mu-law bytes -> 16-bit linear PCM (int16 array)."""
+    u = ~np.frombuffer(data, dtype=np.uint8).astype(np.int32) & 0xFF
+    exponent = (u >> 4) & 0x07
+    magnitude = ((((u & 0x0F) << 3) + _BIAS) << exponent) - _BIAS
+    return np.where(u & 0x80, -magnitude, magnitude).astype(np.int16)
+
+
+# --- caller audio ---------------------------------------------------------------------
+
+
+def load_wav_8k(path: Path | str) -> np.ndarray:
+    """Any WAV (mono/stereo, any rate, 8-32 bit) -> mono 8 kHz int16, as a phone line carries it."""
+    import soundfile as sf
+    import soxr
+
+    audio, rate = sf.read(str(path), dtype="float32", always_2d=True)
+    mono = audio.mean(axis=1)
+    if rate != SAMPLE_RATE:
+        mono = soxr.resample(mono, rate, SAMPLE_RATE)
+    return (np.clip(mono, -1.0, 1.0) * 32767.0).round().astype(np.int16)
+
+
+def frames_of(pcm: np.ndarray) -> list[bytes]:
+    """8 kHz PCM -> 20 ms mu-law frames of 160 bytes; the last one padded with silence."""
+    ulaw = lin2ulaw(pcm)
+    frames = [ulaw[i : i + FRAME_BYTES] for i in range(0, len(ulaw), FRAME_BYTES)]
+    if frames:
+        frames[-1] = frames[-1].ljust(FRAME_BYTES, bytes([ULAW_SILENCE]))
+    return frames
+
+
+def last_speech_frame(pcm: np.ndarray) -> int:
+    """Index of the last 20 ms frame loud enough to be speech (latency counts from it, not
+    from the WAV's trailing silence); the last frame if the whole file is quiet."""
+    n = max(1, -(-len(pcm) // FRAME_BYTES))
+    padded = np.zeros(n * FRAME_BYTES, dtype=np.float64)
+    padded[: len(pcm)] = pcm
+    rms = np.sqrt((padded.reshape(n, FRAME_BYTES) ** 2).mean(axis=1))
+    loud = np.nonzero(rms >= SPEECH_RMS)[0]
+    return int(loud[-1]) if len(loud) else n - 1
+
+
+# --- what the bot sent -----------------------------------------------------------------
+
+
+class BotTrack:
+    """The bot's audio as it arrives, and when it would finish playing on the phone.
+
+    The server may send audio faster than real time; Twilio buffers it and plays it at
+    8 kHz, so "the bot is still talking" is judged from the audio's duration, not from
+    when the messages stopped arriving. `clear` empties that buffer, as Twilio does.
+    """
+
+    def __init__(self) -> None:
+        self.chunks: list[np.ndarray] = []
+        self.arrivals: list[tuple[float, float]] = []  # (time received, seconds of audio)
+        self.play_end = 0.0  # when the buffered audio finishes playing
+        self.last_rx: float | None = None
+
+    def add(self, ulaw: bytes, now: float) -> None:
+        seconds = len(ulaw) / SAMPLE_RATE
+        self.chunks.append(ulaw2lin(ulaw))
+        self.arrivals.append((now, seconds))
+        self.play_end = max(self.play_end, now) + seconds
+        self.last_rx = now
+
+    def clear(self, now: float) -> None:
+        self.play_end = min(self.play_end, now)
+
+    def first_after(self, t: float) -> float | None:
+        return next((rx for rx, _ in self.arrivals if rx >= t), None)
+
+    def seconds_between(self, t0: float, t1: float) -> float:
+        return sum(s for rx, s in self.arrivals if t0 <= rx < t1)
+
+    def quiet_since(self, t: float) -> float | None:
+        """When the bot went quiet after a reply that started at or after `t` (None: still
+        talking, or no reply yet)."""
+        if self.first_after(t) is None:
+            return None
+        return max(self.play_end, self.last_rx or 0.0)
+
+    def pcm(self) -> np.ndarray:
+        return np.concatenate(self.chunks) if self.chunks else np.zeros(0, dtype=np.int16)
+
+
+def latency_ms(speech_end: float, track: BotTrack) -> float | None:
+    """Time from the caller's last speech frame to the bot's first audio after it."""
+    first = track.first_after(speech_end)
+    return None if first is None else round(1000.0 * (first - speech_end), 1)
+
+
+@dataclass
+class CallResult:
+    call_id: str  # the callSid; the engine files its call record under it
+    stream_sid: str
+    turns: list[dict] = field(default_factory=list)  # kind, wav/digits, latency_ms, bot_audio_s
+    greeting: dict = field(default_factory=dict)  # latency_ms after `start`, bot_audio_s
+    clears: int = 0
+    marks: list[str] = field(default_factory=list)  # names of the marks the server sent
+    events: dict[str, int] = field(default_factory=dict)  # count of every server event
+    bot_audio: str | None = None  # path of the 8 kHz WAV of everything the bot said
+    bot_audio_s: float = 0.0
+    hung_up_early: bool = False  # --hangup-after cut the call short
+    closed_by: str = "caller"  # or "server" if the bot hung up first
+    duration_s: float = 0.0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+# --- the call ------------------------------------------------------------------------
+
+
+class _Line:
+    """One call's WebSocket: a real-time frame pump, the receiver, and the bot track."""
+
+    def __init__(self, ws, stream_sid: str, call_sid: str) -> None:
+        self.ws = ws
+        self.stream_sid = stream_sid
+        self.call_sid = call_sid
+        self.seq = 0
+        self.chunk = 0
+        self.t0 = time.monotonic()
+        self.outgoing: deque[tuple[bytes, asyncio.Future | None]] = deque()
+        self.pending_marks: list[tuple[float, str]] = []  # (when its audio has played, name)
+        self.track = BotTrack()
+        self.events: dict[str, int] = {}
+        self.marks: list[str] = []
+        self.clears = 0
+        self.closed = asyncio.Event()
+        self.closed_by_server = False
+
+    async def send(self, message: dict) -> None:
+        if self.closed.is_set():
+            return
+        self.seq += 1
+        import websockets
+
+        try:
+            await self.ws.send(json.dumps({**message, "sequenceNumber": str(self.seq)}))
+        except websockets.ConnectionClosed:
+            self.closed_by_server = True
+            self.closed.set()
+
+    async def pump(self) -> None:
+        """One frame every 20 ms on an absolute schedule: queued caller audio, else silence."""
+        start = time.monotonic()
+        i = 0
+        while not self.closed.is_set():
+            frame, done = self.outgoing.popleft() if self.outgoing else (SILENCE_FRAME, None)
+            self.chunk += 1
+            await self.send(
+                {
+                    "event": "media",
+                    "streamSid": self.stream_sid,
+                    "media": {
+                        "track": "inbound",
+                        "chunk": str(self.chunk),
+                        "timestamp": str(int(1000 * (time.monotonic() - self.t0))),
+                        "payload": base64.b64encode(frame).decode(),
+                    },
+                }
+            )
+            if done is not None and not done.done():
+                done.set_result(time.monotonic())
+            await self._echo_marks()
+            i += 1
+            delay = start + i * FRAME_MS / 1000 - time.monotonic()
+            if delay < -0.2:  # fell far behind (loaded machine): restart the schedule, no burst
+                start, i, delay = time.monotonic(), 0, 0.0
+            await asyncio.sleep(max(0.0, delay))
+
+    async def _echo_marks(self) -> None:
+        """Twilio returns a mark when the audio sent before it has played (or was cleared)."""
+        now = time.monotonic()
+        due = [m for m in self.pending_marks if m[0] <= now]
+        if due:
+            self.pending_marks = [m for m in self.pending_marks if m[0] > now]
+            for _, name in due:
+                await self.send({"event": "mark", "streamSid": self.stream_sid, "mark": {"name": name}})
+
+    async def receive(self) -> None:
+        import websockets
+
+        try:
+            async for raw in self.ws:
+                now = time.monotonic()
+                message = json.loads(raw)
+                event = message.get("event", "?")
+                self.events[event] = self.events.get(event, 0) + 1
+                if event == "media":
+                    self.track.add(base64.b64decode(message["media"]["payload"]), now)
+                elif event == "mark":
+                    name = (message.get("mark") or {}).get("name", "")
+                    self.marks.append(name)
+                    self.pending_marks.append((max(self.track.play_end, now), name))
+                elif event == "clear":
+                    self.clears += 1
+                    self.track.clear(now)
+                    self.pending_marks = [(now, name) for _, name in self.pending_marks]
+        except websockets.ConnectionClosed:
+            pass
+        if not self.closed.is_set():
+            self.closed_by_server = True
+            self.closed.set()
+
+    async def play(self, frames: list[bytes], speech_end_index: int) -> float:
+        """Queues the caller's frames; returns when the last speech frame went out."""
+        loop = asyncio.get_running_loop()
+        speech_sent, all_sent = loop.create_future(), loop.create_future()
+        for i, frame in enumerate(frames):
+            tag = speech_sent if i == speech_end_index else all_sent if i == len(frames) - 1 else None
+            self.outgoing.append((frame, tag))
+        await self._until(speech_sent)
+        if not speech_sent.done():  # closed mid-turn
+            return time.monotonic()
+        await self._until(all_sent)
+        return speech_sent.result()
+
+    async def _until(self, future: asyncio.Future) -> None:
+        """Waits for `future` or for the line to close, whichever comes first."""
+        closed = asyncio.ensure_future(self.closed.wait())
+        try:
+            await asyncio.wait([future, closed], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            closed.cancel()
+
+    async def wait_bot_done(self, since: float, first_timeout_s: float, quiet_s: float, limit_s: float = 120.0) -> None:
+        """Streams silence until the bot's reply (after `since`) has played out and `quiet_s`
+        passed with nothing new; gives up if no reply starts within `first_timeout_s`."""
+        deadline = since + limit_s
+        while not self.closed.is_set() and time.monotonic() < deadline:
+            now = time.monotonic()
+            quiet_from = self.track.quiet_since(since)
+            if quiet_from is None and now >= since + first_timeout_s:
+                return
+            if quiet_from is not None and now >= quiet_from + quiet_s:
+                return
+            await asyncio.sleep(0.02)
+
+
+async def place_call(
+    url: str,
+    audio_turns: list[Path],
+    dtmf: str | None = None,
+    out_wav: Path | None = None,
+    caller: str = "+15125550147",
+    silence_between_s: float = 0.6,
+    hangup_after_s: float | None = None,
+    reply_timeout_s: float = 15.0,
+    greeting_timeout_s: float = 5.0,
+) -> CallResult:
+    """Plays one call: greeting, each WAV as a caller turn, then DTMF digits, then `stop`.
+
+    Before each turn the caller waits until the bot has finished speaking (its audio's
+    duration has played out) plus `silence_between_s` of silence. `hangup_after_s` hangs
+    up that many seconds after `start`, whatever is going on (an abandoned call).
+    """
+    import websockets
+
+    turns_audio = [(Path(p), load_wav_8k(p)) for p in audio_turns]  # fail before dialling
+    stream_sid = "MZ" + uuid.uuid4().hex
+    call_sid = "CA" + uuid.uuid4().hex
+    result = CallResult(call_id=call_sid, stream_sid=stream_sid)
+    async with websockets.connect(url, max_size=None, open_timeout=10) as ws:
+        line = _Line(ws, stream_sid, call_sid)
+        receiver = asyncio.create_task(line.receive())
+        await ws.send(json.dumps({"event": "connected", "protocol": "Call", "version": "1.0.0"}))
+        await line.send(
+            {
+                "event": "start",
+                "streamSid": stream_sid,
+                "start": {
+                    "accountSid": "AC" + "0" * 32,
+                    "streamSid": stream_sid,
+                    "callSid": call_sid,
+                    "tracks": ["inbound"],
+                    "customParameters": {"caller": caller},
+                    "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": SAMPLE_RATE, "channels": 1},
+                },
+            }
+        )
+        t_start = time.monotonic()
+        pump = asyncio.create_task(line.pump())
+
+        async def script() -> None:
+            await line.wait_bot_done(t_start, greeting_timeout_s, silence_between_s)
+            now = time.monotonic()
+            result.greeting = {"latency_ms": latency_ms(t_start, line.track), "bot_audio_s": round(line.track.seconds_between(t_start, now), 3)}
+            for path, pcm in turns_audio:
+                if line.closed.is_set():
+                    return
+                frames = frames_of(pcm)
+                speech_end = await line.play(frames, last_speech_frame(pcm))
+                await line.wait_bot_done(speech_end, reply_timeout_s, silence_between_s)
+                result.turns.append(_turn("audio", str(path), speech_end, line.track))
+            if dtmf and not line.closed.is_set():
+                for i, digit in enumerate(dtmf):
+                    if i:
+                        await asyncio.sleep(DTMF_GAP_S)
+                    await line.send({"event": "dtmf", "streamSid": stream_sid, "dtmf": {"track": "inbound_track", "digit": digit}})
+                sent = time.monotonic()
+                await line.wait_bot_done(sent, reply_timeout_s, silence_between_s)
+                result.turns.append(_turn("dtmf", dtmf, sent, line.track))
+
+        task = asyncio.create_task(script())
+        try:
+            await asyncio.wait_for(asyncio.shield(task), timeout=hangup_after_s)
+        except asyncio.TimeoutError:
+            task.cancel()
+            result.hung_up_early = True
+        finally:
+            if not task.done():
+                task.cancel()
+        await line.send({"event": "stop", "streamSid": stream_sid, "stop": {"accountSid": "AC" + "0" * 32, "callSid": call_sid}})
+        result.closed_by = "server" if line.closed_by_server else "caller"
+        line.closed.set()
+        await ws.close()
+        pump.cancel()
+        await asyncio.gather(pump, receiver, return_exceptions=True)
+
+    result.duration_s = round(time.monotonic() - t_start, 3)
+    result.clears, result.marks, result.events = line.clears, line.marks, line.events
+    pcm = line.track.pcm()
+    result.bot_audio_s = round(len(pcm) / SAMPLE_RATE, 3)
+    if out_wav is not None:
+        write_wav(Path(out_wav), pcm)
+        result.bot_audio = str(out_wav)
+    return result
+
+
+def _turn(kind: str, what: str, speech_end: float, track: BotTrack) -> dict:
+    return {
+        "kind": kind,
+        "input": what,
+        "latency_ms": latency_ms(speech_end, track),
+        "bot_audio_s": round(track.seconds_between(speech_end, time.monotonic()), 3),
+    }
+
+
+def write_wav(path: Path, pcm: np.ndarray) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(SAMPLE_RATE)
+        w.writeframes(np.asarray(pcm, dtype="<i2").tobytes())
+
+
+# --- the engine's side of the call ---------------------------------------------------
+
+
+async def fetch_call_record(engine_url: str, call_id: str, timeout_s: float = 10.0) -> dict:
+    """GETs the engine's record of the call, polling until its `outcome` is set (the engine
+    finishes the record a moment after `stop`); returns what it had, or {} if none."""
+    import httpx
+
+    record: dict = {}
+    deadline = time.monotonic() + timeout_s
+    async with httpx.AsyncClient(base_url=engine_url.rstrip("/"), timeout=5) as client:
+        while True:
+            try:
+                response = await client.get(f"/api/v1/calls/{call_id}")
+                if response.status_code == 200:
+                    record = response.json()
+                    if record.get("outcome"):
+                        return record
+            except (httpx.HTTPError, ValueError):
+                pass
+            if time.monotonic() >= deadline:
+                return record
+            await asyncio.sleep(0.25)
+
+
+def merge(result: CallResult, record: dict) -> dict:
+    """The JSON `voicebot call` prints: the engine's text of each turn beside the latency the
+    caller measured. Record turns without caller input (the greeting) are skipped; the rest
+    pair with the caller's turns in order (audio turns, then the DTMF turn)."""
+    spoken = [t for t in record.get("turns", []) if t.get("caller_text") or t.get("dtmf")]
+    turns = []
+    for mine, theirs in zip_longest(result.turns, spoken):
+        mine, theirs = mine or {}, theirs or {}
+        bot_text = theirs.get("bot_text")
+        if bot_text is None and theirs.get("bot_texts") is not None:
+            bot_text = " ".join(theirs["bot_texts"])
+        turns.append(
+            {
+                "caller_text": theirs.get("caller_text") or theirs.get("dtmf"),
+                "intent": theirs.get("intent"),
+                "bot_text": bot_text,
+                "latency_ms": mine.get("latency_ms"),
+            }
+        )
+    return {"call_id": result.call_id, "outcome": record.get("outcome"), "turns": turns, "bot_audio": result.bot_audio}
+
+
+# --- command line ----------------------------------------------------------------------
+
+DESCRIPTION = """\
+Places a scripted phone call to the bot over the Twilio Media Streams WebSocket, in real
+time, like Twilio would: waits for the greeting, says each --audio WAV as one caller
+turn (waiting for the bot to finish speaking before the next), presses the --dtmf
+digits, then hangs up. Prints each turn's caller text, intent, bot text (from the
+engine's call record) and latency: last caller speech frame -> first bot audio frame.
+
+Examples:
+  voicebot call --audio where_is_my_order.wav --audio 104233.wav --out bot.wav
+  voicebot call --audio cancel.wav --dtmf 100512# --json
+  voicebot call --audio hello.wav --hangup-after 3      # an abandoned call
+
+Any WAV works (mono or stereo, 8-48 kHz); it is resampled to 8 kHz mu-law.
+"""
+
+
+def build_parser(settings=None) -> argparse.ArgumentParser:
+    if settings is None:
+        from voicebot.settings import get_settings
+
+        settings = get_settings()
+    ws_default = settings.engine_url.replace("http", "ws", 1) + "/telephony/twilio"
+    p = argparse.ArgumentParser(prog="voicebot call", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--url", default=ws_default, help=f"the bot's Twilio Media Streams WebSocket (default {ws_default})")
+    p.add_argument("--audio", action="append", type=Path, default=[], metavar="WAV", help="a caller turn; repeat for several turns, said in order")
+    p.add_argument("--dtmf", metavar="DIGITS", help="keypad digits to press after the audio turns, e.g. 123456# (100 ms apart)")
+    p.add_argument("--out", type=Path, metavar="WAV", help="write everything the bot said to this 8 kHz WAV")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("--engine-url", default=settings.engine_url, help=f"engine HTTP URL for the call record (default {settings.engine_url})")
+    p.add_argument("--hangup-after", type=float, metavar="SECONDS", help="hang up this many seconds after the call starts (abandoned call)")
+    p.add_argument("--caller", default="+15125550147", help="caller ID sent in the start event's customParameters")
+    p.add_argument("--pause", type=float, default=0.6, metavar="SECONDS", help="silence the caller leaves after the bot stops talking (default 0.6)")
+    p.add_argument("--no-record", action="store_true", help="don't fetch the engine's call record (audio-only servers)")
+    return p
+
+
+async def _run(args: argparse.Namespace) -> dict:
+    result = await place_call(
+        args.url, args.audio, args.dtmf, args.out, caller=args.caller, silence_between_s=args.pause, hangup_after_s=args.hangup_after
+    )
+    record = {} if args.no_record else await fetch_call_record(args.engine_url, result.call_id)
+    if not record and not args.no_record:
+        print(f"warning: no call record for {result.call_id} at {args.engine_url}", file=sys.stderr)
+    merged = merge(result, record)
+    merged["greeting_latency_ms"] = result.greeting.get("latency_ms")
+    merged["clears"] = result.clears
+    merged["hung_up_early"] = result.hung_up_early
+    return merged
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    for path in args.audio:
+        if not path.is_file():
+            print(f"error: no such WAV file: {path}", file=sys.stderr)
+            return 2
+    try:
+        merged = asyncio.run(_run(args))
+    except (OSError, asyncio.TimeoutError) as error:
+        print(f"error: could not call {args.url}: {error}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(merged, indent=2))
+        return 0
+    print(f"call {merged['call_id']}: outcome {merged['outcome'] or 'unknown'}")
+    for i, turn in enumerate(merged["turns"], 1):
+        latency = "-" if turn["latency_ms"] is None else f"{turn['latency_ms']:.0f} ms"
+        print(f"  {i}. caller> {turn['caller_text'] or '?'}  [{turn['intent'] or '?'}, {latency}]")
+        print(f"     bot>    {turn['bot_text'] or '?'}")
+    if merged["bot_audio"]:
+        print(f"bot audio: {merged['bot_audio']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

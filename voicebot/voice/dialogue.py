@@ -1,0 +1,236 @@
+"""The call's dialogue step: a finished caller turn in, the bot's spoken answer out.
+
+`CallDialogueProcessor` subclasses pipecat's UserTurnProcessor on purpose: the turn-stop
+strategy fires while this processor handles the final TranscriptionFrame, so the
+transcript is complete when the turn ends. A separate processor after a
+UserTurnProcessor would see UserStoppedSpeakingFrame (a system frame) before the
+TranscriptionFrame (a queued data frame) that caused it, and answer nothing.
+
+Keypad input, silence and hang-ups become the same DialogueService calls as speech,
+so Rasa never needs to know which channel a turn came from.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Iterable
+from typing import Any, Protocol
+
+from pipecat.frames.frames import (
+    EndWorkerFrame,
+    Frame,
+    InputDTMFFrame,
+    OutputTransportMessageFrame,
+    TranscriptionFrame,
+    TTSSpeakFrame,
+)
+from pipecat.processors.frame_processor import FrameDirection
+from pipecat.turns.user_turn_processor import UserTurnProcessor
+
+from voicebot.dialogue import BotTurn
+
+logger = logging.getLogger(__name__)
+
+AGENT_REQUEST = "I want to speak to an agent"
+REPROMPT = "Are you still there?"
+SILENCE_GOODBYE = "I haven't heard from you, so I'll end the call now. Goodbye."
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+class Dialogue(Protocol):
+    """What the processor needs from voicebot.dialogue.DialogueService."""
+
+    async def start_call(self, caller: str | None = None, channel: str = "text", call_id: str | None = None) -> BotTurn: ...
+
+    async def say(self, call_id: str, text: str) -> BotTurn: ...
+
+    async def end_call(self, call_id: str, outcome: str) -> None: ...
+
+
+def sentences(texts: Iterable[str]) -> list[str]:
+    """Bot messages → sentences; each becomes one TTS request, so the first plays while the next synthesises."""
+    return [s.strip() for text in texts for s in _SENTENCE_END.split(text) if s.strip()]
+
+
+class DTMFCollector:
+    """Keypad presses → one caller turn (pure logic; the pause timer lives in the processor).
+
+    Digits accumulate until `#` (or a pause, via `flush`). A lone `0` is the usual
+    "operator" key and becomes a request for an agent. `*` clears what was typed.
+    """
+
+    def __init__(self) -> None:
+        self._digits: list[str] = []
+
+    @property
+    def pending(self) -> bool:
+        return bool(self._digits)
+
+    def press(self, key: str) -> str | None:
+        """Returns the caller text when this key completes a turn."""
+        if key == "#":
+            return self.flush()
+        if key == "*":
+            self._digits.clear()
+        else:
+            self._digits.append(key)
+        return None
+
+    def flush(self) -> str | None:
+        """Submits what was typed (on `#` or a pause); None when nothing was."""
+        digits, self._digits = "".join(self._digits), []
+        if not digits:
+            return None
+        return AGENT_REQUEST if digits == "0" else digits
+
+
+class CallDialogueProcessor(UserTurnProcessor):
+    """Turns each finished caller turn into a DialogueService turn and speaks the answer.
+
+    Place it after STT and before TTS. Call `greet()` once the caller is connected and
+    `hang_up()` when the websocket closes; `outcome` is set once the call has ended.
+    """
+
+    def __init__(
+        self,
+        *,
+        dialogue: Dialogue,
+        call_id: str,
+        stream_sid: str,
+        caller: str | None = None,
+        dtmf_timeout_s: float = 3.0,
+        silence_timeout_s: float = 8.0,
+        max_silences: int = 3,
+        **kwargs: Any,
+    ) -> None:
+        # pipecat's idle controller times silence only while the bot is idle:
+        # it starts when the bot stops speaking and stops when anyone speaks.
+        super().__init__(user_idle_timeout=silence_timeout_s, **kwargs)
+        self._dialogue = dialogue
+        self.call_id = call_id
+        self._stream_sid = stream_sid
+        self._caller = caller
+        self._dtmf_timeout_s = dtmf_timeout_s
+        self._max_silences = max_silences
+        self._dtmf = DTMFCollector()
+        self._dtmf_timer: asyncio.Task | None = None
+        self._transcript: list[str] = []
+        self._turn_lock = asyncio.Lock()  # one dialogue turn (or reprompt) at a time, in order
+        self._silences = 0
+        self._spoken_turns = 0
+        self._started = False
+        self.outcome: str | None = None
+
+        self.add_event_handler("on_user_turn_started", self._on_turn_started)
+        self.add_event_handler("on_user_turn_stopped", self._on_turn_stopped)
+        self.add_event_handler("on_user_turn_idle", self._on_silence)
+
+    # --- lifecycle -------------------------------------------------------------------
+
+    async def greet(self) -> None:
+        """Opens the call record and speaks the bot's greeting."""
+        async with self._turn_lock:
+            if self._started or self.outcome:
+                return
+            self._started = True
+            turn = await self._dialogue.start_call(caller=self._caller, channel="phone", call_id=self.call_id)
+            await self._speak_turn(turn)
+
+    async def hang_up(self) -> None:
+        """The caller's side closed: a call that had not ended yet was abandoned."""
+        await self._cancel_dtmf_timer()
+        if self._started and self.outcome is None:
+            self.outcome = "abandoned"
+            await self._dialogue.end_call(self.call_id, "abandoned")
+
+    # --- frames ----------------------------------------------------------------------
+
+    async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
+        if isinstance(frame, TranscriptionFrame) and frame.text.strip():
+            self._transcript.append(frame.text.strip())
+        await super().process_frame(frame, direction)  # forwards it and runs the turn strategies
+        if isinstance(frame, InputDTMFFrame):
+            await self._on_key(frame.button.value)
+
+    async def _on_turn_started(self, processor: UserTurnProcessor, strategy: Any) -> None:
+        self._silences = 0
+
+    async def _on_turn_stopped(self, processor: UserTurnProcessor, strategy: Any) -> None:
+        text, self._transcript = " ".join(self._transcript), []
+        if text:
+            await self._answer(text)
+        else:
+            # Noise started a turn but nobody spoke: keep timing the silence.
+            await self._user_idle_controller.wait_for_user()
+
+    async def _on_key(self, key: str) -> None:
+        self._silences = 0
+        await self._cancel_dtmf_timer()
+        text = self._dtmf.press(key)
+        if text:
+            # Off the frame path: a dialogue turn must not hold up system frames.
+            self.create_task(self._answer(text), name="dtmf-turn")
+        elif self._dtmf.pending:
+            self._dtmf_timer = self.create_task(self._submit_after_pause(), name="dtmf-pause")
+        await self._user_idle_controller.wait_for_user()  # typing is not silence
+
+    async def _submit_after_pause(self) -> None:
+        await asyncio.sleep(self._dtmf_timeout_s)
+        self._dtmf_timer = None
+        text = self._dtmf.flush()
+        if text:
+            await self._answer(text)
+
+    async def _cancel_dtmf_timer(self) -> None:
+        if self._dtmf_timer:
+            await self.cancel_task(self._dtmf_timer)
+            self._dtmf_timer = None
+
+    async def _on_silence(self, processor: UserTurnProcessor) -> None:
+        if self._turn_lock.locked() or self._dtmf.pending:
+            return  # the bot is busy answering, or the caller is typing
+        async with self._turn_lock:
+            if self.outcome:
+                return
+            self._silences += 1
+            if self._silences < self._max_silences:
+                await self._speak([REPROMPT])
+            else:
+                await self._speak([SILENCE_GOODBYE])
+                await self._end("abandoned")
+
+    # --- dialogue --------------------------------------------------------------------
+
+    async def _answer(self, text: str) -> None:
+        async with self._turn_lock:
+            if self.outcome:
+                return
+            self._silences = 0
+            turn = await self._dialogue.say(self.call_id, text)
+            if self.outcome is None:  # the caller may have hung up meanwhile
+                await self._speak_turn(turn)
+
+    async def _speak_turn(self, turn: BotTurn) -> None:
+        await self._speak(turn.bot_texts)
+        if turn.handoff or turn.end_call:
+            await self._end("handed_off" if turn.handoff else "resolved")
+
+    async def _speak(self, texts: Iterable[str]) -> None:
+        for sentence in sentences(texts):
+            await self.push_frame(TTSSpeakFrame(sentence))
+        # Queued behind that speech's audio, so Twilio echoes the mark once it was played.
+        self._spoken_turns += 1
+        mark = {"event": "mark", "streamSid": self._stream_sid, "mark": {"name": f"bot-turn-{self._spoken_turns}"}}
+        await self.push_frame(OutputTransportMessageFrame(message=mark))
+
+    async def _end(self, outcome: str) -> None:
+        """Ends the call after the queued speech has played, and records why."""
+        if self.outcome:
+            return
+        self.outcome = outcome
+        await self._cancel_dtmf_timer()
+        await self.push_frame(EndWorkerFrame(reason=outcome))  # not interruptible: survives a barge-in
+        await self._dialogue.end_call(self.call_id, outcome)
+        logger.info("Call %s ended: %s", self.call_id, outcome)

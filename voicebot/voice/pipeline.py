@@ -1,0 +1,156 @@
+"""One phone call's audio pipeline, and what every call in the process shares.
+
+Per call: Twilio websocket in → Silero VAD → Whisper → CallDialogueProcessor → Piper →
+Twilio websocket out. Per process (`VoiceResources`): the loaded Whisper model, the
+HTTP session to Piper and the DialogueService, so a new call costs no model load.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
+from fastapi import WebSocket
+from pipecat.audio.vad.silero import SileroVADAnalyzer
+from pipecat.audio.vad.vad_analyzer import VADParams
+from pipecat.observers.user_bot_latency_observer import UserBotLatencyObserver
+from pipecat.pipeline.pipeline import Pipeline
+from pipecat.pipeline.worker import PipelineParams, PipelineWorker
+from pipecat.processors.audio.vad_processor import VADProcessor
+from pipecat.serializers.twilio import TwilioFrameSerializer
+from pipecat.transports.websocket.fastapi import FastAPIWebsocketParams, FastAPIWebsocketTransport
+from pipecat.turns.user_start import VADUserTurnStartStrategy
+from pipecat.turns.user_stop import SpeechTimeoutUserTurnStopStrategy
+from pipecat.turns.user_turn_strategies import UserTurnStrategies
+from pipecat.workers.runner import WorkerRunner
+
+from voicebot.dialogue import DialogueService
+from voicebot.settings import Settings
+from voicebot.voice.dialogue import CallDialogueProcessor
+from voicebot.voice.stt import SharedWhisperSTTService
+from voicebot.voice.tts import PiperHttpTTSService
+
+if TYPE_CHECKING:
+    from faster_whisper import WhisperModel
+
+logger = logging.getLogger(__name__)
+
+WHISPER_NO_SPEECH_PROB = 0.6  # segments Whisper itself thinks are silence are dropped
+CALL_IDLE_TIMEOUT_S = 120.0  # nobody spoke at all for this long: the line is dead
+
+
+@dataclass
+class VoiceResources:
+    """Shared by every call in the process; build once at start-up, close at shutdown."""
+
+    settings: Settings
+    dialogue: DialogueService
+    whisper: "WhisperModel"
+    http: aiohttp.ClientSession
+
+    @classmethod
+    async def open(
+        cls, settings: Settings, dialogue: DialogueService, whisper: "WhisperModel | None" = None
+    ) -> "VoiceResources":
+        """Loads the Whisper model (off the event loop) unless one is given."""
+        if whisper is None:
+            from voicebot.speech.models import load_whisper
+
+            whisper = await asyncio.to_thread(load_whisper, settings)
+        return cls(settings=settings, dialogue=dialogue, whisper=whisper, http=aiohttp.ClientSession())
+
+    async def close(self) -> None:
+        await self.http.close()
+
+
+def call_identity(start_message: dict[str, Any]) -> tuple[str, str, str | None]:
+    """Twilio `start` message → (stream_sid, call_id, caller number)."""
+    start = start_message.get("start") or {}
+    stream_sid = start.get("streamSid") or start_message.get("streamSid") or ""
+    call_id = start.get("callSid") or str(uuid.uuid4())
+    parameters = start.get("customParameters") or {}
+    caller = parameters.get("caller") or parameters.get("from")
+    return stream_sid, call_id, caller
+
+
+async def run_call(websocket: WebSocket, start_message: dict[str, Any], resources: VoiceResources) -> None:
+    """Runs one call to its end (bot ended it, caller hung up, or the line went dead)."""
+    settings = resources.settings
+    stream_sid, call_id, caller = call_identity(start_message)
+    logger.info("Call %s (stream %s) from %s", call_id, stream_sid, caller or "unknown")
+
+    serializer = TwilioFrameSerializer(
+        stream_sid=stream_sid,
+        call_sid=start_message.get("start", {}).get("callSid"),
+        params=TwilioFrameSerializer.InputParams(auto_hang_up=False),  # no Twilio credentials offline
+    )
+    transport = FastAPIWebsocketTransport(
+        websocket=websocket,
+        params=FastAPIWebsocketParams(
+            audio_in_enabled=True,
+            audio_out_enabled=True,
+            add_wav_header=False,
+            serializer=serializer,
+            audio_out_10ms_chunks=2,  # 20 ms media messages, like Twilio's own
+        ),
+    )
+    vad = VADProcessor(vad_analyzer=SileroVADAnalyzer(params=VADParams(stop_secs=settings.vad_stop_secs)))
+    stt = SharedWhisperSTTService(
+        whisper_model=resources.whisper,
+        beam_size=settings.whisper_beam_size,
+        settings=SharedWhisperSTTService.Settings(model=settings.whisper_model, no_speech_prob=WHISPER_NO_SPEECH_PROB),
+        audio_passthrough=False,  # nothing after STT needs the caller's audio
+    )
+    dialogue = CallDialogueProcessor(
+        dialogue=resources.dialogue,
+        call_id=call_id,
+        stream_sid=stream_sid,
+        caller=caller,
+        dtmf_timeout_s=settings.dtmf_timeout_s,
+        silence_timeout_s=settings.silence_timeout_s,
+        max_silences=settings.silence_max_prompts,
+        user_turn_strategies=UserTurnStrategies(
+            start=[VADUserTurnStartStrategy()],  # interrupts the bot: barge-in
+            stop=[SpeechTimeoutUserTurnStopStrategy(user_speech_timeout=settings.user_speech_timeout_s)],
+        ),
+    )
+    tts = PiperHttpTTSService(base_url=settings.tts_url, aiohttp_session=resources.http)
+
+    latency = UserBotLatencyObserver()
+
+    @latency.event_handler("on_latency_measured")
+    async def _log_latency(observer: UserBotLatencyObserver, seconds: float) -> None:
+        logger.info("Call %s: caller stopped → bot speaking in %.0f ms", call_id, seconds * 1000)
+
+    worker = PipelineWorker(
+        Pipeline([transport.input(), vad, stt, dialogue, tts, transport.output()]),
+        params=PipelineParams(
+            audio_in_sample_rate=16000,  # Whisper and Silero want 16 kHz; the serializer upsamples 8 kHz μ-law
+            audio_out_sample_rate=8000,  # TTS resamples once; the serializer only μ-law encodes
+            enable_metrics=True,
+        ),
+        enable_rtvi=False,  # no RTVI client on a phone line
+        idle_timeout_secs=CALL_IDLE_TIMEOUT_S,
+        observers=[latency],
+    )
+
+    @transport.event_handler("on_client_connected")
+    async def _connected(transport: FastAPIWebsocketTransport, websocket: WebSocket) -> None:
+        await dialogue.greet()
+
+    @transport.event_handler("on_client_disconnected")
+    async def _disconnected(transport: FastAPIWebsocketTransport, websocket: WebSocket) -> None:
+        await dialogue.hang_up()
+        await worker.cancel()
+
+    runner = WorkerRunner(handle_sigint=False)  # uvicorn owns the signals
+    await runner.add_workers(worker)
+    try:
+        await runner.run()
+    finally:
+        await dialogue.hang_up()  # no-op when the call already ended; covers a dead line
+        logger.info("Call %s finished: %s", call_id, dialogue.outcome)
