@@ -43,6 +43,7 @@ setup: .venv/.installed .venv-rasa/.installed .venv-piper/.installed
 	@touch $@
 
 train: setup
+	.venv/bin/voicebot models prepare
 	.venv/bin/voicebot train
 
 serve: train

@@ -13,7 +13,6 @@ import logging
 from typing import Any
 
 from fastapi import APIRouter, WebSocket
-from starlette.websockets import WebSocketState
 
 from voicebot.voice.pipeline import run_call
 
@@ -75,6 +74,4 @@ async def twilio_media_stream(websocket: WebSocket) -> None:
         return
     if start is None:
         return
-    await run_call(websocket, start, websocket.app.state.voice)
-    if websocket.client_state == WebSocketState.CONNECTED:
-        await websocket.close()
+    await run_call(websocket, start, websocket.app.state.voice)  # the transport closes the socket

