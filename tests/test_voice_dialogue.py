@@ -1,0 +1,228 @@
+"""The phone dialogue step without audio or Rasa: pipecat's run_test and a scripted dialogue."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from pipecat.audio.dtmf.types import KeypadEntry
+from pipecat.frames.frames import (
+    BotStoppedSpeakingFrame,
+    EndWorkerFrame,
+    Frame,
+    InputDTMFFrame,
+    OutputTransportMessageFrame,
+    TranscriptionFrame,
+    TTSSpeakFrame,
+    VADUserStartedSpeakingFrame,
+    VADUserStoppedSpeakingFrame,
+)
+from pipecat.tests.utils import SleepFrame, run_test
+from pipecat.turns.user_start import VADUserTurnStartStrategy
+from pipecat.turns.user_stop import SpeechTimeoutUserTurnStopStrategy
+from pipecat.turns.user_turn_strategies import UserTurnStrategies
+
+from voicebot.dialogue import BotTurn
+from voicebot.voice.dialogue import (
+    AGENT_REQUEST,
+    REPROMPT,
+    SILENCE_GOODBYE,
+    CallDialogueProcessor,
+    DTMFCollector,
+    sentences,
+)
+
+CALL_ID = "CAtest"
+
+
+class ScriptedDialogue:
+    """Same async methods as DialogueService; answers from a script and records every call."""
+
+    def __init__(self, answers: dict[str, BotTurn] | None = None) -> None:
+        self.answers = answers or {}
+        self.started: list[dict] = []
+        self.said: list[tuple[str, str]] = []
+        self.ended: list[tuple[str, str]] = []
+
+    async def start_call(self, caller=None, channel="text", call_id=None) -> BotTurn:
+        self.started.append({"caller": caller, "channel": channel, "call_id": call_id})
+        return BotTurn(call_id=call_id, caller_text=None, bot_texts=["Hello, this is the order line. How can I help?"])
+
+    async def say(self, call_id: str, text: str) -> BotTurn:
+        self.said.append((call_id, text))
+        return self.answers.get(text) or BotTurn(call_id=call_id, caller_text=text, bot_texts=[f"You said {text}."])
+
+    async def end_call(self, call_id: str, outcome: str) -> None:
+        self.ended.append((call_id, outcome))
+
+
+def processor(dialogue: ScriptedDialogue, **kwargs) -> CallDialogueProcessor:
+    return CallDialogueProcessor(
+        dialogue=dialogue,
+        call_id=CALL_ID,
+        stream_sid="MZtest",
+        caller="+15550100",
+        user_turn_strategies=UserTurnStrategies(
+            start=[VADUserTurnStartStrategy()],
+            stop=[SpeechTimeoutUserTurnStopStrategy(user_speech_timeout=0.1)],
+        ),
+        **kwargs,
+    )
+
+
+def caller_says(text: str) -> list[Frame]:
+    transcript = TranscriptionFrame(text, "", "2026-01-01T00:00:00Z")
+    transcript.finalized = True
+    return [
+        VADUserStartedSpeakingFrame(),
+        SleepFrame(0.05),
+        VADUserStoppedSpeakingFrame(stop_secs=0.2),
+        transcript,
+        SleepFrame(0.5),
+    ]
+
+
+def keys(digits: str) -> list[Frame]:
+    return [InputDTMFFrame(KeypadEntry(d)) for d in digits]
+
+
+def spoken(frames) -> list[str]:
+    return [f.text for f in frames if isinstance(f, TTSSpeakFrame)]
+
+
+# --- pure helpers -----------------------------------------------------------------
+
+
+def test_dtmf_digits_submitted_by_pound() -> None:
+    collector = DTMFCollector()
+    assert [collector.press(k) for k in "104233"] == [None] * 6
+    assert collector.pending
+    assert collector.press("#") == "104233"
+    assert not collector.pending
+    assert collector.press("#") is None  # nothing typed: nothing to submit
+
+
+def test_dtmf_pause_flushes_and_lone_zero_asks_for_agent() -> None:
+    collector = DTMFCollector()
+    collector.press("7")
+    collector.press("7")
+    assert collector.flush() == "77"
+    collector.press("0")
+    assert collector.flush() == AGENT_REQUEST
+    collector.press("0")
+    assert collector.press("#") == AGENT_REQUEST
+    for k in "100":
+        collector.press(k)
+    assert collector.press("#") == "100"  # only a lone 0 is the operator key
+
+
+def test_dtmf_star_clears() -> None:
+    collector = DTMFCollector()
+    for k in "12*34":
+        collector.press(k)
+    assert collector.press("#") == "34"
+
+
+def test_sentences_split_each_bot_message() -> None:
+    assert sentences(["Order 104233 is in transit. It arrives Monday!", "Anything else?"]) == [
+        "Order 104233 is in transit.",
+        "It arrives Monday!",
+        "Anything else?",
+    ]
+
+
+# --- the processor in a pipeline ------------------------------------------------------
+
+
+async def test_caller_turn_is_spoken_sentence_by_sentence() -> None:
+    answer = BotTurn(call_id=CALL_ID, caller_text="where is my order", bot_texts=["Sure. What is the order number?"])
+    dialogue = ScriptedDialogue({"where is my order": answer})
+    down, _ = await run_test(processor(dialogue), frames_to_send=caller_says("where is my order"))
+    assert dialogue.said == [(CALL_ID, "where is my order")]
+    assert spoken(down) == ["Sure.", "What is the order number?"]
+    marks = [f.message for f in down if isinstance(f, OutputTransportMessageFrame)]
+    assert marks and marks[0]["event"] == "mark" and marks[0]["streamSid"] == "MZtest"
+    assert not any(isinstance(f, EndWorkerFrame) for f in down)
+    assert dialogue.ended == []
+
+
+async def test_handoff_ends_the_call_after_the_speech() -> None:
+    handoff = BotTurn(
+        call_id=CALL_ID,
+        caller_text="agent please",
+        bot_texts=["Let me connect you to a colleague. Please hold."],
+        handoff={"reason": "caller_request", "queue": "general", "handoff_id": 7},
+    )
+    dialogue = ScriptedDialogue({"agent please": handoff})
+    down, _ = await run_test(processor(dialogue), frames_to_send=caller_says("agent please"))
+    names = [type(f).__name__ for f in down]
+    assert spoken(down) == ["Let me connect you to a colleague.", "Please hold."]
+    last_speech = max(i for i, n in enumerate(names) if n == "TTSSpeakFrame")
+    assert names.index("EndWorkerFrame") > last_speech
+    assert dialogue.ended == [(CALL_ID, "handed_off")]
+
+
+async def test_end_call_turn_is_resolved() -> None:
+    bye = BotTurn(call_id=CALL_ID, caller_text="no thanks", bot_texts=["Thanks for calling. Goodbye."], end_call=True)
+    dialogue = ScriptedDialogue({"no thanks": bye})
+    down, _ = await run_test(processor(dialogue), frames_to_send=caller_says("no thanks"))
+    assert any(isinstance(f, EndWorkerFrame) for f in down)
+    assert dialogue.ended == [(CALL_ID, "resolved")]
+
+
+async def test_dtmf_digits_become_one_turn() -> None:
+    dialogue = ScriptedDialogue()
+    down, _ = await run_test(processor(dialogue), frames_to_send=[*keys("104233#"), SleepFrame(0.3)])
+    assert dialogue.said == [(CALL_ID, "104233")]
+    assert spoken(down) == ["You said 104233."]
+
+
+async def test_dtmf_pause_submits_and_lone_zero_asks_for_agent() -> None:
+    dialogue = ScriptedDialogue()
+    proc = processor(dialogue, dtmf_timeout_s=0.2)
+    await run_test(proc, frames_to_send=[*keys("42"), SleepFrame(0.4), *keys("0"), SleepFrame(0.4)])
+    assert dialogue.said == [(CALL_ID, "42"), (CALL_ID, AGENT_REQUEST)]
+
+
+async def test_greeting_opens_a_phone_call() -> None:
+    dialogue = ScriptedDialogue()
+    proc = processor(dialogue)
+
+    async def connect_later() -> None:
+        await asyncio.sleep(0.1)
+        await proc.greet()
+
+    (down, _), _ = await asyncio.gather(run_test(proc, frames_to_send=[SleepFrame(0.4)]), connect_later())
+    assert dialogue.started == [{"caller": "+15550100", "channel": "phone", "call_id": CALL_ID}]
+    assert spoken(down) == ["Hello, this is the order line.", "How can I help?"]
+
+
+async def test_silence_reprompts_then_abandons() -> None:
+    dialogue = ScriptedDialogue()
+    proc = processor(dialogue, silence_timeout_s=0.1, max_silences=3)
+    # No transport here: each BotStoppedSpeakingFrame stands for "the bot finished talking".
+    frames: list[Frame] = []
+    for _ in range(3):
+        frames += [BotStoppedSpeakingFrame(), SleepFrame(0.3)]
+    down, _ = await run_test(proc, frames_to_send=frames)
+    assert spoken(down) == [REPROMPT, REPROMPT, *sentences([SILENCE_GOODBYE])]
+    assert any(isinstance(f, EndWorkerFrame) for f in down)
+    assert dialogue.ended == [(CALL_ID, "abandoned")]
+
+
+async def test_hang_up_records_abandoned_once() -> None:
+    dialogue = ScriptedDialogue()
+    await processor(dialogue).hang_up()
+    assert dialogue.ended == []  # never greeted: no call record to close
+
+    proc = processor(dialogue)
+
+    async def connect_later() -> None:
+        await asyncio.sleep(0.1)
+        await proc.greet()
+
+    await asyncio.gather(run_test(proc, frames_to_send=[SleepFrame(0.3)]), connect_later())
+    await proc.hang_up()
+    await proc.hang_up()
+    assert dialogue.ended == [(CALL_ID, "abandoned")]
+    assert proc.outcome == "abandoned"
