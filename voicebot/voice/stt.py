@@ -26,9 +26,12 @@ logger = logging.getLogger(__name__)
 class SharedWhisperSTTService(WhisperSTTService):
     """WhisperSTTService over an already-loaded faster-whisper model (thread-safe for reads)."""
 
-    def __init__(self, *, whisper_model: "WhisperModel", beam_size: int = 1, **kwargs: Any) -> None:
+    def __init__(
+        self, *, whisper_model: "WhisperModel", beam_size: int = 1, initial_prompt: str | None = None, **kwargs: Any
+    ) -> None:
         self._shared_model = whisper_model
         self._beam_size = beam_size
+        self._initial_prompt = initial_prompt
         super().__init__(**kwargs)  # the parent calls self._load()
 
     def _load(self) -> None:
@@ -38,7 +41,7 @@ class SharedWhisperSTTService(WhisperSTTService):
         """One caller segment (16 kHz 16-bit PCM) → at most one final TranscriptionFrame."""
         await self.start_processing_metrics()
         samples = np.frombuffer(audio, dtype=np.int16).astype(np.float32) / 32768.0
-        model, beam_size = self._model, self._beam_size
+        model, beam_size, prompt = self._model, self._beam_size, self._initial_prompt
 
         def transcribe() -> list[Any]:
             segments, _ = model.transcribe(
@@ -49,6 +52,7 @@ class SharedWhisperSTTService(WhisperSTTService):
                 vad_filter=False,  # Silero already cut the segment
                 temperature=0.0,  # fallback re-decodes took 13-21 s on noisy audio in the prototype
                 without_timestamps=True,
+                initial_prompt=prompt,  # domain words: order numbers read digit by digit, carriers...
             )
             return list(segments)
 
