@@ -143,6 +143,24 @@ def test_merge_pairs_engine_turns_with_measured_latency():
     assert cc.merge(result, {})["turns"][0] == {"caller_text": None, "intent": None, "bot_text": None, "latency_ms": 900.0}
 
 
+def test_call_options_work_as_a_subcommand():
+    import argparse
+
+    from voicebot.settings import Settings
+
+    parser = argparse.ArgumentParser(prog="voicebot")
+    sub = parser.add_subparsers(dest="command")
+    cc.add_arguments(sub.add_parser("call"), Settings(port=9001))
+    args = parser.parse_args(["call", "--audio", "a.wav", "--audio", "b.wav", "--dtmf", "12#", "--hangup-after", "2.5"])
+    assert [str(p) for p in args.audio] == ["a.wav", "b.wav"] and args.dtmf == "12#" and args.hangup_after == 2.5
+    assert args.url == "ws://127.0.0.1:9001/telephony/twilio" and args.engine_url == "http://127.0.0.1:9001"
+
+
+def test_missing_wav_is_a_clear_error(capsys, tmp_path: Path):
+    assert cc.main(["--audio", str(tmp_path / "nope.wav")]) == 2
+    assert "no such WAV file" in capsys.readouterr().err
+
+
 def test_help_names_every_option(capsys):
     with pytest.raises(SystemExit):
         cc.main(["--help"])
@@ -216,8 +234,8 @@ async def tone_bot():
         yield bot, f"ws://127.0.0.1:{port}/telephony/twilio"
 
 
-def write_turn(path: Path, rate: int, channels: int) -> Path:
-    audio = np.concatenate([tone(rate, 0.5, 300), np.zeros(rate // 5, dtype=np.float32)])  # speech + 0.2 s silence
+def write_turn(path: Path, rate: int, channels: int, trailing_s: float = 0.2) -> Path:
+    audio = np.concatenate([tone(rate, 0.5, 300), np.zeros(int(rate * trailing_s), dtype=np.float32)])
     if channels == 2:
         audio = np.stack([audio, audio], axis=1)
     sf.write(path, audio, rate, subtype="PCM_16")
@@ -226,7 +244,8 @@ def write_turn(path: Path, rate: int, channels: int) -> Path:
 
 async def test_place_call_against_a_tone_bot(tone_bot, tmp_path: Path):
     bot, url = tone_bot
-    turns = [write_turn(tmp_path / "a.wav", 16000, 2), write_turn(tmp_path / "b.wav", 44100, 1)]
+    # the second WAV ends on speech, with no trailing silence
+    turns = [write_turn(tmp_path / "a.wav", 16000, 2), write_turn(tmp_path / "b.wav", 44100, 1, trailing_s=0)]
     out = tmp_path / "bot.wav"
     result = await cc.place_call(
         url, turns, dtmf="12#", out_wav=out, caller="+15550001", silence_between_s=0.3, reply_timeout_s=1.0

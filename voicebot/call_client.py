@@ -178,7 +178,7 @@ class _Line:
         self.seq = 0
         self.chunk = 0
         self.t0 = time.monotonic()
-        self.outgoing: deque[tuple[bytes, asyncio.Future | None]] = deque()
+        self.outgoing: deque[tuple[bytes, list[asyncio.Future]]] = deque()  # frame, futures it completes
         self.pending_marks: list[tuple[float, str]] = []  # (when its audio has played, name)
         self.track = BotTrack()
         self.events: dict[str, int] = {}
@@ -187,6 +187,7 @@ class _Line:
         self.closed = asyncio.Event()
         self.closed_by_server = False
         self.stalled = False
+        self.hanging_up = False
 
     async def send(self, message: dict) -> None:
         if self.closed.is_set():
@@ -206,8 +207,8 @@ class _Line:
         """One frame every 20 ms on an absolute schedule: queued caller audio, else silence."""
         start = time.monotonic()
         i = 0
-        while not self.closed.is_set():
-            frame, done = self.outgoing.popleft() if self.outgoing else (SILENCE_FRAME, None)
+        while not self.closed.is_set() and not self.hanging_up:
+            frame, done = self.outgoing.popleft() if self.outgoing else (SILENCE_FRAME, [])
             self.chunk += 1
             await self.send(
                 {
@@ -221,8 +222,9 @@ class _Line:
                     },
                 }
             )
-            if done is not None and not done.done():
-                done.set_result(time.monotonic())
+            for future in done:
+                if not future.done():
+                    future.set_result(time.monotonic())
             await self._echo_marks()
             i += 1
             delay = start + i * FRAME_MS / 1000 - time.monotonic()
@@ -266,11 +268,13 @@ class _Line:
 
     async def play(self, frames: list[bytes], speech_end_index: int) -> float:
         """Queues the caller's frames; returns when the last speech frame went out."""
+        frames = frames or [SILENCE_FRAME]
+        speech_end_index = min(speech_end_index, len(frames) - 1)
         loop = asyncio.get_running_loop()
         speech_sent, all_sent = loop.create_future(), loop.create_future()
         for i, frame in enumerate(frames):
-            tag = speech_sent if i == speech_end_index else all_sent if i == len(frames) - 1 else None
-            self.outgoing.append((frame, tag))
+            tags = ([speech_sent] if i == speech_end_index else []) + ([all_sent] if i == len(frames) - 1 else [])
+            self.outgoing.append((frame, tags))
         await self._until(speech_sent)
         if not speech_sent.done():  # closed mid-turn
             return time.monotonic()
@@ -372,12 +376,13 @@ async def place_call(
         finally:
             if not task.done():
                 task.cancel()
+        line.hanging_up = True  # the pump finishes its frame and stops: no media after `stop`
+        await asyncio.gather(pump, return_exceptions=True)
         await line.send({"event": "stop", "streamSid": stream_sid, "stop": {"accountSid": "AC" + "0" * 32, "callSid": call_sid}})
         result.closed_by = "stalled" if line.stalled else "server" if line.closed_by_server else "caller"
         line.closed.set()
         await ws.close()
-        pump.cancel()
-        await asyncio.gather(pump, receiver, return_exceptions=True)
+        await asyncio.gather(receiver, return_exceptions=True)
 
     result.duration_s = round(time.monotonic() - t_start, 3)
     result.clears, result.marks, result.events = line.clears, line.marks, line.events
@@ -472,13 +477,9 @@ Any WAV works (mono or stereo, 8-48 kHz); it is resampled to 8 kHz mu-law.
 """
 
 
-def build_parser(settings=None) -> argparse.ArgumentParser:
-    if settings is None:
-        from voicebot.settings import get_settings
-
-        settings = get_settings()
+def add_arguments(p: argparse.ArgumentParser, settings) -> None:
+    """The `call` options, on any parser (so `voicebot call` can be a subcommand of cli.py)."""
     ws_default = settings.engine_url.replace("http", "ws", 1) + "/telephony/twilio"
-    p = argparse.ArgumentParser(prog="voicebot call", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--url", default=ws_default, help=f"the bot's Twilio Media Streams WebSocket (default {ws_default})")
     p.add_argument("--audio", action="append", type=Path, default=[], metavar="WAV", help="a caller turn; repeat for several turns, said in order")
     p.add_argument("--dtmf", metavar="DIGITS", help="keypad digits to press after the audio turns, e.g. 123456# (100 ms apart)")
@@ -489,6 +490,15 @@ def build_parser(settings=None) -> argparse.ArgumentParser:
     p.add_argument("--caller", default="+15125550147", help="caller ID sent in the start event's customParameters")
     p.add_argument("--pause", type=float, default=0.6, metavar="SECONDS", help="silence the caller leaves after the bot stops talking (default 0.6)")
     p.add_argument("--no-record", action="store_true", help="don't fetch the engine's call record (audio-only servers)")
+
+
+def build_parser(settings=None) -> argparse.ArgumentParser:
+    if settings is None:
+        from voicebot.settings import get_settings
+
+        settings = get_settings()
+    p = argparse.ArgumentParser(prog="voicebot call", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_arguments(p, settings)
     return p
 
 
@@ -506,15 +516,17 @@ async def _run(args: argparse.Namespace) -> dict:
     return merged
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def cmd_call(args: argparse.Namespace, settings=None) -> int:
+    """`voicebot call`: places the call, prints the merged result; 1 if the bot can't be reached."""
     for path in args.audio:
         if not path.is_file():
             print(f"error: no such WAV file: {path}", file=sys.stderr)
             return 2
+    import websockets
+
     try:
         merged = asyncio.run(_run(args))
-    except (OSError, asyncio.TimeoutError) as error:
+    except (OSError, asyncio.TimeoutError, websockets.WebSocketException) as error:
         print(f"error: could not call {args.url}: {error}", file=sys.stderr)
         return 1
     if args.json:
@@ -528,6 +540,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if merged["bot_audio"]:
         print(f"bot audio: {merged['bot_audio']}")
     return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return cmd_call(build_parser().parse_args(argv))
 
 
 if __name__ == "__main__":

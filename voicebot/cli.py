@@ -293,6 +293,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--url", help="engine URL (default: the local engine)")
     p.set_defaults(func=cmd_chat)
 
+    from voicebot import call_client
+
+    p = sub.add_parser("call", help="place a scripted phone call over Twilio Media Streams", description=call_client.DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    call_client.add_arguments(p, get_settings())
+    p.set_defaults(func=call_client.cmd_call)
+
     nlu = sub.add_parser("nlu", help="NLU tools").add_subparsers(dest="nlu_command", required=True, metavar="NLU_COMMAND")
     p = nlu.add_parser("parse", help="parse stdin lines to JSON", description="Reads one utterance per line on stdin and writes one JSON object per line: text, intent, confidence, entities. Uses the running Rasa server, or loads the trained model.")
     p.set_defaults(func=cmd_nlu_parse)
