@@ -20,6 +20,7 @@ def stack_settings(data_dir: Path, database_url: str | None = None) -> Settings:
         port=free_port(),
         rasa_port=free_port(),
         action_port=free_port(),
+        tts_port=free_port(),
     )
 
 

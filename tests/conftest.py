@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.bot_stack import running_stack, stack_settings
+from tests.pg_server import postgres_server  # noqa: F401  (fixture)
 from voicebot.db import init_database
 from voicebot.settings import Settings
 
@@ -30,3 +32,16 @@ def db_url(template_db: Path, tmp_path: Path) -> str:
         source.close()
         copy.close()
     return f"sqlite:///{target}"
+
+
+@pytest.fixture(scope="session")
+def pg(postgres_server):  # noqa: F811
+    postgres_server.create_database("voicebot_bot")
+    return postgres_server
+
+
+@pytest.fixture(scope="session")
+def stack(pg, tmp_path_factory):
+    """The whole bot (engine, Rasa, action server, Piper) on PostgreSQL, shared by the end-to-end tests."""
+    settings = stack_settings(tmp_path_factory.mktemp("bot"), pg.dsn("voicebot_bot"))
+    yield from running_stack(settings)

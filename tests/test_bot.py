@@ -15,22 +15,9 @@ from datetime import date
 import httpx
 import pytest
 
-from tests.bot_stack import Caller, running_stack, stack_settings
-from tests.pg_server import postgres_server  # noqa: F401  (fixture)
+from tests.bot_stack import Caller
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def pg(postgres_server):  # noqa: F811
-    postgres_server.create_database("voicebot_bot")
-    return postgres_server
-
-
-@pytest.fixture(scope="module")
-def stack(pg, tmp_path_factory):
-    settings = stack_settings(tmp_path_factory.mktemp("bot"), pg.dsn("voicebot_bot"))
-    yield from running_stack(settings)
 
 
 @pytest.fixture
