@@ -320,7 +320,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", action="append", help="Rasa NLU YAML test file(s) (default: eval/data/nlu_fresh*.yml)")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.set_defaults(func=cmd_eval_nlu)
-    p = ev.add_parser("latency", help="text-level turn latency benchmark", description="Runs scripted text conversations against the running engine (or starts one) and prints p50/p95 of parse+action+response per turn. Results go to eval/results/text_latency.json.")
+    p = ev.add_parser("text-latency", help="text-level turn latency benchmark", description="Runs scripted text conversations against the running engine (or starts one) and prints p50/p95 of parse+action+response per turn. Results go to eval/results/text_latency.json.")
     p.add_argument("--conversations", type=int, default=10, help="how many scripted conversations to run (default 10)")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.set_defaults(func=cmd_eval_latency)
