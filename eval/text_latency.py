@@ -1,4 +1,4 @@
-"""`voicebot eval latency`: text-level turn latency (NLU parse + dialogue + actions + response).
+"""`voicebot eval text-latency`: text-level turn latency (NLU parse + dialogue + actions + response).
 
 Runs scripted conversations through the engine's dialogue API, as a text caller
 would, and reports p50/p95 of each turn as measured by the client. The scripts
