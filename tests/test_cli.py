@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-COMMANDS = [[], ["train"], ["serve"], ["chat"], ["call"], ["nlu", "parse"], ["orders", "list"], ["models", "prepare"], ["eval", "nlu"], ["eval", "text-latency"]]
+COMMANDS = [[], ["train"], ["serve"], ["chat"], ["call"], ["nlu", "parse"], ["orders", "list"], ["models", "prepare"], ["eval", "nlu"], ["eval", "text-latency"], ["eval", "latency"]]
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "voicebot")

@@ -271,8 +271,14 @@ def cmd_eval_nlu(args: argparse.Namespace, settings: Settings) -> int:
     return run(settings, args, parse_texts, echo)
 
 
-def cmd_eval_latency(args: argparse.Namespace, settings: Settings) -> int:
+def cmd_eval_text_latency(args: argparse.Namespace, settings: Settings) -> int:
     from eval.text_latency import run
+
+    return run(settings, args, echo)
+
+
+def cmd_eval_voice_latency(args: argparse.Namespace, settings: Settings) -> int:
+    from eval.voice_latency import run
 
     return run(settings, args, echo)
 
@@ -323,7 +329,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = ev.add_parser("text-latency", help="text-level turn latency benchmark", description="Runs scripted text conversations against the running engine (or starts one) and prints p50/p95 of parse+action+response per turn. Results go to eval/results/text_latency.json.")
     p.add_argument("--conversations", type=int, default=10, help="how many scripted conversations to run (default 10)")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
-    p.set_defaults(func=cmd_eval_latency)
+    p.set_defaults(func=cmd_eval_text_latency)
+    p = ev.add_parser("latency", help="phone turn latency and concurrent-call capacity", description="Phones the engine's Twilio WebSocket with scripted callers (voiced by Piper, μ-law 8 kHz, real time) and prints p50/p95 from the end of the caller's speech to the first bot audio, for each number of simultaneous calls. Starts the engine if none is running. Results go to eval/results/voice_latency.json.")
+    p.add_argument("--turns", type=int, default=20, help="caller turns to measure per concurrency level (default 20)")
+    p.add_argument("--calls-at-once", type=lambda v: [int(x) for x in v.split(",")], default=[1], help="comma-separated simultaneous call counts, e.g. 1,2,4 (default 1)")
+    p.add_argument("--json", action="store_true", help="print the results as JSON")
+    p.set_defaults(func=cmd_eval_voice_latency)
     return parser
 
 
