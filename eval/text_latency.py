@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import time
 from typing import Callable
 
 import httpx
 
+from eval.latency_stats import summarise
 from voicebot.settings import PROJECT_ROOT, Settings
 
 RESULTS_FILE = PROJECT_ROOT / "eval" / "results" / "text_latency.json"
@@ -26,12 +26,6 @@ SCRIPTS = [
     ["what's your refund policy", "has my refund for order 112567 gone through", "goodbye"],
     ["um do you do express shipping", "can i change the delivery address on order 103158", "ok bye"],
 ]
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
-    return ordered[index]
 
 
 def run_conversations(base_url: str, conversations: int) -> list[dict]:
@@ -51,27 +45,14 @@ def run_conversations(base_url: str, conversations: int) -> list[dict]:
 
 
 def run(settings: Settings, args: argparse.Namespace, echo: Callable[[str], None]) -> int:
-    from voicebot.cli import EngineStack, engine_is_up
+    from voicebot.cli import local_engine
 
-    stack = None
-    if not engine_is_up(settings):
-        echo("No engine running; starting one for the benchmark ...")
-        stack = EngineStack(settings)
-        stack.start()
-    try:
+    with local_engine(settings, "the benchmark"):
         run_conversations(settings.engine_url, 2)  # warm-up: first parses load caches
         echo(f"Running {args.conversations} scripted conversations ...")
         turns = run_conversations(settings.engine_url, args.conversations)
-    finally:
-        if stack:
-            stack.stop()
-    ms = [t["ms"] for t in turns]
     report = {
-        "turns": len(ms),
-        "p50_ms": round(statistics.median(ms), 1),
-        "p95_ms": round(percentile(ms, 95), 1),
-        "max_ms": round(max(ms), 1),
-        "mean_ms": round(statistics.fmean(ms), 1),
+        **summarise([t["ms"] for t in turns]),
         "measured": "client-side round trip of POST /api/v1/conversations/{id}/messages (Rasa parse + policies + actions + DB + response)",
         "generated_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
     }

@@ -13,7 +13,6 @@ import argparse
 import asyncio
 import json
 import re
-import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -21,17 +20,13 @@ from typing import Callable
 
 import httpx
 
+from eval.latency_stats import summarise
 from voicebot.call_client import place_call
 from voicebot.settings import PROJECT_ROOT, Settings
 
 RESULTS_FILE = PROJECT_ROOT / "eval" / "results" / "voice_latency.json"
 SCRIPT = ["Where is my order?", "It's one zero four two three three.", "Can I pay with PayPal?", "Is there a fee if I cancel?"]
 P95_BUDGET_MS = 1500.0
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))]
 
 
 def synthesise_script(settings: Settings, folder: Path) -> list[Path]:
@@ -51,26 +46,12 @@ async def run_round(url: str, turns: list[Path], calls_at_once: int) -> list[flo
     return [t["latency_ms"] for r in results for t in r.turns if t.get("latency_ms") is not None]
 
 
-def summarise(latencies: list[float]) -> dict:
-    return {
-        "turns": len(latencies),
-        "p50_ms": round(statistics.median(latencies), 1),
-        "p95_ms": round(percentile(latencies, 95), 1),
-        "max_ms": round(max(latencies), 1),
-    }
-
-
 def run(settings: Settings, args: argparse.Namespace, echo: Callable[[str], None]) -> int:
-    from voicebot.cli import EngineStack, engine_is_up
+    from voicebot.cli import local_engine
 
-    stack = None
-    if not engine_is_up(settings):
-        echo("No engine running; starting one for the benchmark ...")
-        stack = EngineStack(settings)
-        stack.start()
     url = f"ws://{settings.host}:{settings.port}/telephony/twilio"
     report: dict = {"measured": "caller's last speech frame → first bot media frame, measured by the caller", "rounds": {}}
-    try:
+    with local_engine(settings, "the benchmark"):
         with tempfile.TemporaryDirectory() as folder:
             turns = synthesise_script(settings, Path(folder))
             asyncio.run(run_round(url, turns[:1], 1))  # warm-up
@@ -81,9 +62,6 @@ def run(settings: Settings, args: argparse.Namespace, echo: Callable[[str], None
                 for _ in range(rounds):
                     latencies += asyncio.run(run_round(url, turns, calls_at_once))
                 report["rounds"][str(calls_at_once)] = summarise(latencies)
-    finally:
-        if stack:
-            stack.stop()
     held = [int(n) for n, r in report["rounds"].items() if r["p95_ms"] <= P95_BUDGET_MS]
     report["max_calls_with_p95_under_1500ms"] = max(held) if held else 0
     report["generated_at"] = time.strftime("%Y-%m-%dT%H:%M:%S")

@@ -8,7 +8,8 @@ import signal
 import sys
 import threading
 import time
-from typing import Sequence
+from contextlib import contextmanager, nullcontext
+from typing import Iterator, Sequence
 
 import httpx
 
@@ -139,15 +140,25 @@ def engine_is_up(settings: Settings) -> bool:
         return False
 
 
+@contextmanager
+def local_engine(settings: Settings, purpose: str) -> Iterator[None]:
+    """Uses the running local engine, or starts one for `purpose` and stops it afterwards."""
+    if engine_is_up(settings):
+        yield
+        return
+    echo(f"No engine running; starting one for {purpose} ...")
+    stack = EngineStack(settings)
+    try:
+        stack.start()
+        yield
+    finally:
+        stack.stop()
+
+
 def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
     url = args.url or settings.engine_url
-    stack = None
-    if not args.url and not engine_is_up(settings):
-        echo("No engine running; starting one for this chat ...")
-        stack = EngineStack(settings)
-        stack.start()
     interactive = sys.stdin.isatty()
-    try:
+    with nullcontext() if args.url else local_engine(settings, "this chat"):
         with httpx.Client(base_url=url, timeout=30) as client:
             turn = client.post("/api/v1/conversations", json={"channel": "text"}).json()
             call_id = turn["call_id"]
@@ -168,9 +179,6 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
                 outcome = show_turn(turn)
             client.post(f"/api/v1/conversations/{call_id}/end", json={"outcome": outcome})
             echo(f"Call ended: {outcome}")
-    finally:
-        if stack:
-            stack.stop()
     return 0
 
 
