@@ -84,10 +84,10 @@ def test_frames_are_20ms_of_160_bytes_padded_with_silence():
     assert cc.frames_of(np.zeros(0, dtype=np.int16)) == []
 
 
-def test_last_speech_frame_skips_trailing_silence():
+def test_speech_frames_skip_leading_and_trailing_silence():
     pcm = np.concatenate([np.zeros(800), (tone(8000, 0.5) * 32767), np.zeros(1600)]).astype(np.int16)
-    assert cc.last_speech_frame(pcm) == (800 + 4000) // 160 - 1
-    assert cc.last_speech_frame(np.zeros(1000, dtype=np.int16)) == 6
+    assert cc.speech_frames(pcm) == (800 // 160, (800 + 4000) // 160 - 1)
+    assert cc.speech_frames(np.zeros(1000, dtype=np.int16)) == (0, 6)
 
 
 # --- bookkeeping ---------------------------------------------------------------------------

@@ -617,3 +617,16 @@ def test_calls_table_survives_failures(service: OrderService, engine) -> None:
         service.start_call(call_id=call_id)
     assert _count(engine, Call) == 1
     assert len(service.get_call(call_id)["turns"]) == 1
+
+
+def test_turn_latency_goes_on_the_latest_caller_turn_once(service: OrderService) -> None:
+    call = service.start_call(channel="phone")
+    service.add_turn(call["id"], None, None, None, "Hello, how can I help?")  # the greeting: not timed
+    assert service.set_turn_latency(call["id"], {"total": 1.0}) is None
+    first = service.add_turn(call["id"], "where is my order", "track_order", 0.9, "What is the order number?")
+    timings = {"endpointing": 200.0, "transcription": 310.5, "total": 790.0}
+    assert service.set_turn_latency(call["id"], timings) == first["seq"]
+    assert service.set_turn_latency(call["id"], {"total": 5.0}) is None  # already timed: kept
+    service.end_call(call["id"], "resolved")  # the answer may start playing after the call closed
+    turns = service.get_call(call["id"])["turns"]
+    assert [t["latency_ms"] for t in turns] == [None, timings]

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
 import pytest
 from fastapi import FastAPI, WebSocket
 from fastapi.testclient import TestClient
+from pipecat.frames.frames import CancelWorkerFrame, InputAudioRawFrame, InputDTMFFrame
+from pipecat.processors.frame_processor import FrameProcessorSetup
 from starlette.websockets import WebSocketDisconnect
 
 import telephony.twilio as twilio_route
+from voicebot.voice.dialogue import CallInfo
 
 STREAM_SID = "MZ" + "0" * 32
 START = {
@@ -25,9 +29,10 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     """Replaces the audio pipeline: a good handshake records the start message and says goodbye."""
     started: list[dict[str, Any]] = []
 
-    async def fake_run_call(websocket: WebSocket, start_message: dict[str, Any], resources: object) -> None:
+    async def fake_run_call(websocket: WebSocket, call: CallInfo, serializer: object, resources: object) -> None:
         assert resources is app_resources
-        started.append(start_message)
+        assert isinstance(serializer, twilio_route.CheckedTwilioSerializer) and serializer.call is call
+        started.append(call)
         await websocket.send_text(json.dumps({"event": "mark", "mark": {"name": "ok"}}))
         await websocket.close()
 
@@ -79,4 +84,84 @@ def test_good_call_after_bad_ones_reaches_the_pipeline(client: TestClient, calls
         ws.send_text(json.dumps({"event": "dtmf"}))  # unknown before start: logged and ignored
         ws.send_text(json.dumps(START))
         assert json.loads(ws.receive_text())["mark"]["name"] == "ok"
-    assert [c["start"]["callSid"] for c in calls] == [START["start"]["callSid"]]
+    assert [(c.call_id, c.stream_id, c.caller) for c in calls] == [(START["start"]["callSid"], STREAM_SID, "+15550100")]
+
+
+def test_wrong_media_format_is_closed_1003(client: TestClient, calls: list, caplog: pytest.LogCaptureFixture) -> None:
+    start = {**START, "start": {**START["start"], "mediaFormat": {"encoding": "audio/x-l16", "sampleRate": 16000, "channels": 1}}}
+    assert closed_with(client, json.dumps(start)) == 1003
+    assert "unsupported mediaFormat" in caplog.text and "audio/x-l16" in caplog.text
+    assert calls == []
+
+
+def test_oversized_message_before_start_is_closed_1003(client: TestClient, calls: list, caplog: pytest.LogCaptureFixture) -> None:
+    huge = json.dumps({"event": "connected", "padding": "x" * (twilio_route.MAX_MESSAGE_CHARS + 1)})
+    assert closed_with(client, huge) == 1003
+    assert "limit" in caplog.text
+
+
+def test_custom_parameters_reach_the_call(client: TestClient, calls: list) -> None:
+    start = {**START, "start": {**START["start"], "customParameters": {"From": "+15550199", "campaign": "returns"}}}
+    with client.websocket_connect("/telephony/twilio") as ws:
+        ws.send_text(json.dumps(start))
+        ws.receive_text()
+    assert calls[0].caller == "+15550199"
+    assert calls[0].parameters == {"From": "+15550199", "campaign": "returns"}
+
+
+# --- after `start`: one bad message is dropped, the call goes on ------------------------
+
+
+@pytest.fixture
+async def serializer() -> twilio_route.CheckedTwilioSerializer:
+    checked = twilio_route.CheckedTwilioSerializer(twilio_route.call_from_start(START))
+    # Only the sample rates matter to a serializer; the clock and task manager are unused.
+    await checked.setup(FrameProcessorSetup(clock=None, task_manager=None, pipeline_worker=None, audio_out_sample_rate=8000))
+    return checked
+
+
+def media(payload: str) -> str:
+    return json.dumps({"event": "media", "streamSid": STREAM_SID, "media": {"track": "inbound", "payload": payload}})
+
+
+async def audio_flows(serializer: twilio_route.CheckedTwilioSerializer) -> bool:
+    """Some 20 ms frames of μ-law come out as 16 kHz audio (the resampler holds the first back)."""
+    frame = media(base64.b64encode(b"\x7f" * 160).decode())
+    frames = [await serializer.deserialize(frame) for _ in range(25)]
+    return any(isinstance(f, InputAudioRawFrame) and f.sample_rate == 16000 for f in frames)
+
+
+async def test_good_media_and_dtmf_become_frames(serializer) -> None:
+    assert await audio_flows(serializer)
+    key = await serializer.deserialize(json.dumps({"event": "dtmf", "dtmf": {"digit": "5"}}))
+    assert isinstance(key, InputDTMFFrame) and key.button.value == "5"
+
+
+@pytest.mark.parametrize(
+    ("message", "problem"),
+    [
+        ("not json at all", "malformed message"),
+        ("x" * (64 * 1024 + 1), "malformed message"),
+        (media("%%%not-base64%%%"), "media with a payload that is not base64 μ-law"),
+        (json.dumps({"event": "transcription", "text": "hi"}), "unknown event"),
+        (json.dumps({"event": "dtmf", "dtmf": {"digit": "X"}}), None),  # not a key: ignored quietly
+    ],
+)
+async def test_bad_messages_are_dropped_and_logged(serializer, message: str, problem: str | None, caplog) -> None:
+    assert await serializer.deserialize(message) is None
+    if problem:
+        assert serializer.problems[problem] == 1
+        assert problem in caplog.text
+    # and the stream goes on
+    assert await audio_flows(serializer)
+
+
+async def test_repeated_problems_are_logged_sparingly(serializer, caplog) -> None:
+    for _ in range(250):
+        await serializer.deserialize("garbage")
+    assert serializer.problems["malformed message"] == 250
+    assert caplog.text.count("dropped malformed message") == 3  # the 1st, 100th and 200th
+
+
+async def test_stop_ends_the_call(serializer) -> None:
+    assert isinstance(await serializer.deserialize(json.dumps({"event": "stop", "streamSid": STREAM_SID})), CancelWorkerFrame)

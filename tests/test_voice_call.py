@@ -7,11 +7,12 @@ The caller's speech is synthesised by the stack's own Piper server and sent as
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
 import re
 from pathlib import Path
 
 import httpx
-import numpy as np
 import pytest
 import soundfile
 import soxr
@@ -104,3 +105,41 @@ def test_bad_media_messages_leave_the_server_serving(settings, say):
     assert asyncio.run(send_garbage()) == 1003
     merged, _ = call(settings, [say("Where is my order?")])
     assert merged["turns"][0]["intent"] == "track_order"
+
+
+def test_caller_talking_over_the_bot_stops_it_and_is_answered(settings, say):
+    barge_in_s = settings.barge_in_min_speech_s
+    merged, result = call(
+        settings, [say("Where is my order? I need to know where it is."), say("It's one zero four two three three.")],
+        barge_in_after_s=1.0,
+    )
+    first, second = merged["turns"]
+    # The caller spoke 1 s into the greeting: the bot went quiet once the speech was
+    # long enough to be a barge-in (plus at most 300 ms), and sent `clear`.
+    assert first["clear_ms"] is not None and first["clear_ms"] <= barge_in_s * 1000 + 300
+    assert result.turns[0]["bot_audio_after_clear_s"] < 0.1
+    assert first["intent"] == "track_order"
+    assert "104233" in second["bot_text"]
+
+
+def test_backchannel_over_the_bot_does_not_interrupt_it(settings, say):
+    merged, result = call(settings, [say("Okay.")], barge_in_after_s=1.0)
+    assert result.clears == 0
+    greeting_s = result.greeting["bot_audio_s"] + result.turns[0]["bot_audio_s"]
+    assert greeting_s > 3.0  # the whole greeting played
+    record = httpx.get(f"{settings.engine_url}/api/v1/calls/{merged['call_id']}").json()
+    assert [t["caller_text"] for t in record["turns"] if t["caller_text"]] == []  # "okay" was not a turn
+
+
+def test_malformed_messages_mid_call_are_dropped_and_the_call_goes_on(settings, say, caplog):
+    junk = [
+        "not json",
+        json.dumps({"event": "media", "streamSid": "MZx", "media": {"payload": "%%% not base64 %%%"}}),
+        json.dumps({"event": "transcription", "text": "hello"}),
+        json.dumps({"event": "media", "media": {"payload": "A" * 200_000}}),  # oversized
+    ]
+    with caplog.at_level(logging.WARNING, logger="telephony.twilio"):
+        merged, _ = call(settings, [say("Where is my order?")], raw_after_start=junk)
+    assert merged["turns"][0]["intent"] == "track_order"
+    for problem in ("malformed message", "not base64", "unknown event", "limit"):
+        assert problem in caplog.text

@@ -7,10 +7,12 @@ import asyncio
 import pytest
 from pipecat.audio.dtmf.types import KeypadEntry
 from pipecat.frames.frames import (
+    BotStartedSpeakingFrame,
     BotStoppedSpeakingFrame,
     EndWorkerFrame,
     Frame,
     InputDTMFFrame,
+    InterruptionFrame,
     OutputTransportMessageFrame,
     TranscriptionFrame,
     TTSSpeakFrame,
@@ -18,9 +20,6 @@ from pipecat.frames.frames import (
     VADUserStoppedSpeakingFrame,
 )
 from pipecat.tests.utils import SleepFrame, run_test
-from pipecat.turns.user_start import VADUserTurnStartStrategy
-from pipecat.turns.user_stop import SpeechTimeoutUserTurnStopStrategy
-from pipecat.turns.user_turn_strategies import UserTurnStrategies
 
 from voicebot.dialogue import BotTurn
 from voicebot.voice.dialogue import (
@@ -28,9 +27,11 @@ from voicebot.voice.dialogue import (
     REPROMPT,
     SILENCE_GOODBYE,
     CallDialogueProcessor,
+    CallInfo,
     DTMFCollector,
     sentences,
 )
+from voicebot.voice.turns import unfinished_number
 
 CALL_ID = "CAtest"
 
@@ -44,8 +45,8 @@ class ScriptedDialogue:
         self.said: list[tuple[str, str]] = []
         self.ended: list[tuple[str, str]] = []
 
-    async def start_call(self, caller=None, channel="text", call_id=None) -> BotTurn:
-        self.started.append({"caller": caller, "channel": channel, "call_id": call_id})
+    async def start_call(self, caller=None, channel="text", call_id=None, metadata=None) -> BotTurn:
+        self.started.append({"caller": caller, "channel": channel, "call_id": call_id, "metadata": metadata})
         return BotTurn(call_id=call_id, caller_text=None, bot_texts=["Hello, this is the order line. How can I help?"])
 
     async def say(self, call_id: str, text: str) -> BotTurn:
@@ -59,14 +60,8 @@ class ScriptedDialogue:
 def processor(dialogue: ScriptedDialogue, **kwargs) -> CallDialogueProcessor:
     return CallDialogueProcessor(
         dialogue=dialogue,
-        call_id=CALL_ID,
-        stream_sid="MZtest",
-        caller="+15550100",
-        user_turn_strategies=UserTurnStrategies(
-            start=[VADUserTurnStartStrategy()],
-            stop=[SpeechTimeoutUserTurnStopStrategy(user_speech_timeout=0.1)],
-        ),
-        **kwargs,
+        call=CallInfo(call_id=CALL_ID, stream_id="MZtest", caller="+15550100", parameters={"campaign": "spring"}),
+        **{"user_speech_timeout_s": 0.1, **kwargs},
     )
 
 
@@ -193,7 +188,12 @@ async def test_greeting_opens_a_phone_call() -> None:
         await proc.greet()
 
     (down, _), _ = await asyncio.gather(run_test(proc, frames_to_send=[SleepFrame(0.4)]), connect_later())
-    assert dialogue.started == [{"caller": "+15550100", "channel": "phone", "call_id": CALL_ID}]
+    assert dialogue.started == [
+        {
+            "caller": "+15550100", "channel": "phone", "call_id": CALL_ID,
+            "metadata": {"caller": "+15550100", "parameters": {"campaign": "spring"}},
+        }
+    ]
     assert spoken(down) == ["Hello, this is the order line.", "How can I help?"]
 
 
@@ -226,3 +226,94 @@ async def test_hang_up_records_abandoned_once() -> None:
     await proc.hang_up()
     assert dialogue.ended == [(CALL_ID, "abandoned")]
     assert proc.outcome == "abandoned"
+
+
+# --- turn-taking: barge-in and numbers read out in pieces -----------------------------
+
+
+def transcript(text: str) -> TranscriptionFrame:
+    frame = TranscriptionFrame(text, "", "2026-01-01T00:00:00Z")
+    frame.finalized = True
+    return frame
+
+
+@pytest.mark.parametrize(
+    ("text", "expected", "unfinished"),
+    [
+        ("It's 1 0 4", 6, True),
+        ("one oh four two", 6, True),
+        ("1 0 4 2 3 3", 6, False),
+        ("104233", 6, False),
+        ("double seven", 6, True),
+        ("zero one four seven", 4, False),
+        ("zero one", 4, True),
+        ("My order number is", 6, True),
+        ("um", 6, True),
+        ("Where is my order?", 6, False),
+        ("I'd like option 2 please", 6, False),
+        ("", 6, False),
+    ],
+)
+def test_unfinished_number(text: str, expected: int, unfinished: bool) -> None:
+    assert unfinished_number(text, expected) is unfinished
+
+
+async def test_backchannel_while_bot_speaks_neither_interrupts_nor_becomes_a_turn() -> None:
+    dialogue = ScriptedDialogue()
+    frames = [
+        BotStartedSpeakingFrame(),
+        VADUserStartedSpeakingFrame(),
+        SleepFrame(0.2),  # "uh-huh": under the 0.6 s a barge-in needs
+        VADUserStoppedSpeakingFrame(stop_secs=0.2),
+        transcript("Uh-huh."),
+        SleepFrame(0.4),
+        BotStoppedSpeakingFrame(),
+        SleepFrame(0.3),
+    ]
+    down, _ = await run_test(processor(dialogue), frames_to_send=frames)
+    assert not any(isinstance(f, InterruptionFrame) for f in down)
+    assert dialogue.said == []
+
+
+async def test_sustained_speech_while_bot_speaks_interrupts_and_is_answered() -> None:
+    dialogue = ScriptedDialogue()
+    frames = [
+        BotStartedSpeakingFrame(),
+        VADUserStartedSpeakingFrame(),
+        SleepFrame(0.7),
+        VADUserStoppedSpeakingFrame(stop_secs=0.2),
+        transcript("No, I meant my other order."),
+        SleepFrame(0.5),
+    ]
+    down, _ = await run_test(processor(dialogue), frames_to_send=frames)
+    assert any(isinstance(f, InterruptionFrame) for f in down)
+    assert dialogue.said == [(CALL_ID, "No, I meant my other order.")]
+
+
+async def test_pause_inside_an_order_number_keeps_the_turn_open() -> None:
+    def read_out_in_two_parts() -> list[Frame]:
+        return [
+            VADUserStartedSpeakingFrame(), SleepFrame(0.05), VADUserStoppedSpeakingFrame(stop_secs=0.2),
+            transcript("It's 1 0 4"), SleepFrame(0.4),
+            VADUserStartedSpeakingFrame(), SleepFrame(0.05), VADUserStoppedSpeakingFrame(stop_secs=0.2),
+            transcript("2 3 3."), SleepFrame(0.6),
+        ]
+
+    held = ScriptedDialogue()
+    await run_test(processor(held, digit_hold_s=1.0), frames_to_send=read_out_in_two_parts())
+    assert held.said == [(CALL_ID, "It's 1 0 4 2 3 3.")]
+
+    hasty = ScriptedDialogue()  # without the hold the pause ends the turn: the number is cut in two
+    await run_test(processor(hasty, digit_hold_s=0.0), frames_to_send=read_out_in_two_parts())
+    assert hasty.said == [(CALL_ID, "It's 1 0 4"), (CALL_ID, "2 3 3.")]
+
+
+async def test_expected_digits_follow_the_question() -> None:
+    asks_last_four = BotTurn(
+        call_id=CALL_ID, caller_text="change my address", bot_texts=["What are the last four digits of your phone?"],
+        requested_slot="identity_answer",
+    )
+    dialogue = ScriptedDialogue({"change my address": asks_last_four})
+    proc = processor(dialogue)
+    await run_test(proc, frames_to_send=caller_says("change my address"))
+    assert proc._turn_stop.expected_digits == 4

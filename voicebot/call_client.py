@@ -85,15 +85,15 @@ def frames_of(pcm: np.ndarray) -> list[bytes]:
     return frames
 
 
-def last_speech_frame(pcm: np.ndarray) -> int:
-    """Index of the last 20 ms frame loud enough to be speech (latency counts from it, not
-    from the WAV's trailing silence); the last frame if the whole file is quiet."""
+def speech_frames(pcm: np.ndarray) -> tuple[int, int]:
+    """Indexes of the first and last 20 ms frames loud enough to be speech (latency counts
+    from the last, not from the WAV's trailing silence); the whole file if it is quiet."""
     n = max(1, -(-len(pcm) // FRAME_BYTES))
     padded = np.zeros(n * FRAME_BYTES, dtype=np.float64)
     padded[: len(pcm)] = pcm
     rms = np.sqrt((padded.reshape(n, FRAME_BYTES) ** 2).mean(axis=1))
     loud = np.nonzero(rms >= SPEECH_RMS)[0]
-    return int(loud[-1]) if len(loud) else n - 1
+    return (int(loud[0]), int(loud[-1])) if len(loud) else (0, n - 1)
 
 
 # --- what the bot sent -----------------------------------------------------------------
@@ -183,7 +183,7 @@ class _Line:
         self.track = BotTrack()
         self.events: dict[str, int] = {}
         self.marks: list[str] = []
-        self.clears = 0
+        self.clears: list[float] = []  # when each `clear` arrived
         self.closed = asyncio.Event()
         self.closed_by_server = False
         self.stalled = False
@@ -257,7 +257,7 @@ class _Line:
                     self.marks.append(name)
                     self.pending_marks.append((max(self.track.play_end, now), name))
                 elif event == "clear":
-                    self.clears += 1
+                    self.clears.append(now)
                     self.track.clear(now)
                     self.pending_marks = [(now, name) for _, name in self.pending_marks]
         except websockets.ConnectionClosed:
@@ -266,20 +266,21 @@ class _Line:
             self.closed_by_server = True
             self.closed.set()
 
-    async def play(self, frames: list[bytes], speech_end_index: int) -> float:
-        """Queues the caller's frames; returns when the last speech frame went out."""
+    async def play(self, frames: list[bytes], speech: tuple[int, int]) -> tuple[float, float]:
+        """Queues the caller's frames; returns when the first and last speech frames went out."""
         frames = frames or [SILENCE_FRAME]
-        speech_end_index = min(speech_end_index, len(frames) - 1)
+        first, last = (min(i, len(frames) - 1) for i in speech)
         loop = asyncio.get_running_loop()
-        speech_sent, all_sent = loop.create_future(), loop.create_future()
+        speech_started, speech_sent, all_sent = loop.create_future(), loop.create_future(), loop.create_future()
         for i, frame in enumerate(frames):
-            tags = ([speech_sent] if i == speech_end_index else []) + ([all_sent] if i == len(frames) - 1 else [])
+            tags = [f for f, at in ((speech_started, first), (speech_sent, last), (all_sent, len(frames) - 1)) if i == at]
             self.outgoing.append((frame, tags))
         await self._until(speech_sent)
         if not speech_sent.done():  # closed mid-turn
-            return time.monotonic()
+            now = time.monotonic()
+            return (speech_started.result() if speech_started.done() else now), now
         await self._until(all_sent)
-        return speech_sent.result()
+        return speech_started.result(), speech_sent.result()
 
     async def _until(self, future: asyncio.Future) -> None:
         """Waits for `future` or for the line to close, whichever comes first."""
@@ -288,6 +289,15 @@ class _Line:
             await asyncio.wait([future, closed], return_when=asyncio.FIRST_COMPLETED)
         finally:
             closed.cancel()
+
+    async def wait_reply_started(self, since: float, timeout_s: float) -> float | None:
+        """When the bot's first audio after `since` arrived (None: none within `timeout_s`)."""
+        while not self.closed.is_set() and time.monotonic() < since + timeout_s:
+            first = self.track.first_after(since)
+            if first is not None:
+                return first
+            await asyncio.sleep(0.02)
+        return None
 
     async def wait_bot_done(self, since: float, first_timeout_s: float, quiet_s: float, limit_s: float = 120.0) -> None:
         """Streams silence until the bot's reply (after `since`) has played out and `quiet_s`
@@ -313,12 +323,17 @@ async def place_call(
     hangup_after_s: float | None = None,
     reply_timeout_s: float = 15.0,
     greeting_timeout_s: float = 5.0,
+    barge_in_after_s: float | None = None,
+    raw_after_start: Sequence[str] = (),
 ) -> CallResult:
     """Plays one call: greeting, each WAV as a caller turn, then DTMF digits, then `stop`.
 
     Before each turn the caller waits until the bot has finished speaking (its audio's
-    duration has played out) plus `silence_between_s` of silence. `hangup_after_s` hangs
-    up that many seconds after `start`, whatever is going on (an abandoned call).
+    duration has played out) plus `silence_between_s` of silence; with
+    `barge_in_after_s` it starts talking that long after the bot's reply began instead,
+    talking over it. `hangup_after_s` hangs up that many seconds after `start`,
+    whatever is going on (an abandoned call). `raw_after_start` are sent as they are
+    right after `start` (tests of how the bot copes with malformed messages).
     """
     import websockets
 
@@ -344,20 +359,32 @@ async def place_call(
                 },
             }
         )
+        for raw in raw_after_start:
+            await ws.send(raw)
         t_start = time.monotonic()
         pump = asyncio.create_task(line.pump())
 
+        async def before_next_turn(since: float, timeout_s: float) -> None:
+            if barge_in_after_s is None:
+                await line.wait_bot_done(since, timeout_s, silence_between_s)
+                return
+            started = await line.wait_reply_started(since, timeout_s)
+            if started is not None:
+                await asyncio.sleep(max(0.0, started + barge_in_after_s - time.monotonic()))
+
         async def script() -> None:
-            await line.wait_bot_done(t_start, greeting_timeout_s, silence_between_s)
+            await before_next_turn(t_start, greeting_timeout_s)
             now = time.monotonic()
             result.greeting = {"latency_ms": latency_ms(t_start, line.track), "bot_audio_s": round(line.track.seconds_between(t_start, now), 3)}
-            for path, pcm in turns_audio:
+            for n, (path, pcm) in enumerate(turns_audio, 1):
                 if line.closed.is_set():
                     return
-                frames = frames_of(pcm)
-                speech_end = await line.play(frames, last_speech_frame(pcm))
-                await line.wait_bot_done(speech_end, reply_timeout_s, silence_between_s)
-                result.turns.append(_turn("audio", str(path), speech_end, line.track))
+                speech_start, speech_end = await line.play(frames_of(pcm), speech_frames(pcm))
+                if n < len(turns_audio):
+                    await before_next_turn(speech_end, reply_timeout_s)
+                else:
+                    await line.wait_bot_done(speech_end, reply_timeout_s, silence_between_s)
+                result.turns.append(_turn("audio", str(path), speech_end, line, speech_start))
             if dtmf and not line.closed.is_set():
                 for i, digit in enumerate(dtmf):
                     if i:
@@ -365,7 +392,7 @@ async def place_call(
                     await line.send({"event": "dtmf", "streamSid": stream_sid, "dtmf": {"track": "inbound_track", "digit": digit}})
                 sent = time.monotonic()
                 await line.wait_bot_done(sent, reply_timeout_s, silence_between_s)
-                result.turns.append(_turn("dtmf", dtmf, sent, line.track))
+                result.turns.append(_turn("dtmf", dtmf, sent, line))
 
         task = asyncio.create_task(script())
         try:
@@ -385,7 +412,7 @@ async def place_call(
         await asyncio.gather(receiver, return_exceptions=True)
 
     result.duration_s = round(time.monotonic() - t_start, 3)
-    result.clears, result.marks, result.events = line.clears, line.marks, line.events
+    result.clears, result.marks, result.events = len(line.clears), line.marks, line.events
     pcm = line.track.pcm()
     result.bot_audio_s = round(len(pcm) / SAMPLE_RATE, 3)
     if out_wav is not None:
@@ -394,12 +421,17 @@ async def place_call(
     return result
 
 
-def _turn(kind: str, what: str, speech_end: float, track: BotTrack) -> dict:
+def _turn(kind: str, what: str, speech_end: float, line: _Line, speech_start: float | None = None) -> dict:
+    """One caller turn as measured on the caller's side. `clear_ms`: from the caller's first
+    speech frame to a `clear` the bot sent while they spoke (barge-in), else None."""
+    clear = next((t for t in line.clears if speech_start is not None and speech_start <= t), None)
     return {
         "kind": kind,
         "input": what,
-        "latency_ms": latency_ms(speech_end, track),
-        "bot_audio_s": round(track.seconds_between(speech_end, time.monotonic()), 3),
+        "latency_ms": latency_ms(speech_end, line.track),
+        "clear_ms": None if clear is None else round(1000.0 * (clear - speech_start), 1),
+        "bot_audio_after_clear_s": None if clear is None else round(line.track.seconds_between(clear, speech_end), 3),
+        "bot_audio_s": round(line.track.seconds_between(speech_end, time.monotonic()), 3),
     }
 
 
@@ -448,14 +480,15 @@ def merge(result: CallResult, record: dict) -> dict:
         bot_text = theirs.get("bot_text")
         if bot_text is None and theirs.get("bot_texts") is not None:
             bot_text = " ".join(theirs["bot_texts"])
-        turns.append(
-            {
-                "caller_text": theirs.get("caller_text") or theirs.get("dtmf"),
-                "intent": theirs.get("intent"),
-                "bot_text": bot_text,
-                "latency_ms": mine.get("latency_ms"),
-            }
-        )
+        turn = {
+            "caller_text": theirs.get("caller_text") or theirs.get("dtmf"),
+            "intent": theirs.get("intent"),
+            "bot_text": bot_text,
+            "latency_ms": mine.get("latency_ms"),
+        }
+        if mine.get("clear_ms") is not None:  # the caller talked over the bot and it stopped
+            turn["clear_ms"] = mine["clear_ms"]
+        turns.append(turn)
     return {"call_id": result.call_id, "outcome": record.get("outcome"), "turns": turns, "bot_audio": result.bot_audio}
 
 
@@ -489,6 +522,7 @@ def add_arguments(p: argparse.ArgumentParser, settings) -> None:
     p.add_argument("--hangup-after", type=float, metavar="SECONDS", help="hang up this many seconds after the call starts (abandoned call)")
     p.add_argument("--caller", default="+15125550147", help="caller ID sent in the start event's customParameters")
     p.add_argument("--pause", type=float, default=0.6, metavar="SECONDS", help="silence the caller leaves after the bot stops talking (default 0.6)")
+    p.add_argument("--barge-in-after", type=float, metavar="SECONDS", help="start each turn this long after the bot's reply began, talking over it (barge-in)")
     p.add_argument("--no-record", action="store_true", help="don't fetch the engine's call record (audio-only servers)")
 
 
@@ -504,7 +538,8 @@ def build_parser(settings=None) -> argparse.ArgumentParser:
 
 async def _run(args: argparse.Namespace) -> dict:
     result = await place_call(
-        args.url, args.audio, args.dtmf, args.out, caller=args.caller, silence_between_s=args.pause, hangup_after_s=args.hangup_after
+        args.url, args.audio, args.dtmf, args.out, caller=args.caller, silence_between_s=args.pause,
+        hangup_after_s=args.hangup_after, barge_in_after_s=args.barge_in_after,
     )
     record = {} if args.no_record else await fetch_call_record(args.engine_url, result.call_id)
     if not record and not args.no_record:

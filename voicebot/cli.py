@@ -25,6 +25,7 @@ Typical use:
   echo "where is my parcel" | voicebot nlu parse
   voicebot orders list --json
   voicebot eval nlu           intent accuracy on fresh phrasings
+  voicebot eval asr           speech recognition errors and speed over a phone line
 
 Settings come from VOICEBOT_* environment variables (see README); DATABASE_URL
 selects PostgreSQL instead of the embedded SQLite file.
@@ -291,6 +292,12 @@ def cmd_eval_voice_latency(args: argparse.Namespace, settings: Settings) -> int:
     return run(settings, args, echo)
 
 
+def cmd_eval_asr(args: argparse.Namespace, settings: Settings) -> int:
+    from eval.asr_eval import run
+
+    return run(settings, args, echo)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="voicebot", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -343,6 +350,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--calls-at-once", type=lambda v: [int(x) for x in v.split(",")], default=[1], help="comma-separated simultaneous call counts, e.g. 1,2,4 (default 1)")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.set_defaults(func=cmd_eval_voice_latency)
+    p = ev.add_parser("asr", help="speech recognition word error rate and speed over a phone line", description="Voices the caller turns in eval/data/asr_caller_turns.txt (Piper at two speeds, and espeak-ng's US and UK voices when espeak-ng is installed), sends them through an 8 kHz mu-law line and transcribes them as a call does, once per Whisper encoder window. Prints word error rate, exact digit strings and time per turn. Starts Piper if it is not running. Results go to eval/results/asr.json.")
+    p.add_argument("--windows", type=lambda v: [float(x) for x in v.split(",")], default=[30.0, 10.0, 5.0], help="comma-separated encoder windows in seconds (default 30,10,5; 30 is Whisper's own)")
+    p.add_argument("--json", action="store_true", help="print the results as JSON")
+    p.set_defaults(func=cmd_eval_asr)
     return parser
 
 

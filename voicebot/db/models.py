@@ -318,5 +318,7 @@ class CallTurn(Base):
     intent: Mapped[str | None] = mapped_column(String(80))
     confidence: Mapped[float | None] = mapped_column(Float)
     bot_text: Mapped[str | None] = mapped_column(Text)
+    # Spoken turns: milliseconds per stage, from the end of speech to the first bot audio.
+    latency_ms: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     call: Mapped[Call] = relationship(back_populates="turns")

@@ -125,10 +125,13 @@ def prepare_whisper(settings: Settings, echo: Callable[[str], None] = print) -> 
 
 def load_whisper(settings: Settings, echo: Callable[[str], None] = print) -> WhisperModel:
     """Whisper on the CPU with int8 weights; slow to load, so load it once per process and share it."""
-    from faster_whisper import WhisperModel
+    from voicebot.speech.whisper import ShortWindowWhisperModel
 
     folder = prepare_whisper(settings, echo=echo)
-    return WhisperModel(str(folder), device="cpu", compute_type="int8", cpu_threads=settings.whisper_cpu_threads)
+    return ShortWindowWhisperModel(
+        str(folder), device="cpu", compute_type="int8", cpu_threads=settings.whisper_cpu_threads,
+        min_window_s=settings.whisper_min_window_s,
+    )
 
 
 def piper_python(settings: Settings) -> Path:

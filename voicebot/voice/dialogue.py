@@ -15,7 +15,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from pipecat.frames.frames import (
@@ -28,8 +30,10 @@ from pipecat.frames.frames import (
 )
 from pipecat.processors.frame_processor import FrameDirection
 from pipecat.turns.user_turn_processor import UserTurnProcessor
+from pipecat.turns.user_turn_strategies import UserTurnStrategies
 
 from voicebot.dialogue import BotTurn
+from voicebot.voice.turns import BargeInTurnStartStrategy, PhoneTurnStopStrategy
 
 logger = logging.getLogger(__name__)
 
@@ -37,12 +41,33 @@ AGENT_REQUEST = "I want to speak to an agent"
 REPROMPT = "Are you still there?"
 SILENCE_GOODBYE = "I haven't heard from you, so I'll end the call now. Goodbye."
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+# How many digits the number the bot just asked for has (Rasa's requested_slot):
+# the turn is held open while fewer have been read out.
+DIGITS_BY_SLOT = {"order_number": 6, "identity_answer": 4}
+DEFAULT_EXPECTED_DIGITS = 6
+
+
+@dataclass
+class CallInfo:
+    """Who is calling, as the telephony bridge learnt it when the call's stream started."""
+
+    call_id: str
+    stream_id: str
+    caller: str | None = None
+    parameters: dict[str, str] = field(default_factory=dict)  # e.g. Twilio's <Stream> custom parameters
+
+    @staticmethod
+    def new_id() -> str:
+        return str(uuid.uuid4())
 
 
 class Dialogue(Protocol):
     """What the processor needs from voicebot.dialogue.DialogueService."""
 
-    async def start_call(self, caller: str | None = None, channel: str = "text", call_id: str | None = None) -> BotTurn: ...
+    async def start_call(
+        self, caller: str | None = None, channel: str = "text", call_id: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> BotTurn: ...
 
     async def say(self, call_id: str, text: str) -> BotTurn: ...
 
@@ -97,21 +122,28 @@ class CallDialogueProcessor(UserTurnProcessor):
         self,
         *,
         dialogue: Dialogue,
-        call_id: str,
-        stream_sid: str,
-        caller: str | None = None,
+        call: CallInfo,
         dtmf_timeout_s: float = 3.0,
         silence_timeout_s: float = 8.0,
         max_silences: int = 3,
+        barge_in_min_speech_s: float = 0.6,
+        user_speech_timeout_s: float = 0.2,
+        digit_hold_s: float = 1.0,
         **kwargs: Any,
     ) -> None:
+        self._turn_stop = PhoneTurnStopStrategy(user_speech_timeout=user_speech_timeout_s, digit_hold_s=digit_hold_s)
         # pipecat's idle controller times silence only while the bot is idle:
         # it starts when the bot stops speaking and stops when anyone speaks.
-        super().__init__(user_idle_timeout=silence_timeout_s, **kwargs)
+        super().__init__(
+            user_idle_timeout=silence_timeout_s,
+            user_turn_strategies=UserTurnStrategies(
+                start=[BargeInTurnStartStrategy(min_speech_s=barge_in_min_speech_s)], stop=[self._turn_stop]
+            ),
+            **kwargs,
+        )
         self._dialogue = dialogue
-        self.call_id = call_id
-        self._stream_sid = stream_sid
-        self._caller = caller
+        self.call = call
+        self.call_id = call.call_id
         self._dtmf_timeout_s = dtmf_timeout_s
         self._max_silences = max_silences
         self._dtmf = DTMFCollector()
@@ -121,6 +153,7 @@ class CallDialogueProcessor(UserTurnProcessor):
         self._silences = 0
         self._spoken_turns = 0
         self._started = False
+        self._in_turn = False
         self.outcome: str | None = None
 
         self.add_event_handler("on_user_turn_started", self._on_turn_started)
@@ -135,7 +168,10 @@ class CallDialogueProcessor(UserTurnProcessor):
             if self._started or self.outcome:
                 return
             self._started = True
-            turn = await self._dialogue.start_call(caller=self._caller, channel="phone", call_id=self.call_id)
+            turn = await self._dialogue.start_call(
+                caller=self.call.caller, channel="phone", call_id=self.call_id,
+                metadata={"caller": self.call.caller, "parameters": self.call.parameters},
+            )
             await self._speak_turn(turn)
 
     async def hang_up(self) -> None:
@@ -149,15 +185,20 @@ class CallDialogueProcessor(UserTurnProcessor):
 
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
         if isinstance(frame, TranscriptionFrame) and frame.text.strip():
-            self._transcript.append(frame.text.strip())
+            if self._in_turn:
+                self._transcript.append(frame.text.strip())
+            else:  # speech too short to interrupt the bot: "uh-huh", "okay", a cough
+                logger.info("Call %s: ignored %r said over the bot", self.call_id, frame.text.strip())
         await super().process_frame(frame, direction)  # forwards it and runs the turn strategies
         if isinstance(frame, InputDTMFFrame):
             await self._on_key(frame.button.value)
 
     async def _on_turn_started(self, processor: UserTurnProcessor, strategy: Any) -> None:
         self._silences = 0
+        self._in_turn = True
 
     async def _on_turn_stopped(self, processor: UserTurnProcessor, strategy: Any) -> None:
+        self._in_turn = False
         text, self._transcript = " ".join(self._transcript), []
         if text:
             await self._answer(text)
@@ -213,6 +254,7 @@ class CallDialogueProcessor(UserTurnProcessor):
                 await self._speak_turn(turn)
 
     async def _speak_turn(self, turn: BotTurn) -> None:
+        self._turn_stop.expected_digits = DIGITS_BY_SLOT.get(turn.requested_slot or "", DEFAULT_EXPECTED_DIGITS)
         await self._speak(turn.bot_texts)
         if turn.handoff or turn.end_call:
             await self._end("handed_off" if turn.handoff else "resolved")
@@ -222,7 +264,7 @@ class CallDialogueProcessor(UserTurnProcessor):
             await self.push_frame(TTSSpeakFrame(sentence))
         # Queued behind that speech's audio, so Twilio echoes the mark once it was played.
         self._spoken_turns += 1
-        mark = {"event": "mark", "streamSid": self._stream_sid, "mark": {"name": f"bot-turn-{self._spoken_turns}"}}
+        mark = {"event": "mark", "streamSid": self.call.stream_id, "mark": {"name": f"bot-turn-{self._spoken_turns}"}}
         await self.push_frame(OutputTransportMessageFrame(message=mark))
 
     async def _end(self, outcome: str) -> None:

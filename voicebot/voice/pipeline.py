@@ -9,28 +9,24 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import aiohttp
 from fastapi import WebSocket
 from pipecat.audio.vad.silero import SileroVADAnalyzer
 from pipecat.audio.vad.vad_analyzer import VADParams
-from pipecat.observers.user_bot_latency_observer import UserBotLatencyObserver
 from pipecat.pipeline.pipeline import Pipeline
 from pipecat.pipeline.worker import PipelineParams, PipelineWorker
 from pipecat.processors.audio.vad_processor import VADProcessor
-from pipecat.serializers.twilio import TwilioFrameSerializer
+from pipecat.serializers.base_serializer import FrameSerializer
 from pipecat.transports.websocket.fastapi import FastAPIWebsocketParams, FastAPIWebsocketTransport
-from pipecat.turns.user_start import VADUserTurnStartStrategy
-from pipecat.turns.user_stop import SpeechTimeoutUserTurnStopStrategy
-from pipecat.turns.user_turn_strategies import UserTurnStrategies
 from pipecat.workers.runner import WorkerRunner
 
 from voicebot.dialogue import DialogueService
 from voicebot.settings import Settings
-from voicebot.voice.dialogue import CallDialogueProcessor
+from voicebot.voice.dialogue import CallDialogueProcessor, CallInfo
+from voicebot.voice.latency import TurnLatencyObserver
 from voicebot.voice.stt import SharedWhisperSTTService
 from voicebot.voice.tts import PiperHttpTTSService
 
@@ -67,27 +63,17 @@ class VoiceResources:
         await self.http.close()
 
 
-def call_identity(start_message: dict[str, Any]) -> tuple[str, str, str | None]:
-    """Twilio `start` message → (stream_sid, call_id, caller number)."""
-    start = start_message.get("start") or {}
-    stream_sid = start.get("streamSid") or start_message.get("streamSid") or ""
-    call_id = start.get("callSid") or str(uuid.uuid4())
-    parameters = start.get("customParameters") or {}
-    caller = parameters.get("caller") or parameters.get("from")
-    return stream_sid, call_id, caller
+async def run_call(
+    websocket: WebSocket, call: CallInfo, serializer: FrameSerializer, resources: VoiceResources
+) -> None:
+    """Runs one call to its end (bot ended it, caller hung up, or the line went dead).
 
-
-async def run_call(websocket: WebSocket, start_message: dict[str, Any], resources: VoiceResources) -> None:
-    """Runs one call to its end (bot ended it, caller hung up, or the line went dead)."""
+    `serializer` speaks the telephony provider's websocket protocol (see telephony/).
+    """
     settings = resources.settings
-    stream_sid, call_id, caller = call_identity(start_message)
-    logger.info("Call %s (stream %s) from %s", call_id, stream_sid, caller or "unknown")
+    call_id = call.call_id
+    logger.info("Call %s (stream %s) from %s", call_id, call.stream_id, call.caller or "unknown")
 
-    serializer = TwilioFrameSerializer(
-        stream_sid=stream_sid,
-        call_sid=start_message.get("start", {}).get("callSid"),
-        params=TwilioFrameSerializer.InputParams(auto_hang_up=False),  # no Twilio credentials offline
-    )
     transport = FastAPIWebsocketTransport(
         websocket=websocket,
         params=FastAPIWebsocketParams(
@@ -108,24 +94,19 @@ async def run_call(websocket: WebSocket, start_message: dict[str, Any], resource
     )
     dialogue = CallDialogueProcessor(
         dialogue=resources.dialogue,
-        call_id=call_id,
-        stream_sid=stream_sid,
-        caller=caller,
+        call=call,
         dtmf_timeout_s=settings.dtmf_timeout_s,
         silence_timeout_s=settings.silence_timeout_s,
         max_silences=settings.silence_max_prompts,
-        user_turn_strategies=UserTurnStrategies(
-            start=[VADUserTurnStartStrategy()],  # interrupts the bot: barge-in
-            stop=[SpeechTimeoutUserTurnStopStrategy(user_speech_timeout=settings.user_speech_timeout_s)],
-        ),
+        barge_in_min_speech_s=settings.barge_in_min_speech_s,
+        user_speech_timeout_s=settings.user_speech_timeout_s,
+        digit_hold_s=settings.turn_digit_hold_s,
     )
     tts = PiperHttpTTSService(base_url=settings.tts_url, aiohttp_session=resources.http)
 
-    latency = UserBotLatencyObserver()
-
-    @latency.event_handler("on_latency_measured")
-    async def _log_latency(observer: UserBotLatencyObserver, seconds: float) -> None:
-        logger.info("Call %s: caller stopped → bot speaking in %.0f ms", call_id, seconds * 1000)
+    async def record_latency(stages: dict[str, float]) -> None:
+        logger.info("Call %s: caller stopped → bot speaking in %.0f ms %s", call_id, stages["total"], stages)
+        await resources.dialogue.record_latency(call_id, stages)
 
     worker = PipelineWorker(
         Pipeline([transport.input(), vad, stt, dialogue, tts, transport.output()]),
@@ -136,7 +117,7 @@ async def run_call(websocket: WebSocket, start_message: dict[str, Any], resource
         ),
         enable_rtvi=False,  # no RTVI client on a phone line
         idle_timeout_secs=CALL_IDLE_TIMEOUT_S,
-        observers=[latency],
+        observers=[TurnLatencyObserver(record_latency)],
     )
 
     @transport.event_handler("on_client_connected")

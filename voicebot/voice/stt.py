@@ -17,6 +17,8 @@ from pipecat.frames.frames import ErrorFrame, Frame, TranscriptionFrame
 from pipecat.services.whisper.stt import WhisperSTTService
 from pipecat.utils.time import time_now_iso8601
 
+from voicebot.speech.whisper import transcribe_turn
+
 if TYPE_CHECKING:
     from faster_whisper import WhisperModel
 
@@ -41,30 +43,16 @@ class SharedWhisperSTTService(WhisperSTTService):
         """One caller segment (16 kHz 16-bit PCM) → at most one final TranscriptionFrame."""
         await self.start_processing_metrics()
         samples = np.frombuffer(audio, dtype=np.int16).astype(np.float32) / 32768.0
-        model, beam_size, prompt = self._model, self._beam_size, self._initial_prompt
-
-        def transcribe() -> list[Any]:
-            segments, _ = model.transcribe(
-                samples,
-                language="en",
-                beam_size=beam_size,
-                condition_on_previous_text=False,
-                vad_filter=False,  # Silero already cut the segment
-                temperature=0.0,  # fallback re-decodes took 13-21 s on noisy audio in the prototype
-                without_timestamps=True,
-                initial_prompt=prompt,  # domain words: order numbers read digit by digit, carriers...
-            )
-            return list(segments)
-
         try:
-            segments = await asyncio.to_thread(transcribe)
+            text = await asyncio.to_thread(
+                transcribe_turn, self._model, samples, beam_size=self._beam_size,
+                initial_prompt=self._initial_prompt, no_speech_prob=self._settings.no_speech_prob,
+            )
         except Exception as error:  # noqa: BLE001 - any decoder failure must not end the call
             logger.error("Whisper failed: %s", error)
             yield ErrorFrame(f"whisper failed: {error}")
             return
         finally:
             await self.stop_processing_metrics()
-        threshold = self._settings.no_speech_prob
-        text = " ".join(s.text.strip() for s in segments if s.no_speech_prob < threshold).strip()
         if text:
             yield TranscriptionFrame(text, self._user_id, time_now_iso8601(), "en")

@@ -1,0 +1,196 @@
+"""`voicebot eval asr`: word error rate and time of the caller-side speech recogniser.
+
+Every caller turn in eval/data/asr_caller_turns.txt is voiced (Piper at two speeds,
+plus espeak-ng's American and British voices where espeak-ng is installed), put
+through a telephone line (8 kHz, G.711 μ-law, back to 16 kHz, as the Twilio bridge
+does) and transcribed exactly as a call does (`transcribe_turn`, the engine's beam,
+prompt and 0.5 s trailing silence), once per encoder window length. It prints word
+error rate, how many spoken digit strings came out exactly, and the time per turn.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import re
+import shutil
+import subprocess
+import time
+from pathlib import Path
+from typing import Callable
+
+import httpx
+import numpy as np
+
+from eval.latency_stats import summarise
+from voicebot.settings import PROJECT_ROOT, Settings
+
+DATA_FILE = PROJECT_ROOT / "eval" / "data" / "asr_caller_turns.txt"
+RESULTS_FILE = PROJECT_ROOT / "eval" / "results" / "asr.json"
+TRAILING_SILENCE_S = 0.5  # what pipecat's SegmentedSTTService appends to every segment
+DIGIT_WORDS = {w: str(i) for i, w in enumerate("zero one two three four five six seven eight nine".split())}
+
+
+def caller_turns(path: Path = DATA_FILE) -> list[str]:
+    lines = (line.strip() for line in path.read_text().splitlines())
+    return [line for line in lines if line and not line.startswith("#")]
+
+
+# --- scoring -------------------------------------------------------------------------
+
+
+def normalise(text: str) -> list[str]:
+    """Text → words for scoring: lower case, no punctuation, numbers as spoken words.
+
+    Digit strings (3+ digits or a leading zero: order numbers, ZIP codes) become one
+    word per digit, 1–2 digit numbers their usual words ("12" → "twelve"), and "oh"
+    next to a digit is zero, so "1 0 4", "104" and "one oh four" all score the same.
+    """
+    from num2words import num2words
+
+    text = re.sub(r"(?<=\d)[-,.](?=\d)", " ", text.lower())
+    words: list[str] = []
+    for token in re.sub(r"[^a-z0-9' ]+", " ", text).split():
+        if token.isdigit():
+            if len(token) >= 3 or token.startswith("0"):
+                words += [num2words(int(d)) for d in token]
+            else:
+                words += num2words(int(token)).replace("-", " ").split()
+        else:
+            words.append(token)
+    for i, word in enumerate(words):
+        if word == "oh" and any(0 <= j < len(words) and words[j] in DIGIT_WORDS for j in (i - 1, i + 1)):
+            words[i] = "zero"
+    return words
+
+
+def word_errors(reference: list[str], hypothesis: list[str]) -> int:
+    """Levenshtein distance over words (substitutions + insertions + deletions)."""
+    previous = list(range(len(hypothesis) + 1))
+    for i, ref in enumerate(reference, 1):
+        current = [i]
+        for j, hyp in enumerate(hypothesis, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ref != hyp)))
+        previous = current
+    return previous[-1]
+
+
+def digit_string(words: list[str]) -> str:
+    return "".join(DIGIT_WORDS[w] for w in words if w in DIGIT_WORDS)
+
+
+# --- caller audio --------------------------------------------------------------------
+
+
+def piper_voice(settings: Settings, length_scale: float) -> Callable[[str], bytes]:
+    def speak(text: str) -> bytes:
+        response = httpx.post(f"{settings.tts_url}/synthesize", json={"text": text, "length_scale": length_scale}, timeout=60)
+        response.raise_for_status()
+        return response.content
+
+    return speak
+
+
+def espeak_voice(voice: str) -> Callable[[str], bytes]:
+    def speak(text: str) -> bytes:
+        return subprocess.run(["espeak-ng", "-v", voice, "-s", "155", "--stdout", text], capture_output=True, check=True).stdout
+
+    return speak
+
+
+def voices(settings: Settings) -> dict[str, Callable[[str], bytes]]:
+    found = {"piper": piper_voice(settings, 1.0), "piper-slow": piper_voice(settings, 1.3)}
+    if shutil.which("espeak-ng"):
+        found |= {"espeak-us": espeak_voice("en-us"), "espeak-gb": espeak_voice("en-gb")}
+    return found
+
+
+def over_the_phone(wav: bytes) -> np.ndarray:
+    """Any WAV → what the engine's recogniser gets from a Twilio call: 16 kHz float32 from 8 kHz μ-law."""
+    import soundfile as sf
+    import soxr
+
+    from voicebot.call_client import lin2ulaw, ulaw2lin
+
+    audio, rate = sf.read(io.BytesIO(wav), dtype="float32", always_2d=True)
+    narrow = soxr.resample(audio.mean(axis=1), rate, 8000)
+    pcm8 = ulaw2lin(lin2ulaw((np.clip(narrow, -1, 1) * 32767).round().astype(np.int16)))
+    wide = soxr.resample(pcm8.astype(np.float32) / 32768.0, 8000, 16000)
+    return np.concatenate([wide, np.zeros(int(16000 * TRAILING_SILENCE_S), dtype=np.float32)]).astype(np.float32)
+
+
+# --- the run -------------------------------------------------------------------------
+
+
+def evaluate(model, clips: list[tuple[str, str, np.ndarray]], settings: Settings, window_s: float) -> dict:
+    from voicebot.speech.whisper import transcribe_turn
+
+    model.min_window_s = window_s
+    errors = words = digits_right = digits_total = 0
+    per_voice: dict[str, list[int]] = {}
+    times, samples = [], []
+    for voice, text, audio in clips:
+        started = time.perf_counter()
+        heard = transcribe_turn(model, audio, beam_size=settings.whisper_beam_size, initial_prompt=settings.whisper_initial_prompt or None)
+        times.append((time.perf_counter() - started) * 1000)
+        reference, hypothesis = normalise(text), normalise(heard)
+        wrong = word_errors(reference, hypothesis)
+        errors, words = errors + wrong, words + len(reference)
+        tally = per_voice.setdefault(voice, [0, 0])
+        tally[0], tally[1] = tally[0] + wrong, tally[1] + len(reference)
+        if len(digit_string(reference)) >= 4:
+            digits_total += 1
+            digits_right += digit_string(reference) == digit_string(hypothesis)
+        samples.append({"voice": voice, "said": text, "heard": heard, "word_errors": wrong})
+    return {
+        "window_s": window_s,
+        "wer": round(errors / words, 4),
+        "wer_by_voice": {v: round(e / n, 4) for v, (e, n) in per_voice.items()},
+        "digit_strings_exact": f"{digits_right}/{digits_total}",
+        "time": summarise(times),
+        "samples": samples,
+    }
+
+
+def run(settings: Settings, args: argparse.Namespace, echo: Callable[[str], None]) -> int:
+    from voicebot.speech.models import load_whisper
+    from voicebot.speech.piper_server import PiperServer
+    from voicebot.speech.whisper import transcribe_turn
+
+    texts = caller_turns()
+    piper = None if PiperServer(settings).healthy() else PiperServer(settings)
+    try:
+        if piper is not None:
+            echo("Starting Piper to voice the callers ...")
+            piper.start()
+            piper.wait_ready(echo=echo)
+        speakers = voices(settings)
+        echo(f"Voicing {len(texts)} caller turns with {', '.join(speakers)} and sending them through a phone line ...")
+        clips = [(name, text, over_the_phone(speak(text))) for name, speak in speakers.items() for text in texts]
+    finally:
+        if piper is not None:
+            piper.stop()
+    model = load_whisper(settings, echo=echo)
+    transcribe_turn(model, clips[0][2])  # warm-up: the first decode allocates
+    report = {"model": settings.whisper_model, "beam_size": settings.whisper_beam_size, "turns": len(clips), "windows": []}
+    for window in args.windows:
+        echo(f"Transcribing {len(clips)} turns with a {window:g} s encoder window ...")
+        result = evaluate(model, clips, settings, window)
+        report["windows"].append(result)
+        echo(f"  WER {result['wer']:.1%}, digit strings exact {result['digit_strings_exact']}, p50 {result['time']['p50_ms']} ms")
+    report["generated_at"] = time.strftime("%Y-%m-%dT%H:%M:%S")
+    RESULTS_FILE.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS_FILE.write_text(json.dumps(report, indent=2))
+    summary = [{k: v for k, v in w.items() if k != "samples"} for w in report["windows"]]
+    if args.json:
+        print(json.dumps({**report, "windows": summary}, indent=2))
+    else:
+        for w in summary:
+            by_voice = ", ".join(f"{v} {e:.1%}" for v, e in w["wer_by_voice"].items())
+            print(
+                f"window {w['window_s']:>4g} s: WER {w['wer']:.1%} ({by_voice}); digit strings exact "
+                f"{w['digit_strings_exact']}; per turn p50 {w['time']['p50_ms']} ms, p95 {w['time']['p95_ms']} ms"
+            )
+        echo(f"Results written to {RESULTS_FILE.relative_to(PROJECT_ROOT)}")
+    return 0
