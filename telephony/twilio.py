@@ -129,6 +129,9 @@ class CheckedTwilioSerializer(TwilioFrameSerializer):
             logger.warning("Call %s: dropped %s (%d so far): %s", self.call.call_id, kind, count, detail)
 
     async def deserialize(self, data: str | bytes) -> Frame | None:
+        if len(data) > MAX_MESSAGE_CHARS:
+            self._problem("oversized message", f"{len(data)} characters (limit {MAX_MESSAGE_CHARS})")
+            return None
         try:
             event = parse_event(data)
         except ValueError as error:

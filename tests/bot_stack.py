@@ -13,7 +13,7 @@ from voicebot.rasa_runner import train
 from voicebot.settings import Settings
 
 
-def stack_settings(data_dir: Path, database_url: str | None = None) -> Settings:
+def stack_settings(data_dir: Path, database_url: str | None = None, **overrides: Any) -> Settings:
     return Settings(
         data_dir=data_dir,
         DATABASE_URL=database_url,
@@ -21,6 +21,7 @@ def stack_settings(data_dir: Path, database_url: str | None = None) -> Settings:
         rasa_port=free_port(),
         action_port=free_port(),
         tts_port=free_port(),
+        **overrides,
     )
 
 

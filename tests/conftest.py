@@ -43,5 +43,5 @@ def pg(postgres_server):  # noqa: F811
 @pytest.fixture(scope="session")
 def stack(pg, tmp_path_factory):
     """The whole bot (engine, Rasa, action server, Piper) on PostgreSQL, shared by the end-to-end tests."""
-    settings = stack_settings(tmp_path_factory.mktemp("bot"), pg.dsn("voicebot_bot"))
+    settings = stack_settings(tmp_path_factory.mktemp("bot"), pg.dsn("voicebot_bot"), record_calls=True)
     yield from running_stack(settings)

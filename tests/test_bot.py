@@ -46,6 +46,8 @@ def test_health_reports_every_component_ready(settings):
     assert set(body["components"]) == {"database", "rasa", "action_server", "tts"}
     assert all(c["ok"] for c in body["components"].values())
     assert "postgresql" in body["components"]["database"]["url"]
+    assert body["engine"]["rss_mb"] > 100  # Whisper alone is bigger than that
+    assert body["engine"]["active_calls"] == 0
 
 
 def test_greeting_and_tracking_an_order(settings, caller):

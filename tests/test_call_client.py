@@ -119,6 +119,14 @@ def test_latency_is_last_speech_frame_to_first_bot_audio_after_it():
     assert cc.latency_ms(6.0, track) is None
 
 
+def test_latency_counts_from_the_first_audible_bot_frame():
+    track = cc.BotTrack()
+    loud = cc.lin2ulaw((np.sin(np.arange(160) / 3) * 8000).astype(np.int16))
+    track.add(b"\xff" * 160, now=5.10)  # silence the bot sends first
+    track.add(loud, now=5.30)
+    assert cc.latency_ms(5.0, track) == pytest.approx(300.0)
+
+
 def test_merge_pairs_engine_turns_with_measured_latency():
     result = cc.CallResult(call_id="CA1", stream_sid="MZ1", bot_audio="bot.wav")
     result.turns = [{"kind": "audio", "latency_ms": 900.0}, {"kind": "dtmf", "latency_ms": 700.0}]

@@ -141,7 +141,7 @@ async def test_good_media_and_dtmf_become_frames(serializer) -> None:
     ("message", "problem"),
     [
         ("not json at all", "malformed message"),
-        ("x" * (64 * 1024 + 1), "malformed message"),
+        ("x" * (64 * 1024 + 1), "oversized message"),
         (media("%%%not-base64%%%"), "media with a payload that is not base64 μ-law"),
         (json.dumps({"event": "transcription", "text": "hi"}), "unknown event"),
         (json.dumps({"event": "dtmf", "dtmf": {"digit": "X"}}), None),  # not a key: ignored quietly

@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 
 import httpx
+import numpy as np
 import pytest
 import soundfile
 import soxr
@@ -78,6 +79,19 @@ def test_order_status_by_voice_and_the_audio_says_what_the_text_says(settings, s
     spoken = words(" ".join(t["bot_text"] for t in merged["turns"]))
     assert {"order", "number", "way", "ups", "arrive"} <= heard
     assert len(heard & spoken) / len(spoken) > 0.6
+
+    # The engine timed each spoken turn's stages.
+    record = httpx.get(f"{settings.engine_url}/api/v1/calls/{merged['call_id']}").json()
+    timed = [t["latency_ms"] for t in record["turns"] if t["caller_text"]]
+    assert len(timed) == 2 and all(t and t["total"] > t["transcription"] > 0 for t in timed)
+
+    # The call was recorded in stereo: the caller on the left, the bot on the right.
+    recording, rate = soundfile.read(settings.data_dir / "recordings" / f"{merged['call_id']}.wav", dtype="float32")
+    assert recording.ndim == 2 and recording.shape[1] == 2 and rate == 8000
+    caller_track, bot_track = np.abs(recording).mean(axis=0)
+    assert caller_track > 0.002 and bot_track > 0.002
+    bot_only = np.abs(recording[: int(rate * 2.5)]).mean(axis=0)  # the greeting: nobody else speaks
+    assert bot_only[1] > 10 * bot_only[0]
 
 
 def test_order_number_keyed_in_on_the_keypad(settings, say):

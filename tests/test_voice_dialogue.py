@@ -31,6 +31,7 @@ from voicebot.voice.dialogue import (
     DTMFCollector,
     sentences,
 )
+from voicebot.voice.tts import SpeechCache
 from voicebot.voice.turns import unfinished_number
 
 CALL_ID = "CAtest"
@@ -124,6 +125,16 @@ def test_sentences_split_each_bot_message() -> None:
         "It arrives Monday!",
         "Anything else?",
     ]
+
+
+def test_long_first_sentence_is_cut_at_its_first_comma() -> None:
+    long = "Your order 104233 is on its way with UPS, and it should arrive on Tuesday, November 24."
+    assert sentences([long, "Anything else?"]) == [
+        "Your order 104233 is on its way with UPS,",
+        "and it should arrive on Tuesday, November 24.",
+        "Anything else?",
+    ]
+    assert sentences(["Okay, what is the order number?"]) == ["Okay, what is the order number?"]  # short: kept whole
 
 
 # --- the processor in a pipeline ------------------------------------------------------
@@ -317,3 +328,38 @@ async def test_expected_digits_follow_the_question() -> None:
     proc = processor(dialogue)
     await run_test(proc, frames_to_send=caller_says("change my address"))
     assert proc._turn_stop.expected_digits == 4
+
+
+def test_speech_cache_keeps_recent_sentences_within_its_size() -> None:
+    cache = SpeechCache(max_bytes=10)
+    cache.put("What is the order number?", b"12345")
+    cache.put("Anything else?", b"6789")
+    assert cache.get("What is the order number?") == b"12345"  # now the most recently used
+    cache.put("Goodbye.", b"abcd")  # 13 bytes: the least recently used goes
+    assert cache.get("Anything else?") is None
+    assert cache.get("What is the order number?") == b"12345" and cache.get("Goodbye.") == b"abcd"
+    assert (cache.hits, cache.misses) == (3, 1)
+
+
+def test_leading_silence_is_trimmed_from_piper_audio() -> None:
+    import io
+    import wave
+
+    import numpy as np
+
+    from voicebot.voice.tts import trim_leading_silence
+
+    rate = 22050
+    speech = (np.sin(np.arange(rate // 2) / 5) * 8000).astype("<i2")
+    samples = np.concatenate([np.zeros(rate // 4, dtype="<i2"), speech])  # 250 ms of silence first
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(samples.tobytes())
+    with wave.open(io.BytesIO(trim_leading_silence(buffer.getvalue()))) as r:
+        assert r.getframerate() == rate
+        trimmed = r.getnframes()
+    assert abs(trimmed - (len(speech) + int(0.02 * rate))) <= 2  # 20 ms of lead-in kept
+    assert trim_leading_silence(b"not a wav") == b"not a wav"

@@ -109,25 +109,28 @@ class BotTrack:
 
     def __init__(self) -> None:
         self.chunks: list[np.ndarray] = []
-        self.arrivals: list[tuple[float, float]] = []  # (time received, seconds of audio)
+        self.arrivals: list[tuple[float, float, bool]] = []  # (time received, seconds of audio, audible)
         self.play_end = 0.0  # when the buffered audio finishes playing
         self.last_rx: float | None = None
 
     def add(self, ulaw: bytes, now: float) -> None:
         seconds = len(ulaw) / SAMPLE_RATE
-        self.chunks.append(ulaw2lin(ulaw))
-        self.arrivals.append((now, seconds))
+        pcm = ulaw2lin(ulaw)
+        self.chunks.append(pcm)
+        audible = bool(len(pcm)) and float(np.sqrt(np.mean(pcm.astype(np.float64) ** 2))) >= SPEECH_RMS
+        self.arrivals.append((now, seconds, audible))
         self.play_end = max(self.play_end, now) + seconds
         self.last_rx = now
 
     def clear(self, now: float) -> None:
         self.play_end = min(self.play_end, now)
 
-    def first_after(self, t: float) -> float | None:
-        return next((rx for rx, _ in self.arrivals if rx >= t), None)
+    def first_after(self, t: float, audible: bool = False) -> float | None:
+        """When the first bot audio (or the first audible bot audio) after `t` arrived."""
+        return next((rx for rx, _, loud in self.arrivals if rx >= t and (loud or not audible)), None)
 
     def seconds_between(self, t0: float, t1: float) -> float:
-        return sum(s for rx, s in self.arrivals if t0 <= rx < t1)
+        return sum(s for rx, s, _ in self.arrivals if t0 <= rx < t1)
 
     def quiet_since(self, t: float) -> float | None:
         """When the bot went quiet after a reply that started at or after `t` (None: still
@@ -141,8 +144,9 @@ class BotTrack:
 
 
 def latency_ms(speech_end: float, track: BotTrack) -> float | None:
-    """Time from the caller's last speech frame to the bot's first audio after it."""
-    first = track.first_after(speech_end)
+    """Time from the caller's last speech frame to the bot's first audible audio after it
+    (a frame of silence the bot sends first is not an answer the caller can hear)."""
+    first = track.first_after(speech_end, audible=True) or track.first_after(speech_end)
     return None if first is None else round(1000.0 * (first - speech_end), 1)
 
 

@@ -26,6 +26,8 @@ Typical use:
   voicebot orders list --json
   voicebot eval nlu           intent accuracy on fresh phrasings
   voicebot eval asr           speech recognition errors and speed over a phone line
+  voicebot eval latency       phone turn latency per stage, and calls held at once
+  voicebot eval soak          50 calls in a row: engine memory stays flat?
 
 Settings come from VOICEBOT_* environment variables (see README); DATABASE_URL
 selects PostgreSQL instead of the embedded SQLite file.
@@ -292,6 +294,12 @@ def cmd_eval_voice_latency(args: argparse.Namespace, settings: Settings) -> int:
     return run(settings, args, echo)
 
 
+def cmd_eval_soak(args: argparse.Namespace, settings: Settings) -> int:
+    from eval.soak import run
+
+    return run(settings, args, echo)
+
+
 def cmd_eval_asr(args: argparse.Namespace, settings: Settings) -> int:
     from eval.asr_eval import run
 
@@ -354,6 +362,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--windows", type=lambda v: [float(x) for x in v.split(",")], default=[30.0, 10.0, 5.0], help="comma-separated encoder windows in seconds (default 30,10,5; 30 is Whisper's own)")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.set_defaults(func=cmd_eval_asr)
+    p = ev.add_parser("soak", help="many calls in a row: does the engine's memory stay flat?", description="Places --calls short phone calls one after another on the engine's Twilio WebSocket (starting the engine if none is running) and reads its resident memory and open-call count from /health after each. Prints the memory growth per call after the warm-up calls. Results go to eval/results/soak.json.")
+    p.add_argument("--calls", type=int, default=50, help="how many calls to place (default 50)")
+    p.add_argument("--json", action="store_true", help="print the results as JSON")
+    p.set_defaults(func=cmd_eval_soak)
     return parser
 
 

@@ -6,6 +6,7 @@ and `DialogueService` (turns through Rasa), both created once at start-up.
 
 from __future__ import annotations
 
+import os
 from contextlib import asynccontextmanager
 from typing import Any, AsyncIterator, Literal
 
@@ -65,6 +66,15 @@ async def component_health(app: FastAPI) -> dict[str, dict[str, Any]]:
     return status
 
 
+def process_rss_mb() -> float | None:
+    """This process's resident memory now (Linux /proc; None elsewhere): the soak test watches it."""
+    try:
+        resident_pages = int(open("/proc/self/statm").read().split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+    return round(resident_pages * os.sysconf("SC_PAGE_SIZE") / 2**20, 1)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
 
@@ -90,7 +100,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def health(request: Request) -> JSONResponse:
         components = await component_health(request.app)
         ready = all(c["ok"] for c in components.values())
-        return JSONResponse({"status": "ok" if ready else "starting", "components": components}, 200 if ready else 503)
+        engine = {"rss_mb": process_rss_mb(), "active_calls": request.app.state.voice.active_calls}
+        return JSONResponse(
+            {"status": "ok" if ready else "starting", "components": components, "engine": engine}, 200 if ready else 503
+        )
 
     @app.post("/api/v1/conversations", tags=["dialogue"])
     async def start_conversation(body: StartConversation, request: Request) -> dict[str, Any]:

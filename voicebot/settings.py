@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     turn_digit_hold_s: float = Field(
         1.0, description="Extra wait when the caller stopped midway through reading out a number."
     )
+    record_calls: bool = Field(
+        False, description="Write each phone call to <data_dir>/recordings/<call id>.wav (left: caller, right: bot)."
+    )
     barge_in_min_speech_s: float = Field(
         0.6, description="Caller speech this long interrupts the bot; shorter sounds (uh-huh, coughs) do not."
     )

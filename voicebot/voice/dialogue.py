@@ -45,6 +45,7 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 # the turn is held open while fewer have been read out.
 DIGITS_BY_SLOT = {"order_number": 6, "identity_answer": 4}
 DEFAULT_EXPECTED_DIGITS = 6
+LONG_FIRST_SENTENCE_WORDS = 10
 
 
 @dataclass
@@ -75,8 +76,17 @@ class Dialogue(Protocol):
 
 
 def sentences(texts: Iterable[str]) -> list[str]:
-    """Bot messages → sentences; each becomes one TTS request, so the first plays while the next synthesises."""
-    return [s.strip() for text in texts for s in _SENTENCE_END.split(text) if s.strip()]
+    """Bot messages → sentences; each becomes one TTS request, so the first plays while the next synthesises.
+
+    A long first sentence is cut at its first comma: the caller hears the bot start
+    as soon as the short head is synthesised, instead of after the whole sentence.
+    """
+    parts = [s.strip() for text in texts for s in _SENTENCE_END.split(text) if s.strip()]
+    if parts and len(parts[0].split()) > LONG_FIRST_SENTENCE_WORDS:
+        head, comma, tail = parts[0].partition(", ")
+        if comma and len(head.split()) >= 3 and tail:
+            parts[0:1] = [head + ",", tail]
+    return parts
 
 
 class DTMFCollector:

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import aiohttp
+import numpy as np
 from fastapi import WebSocket
 from pipecat.audio.vad.silero import SileroVADAnalyzer
 from pipecat.audio.vad.vad_analyzer import VADParams
@@ -25,10 +26,12 @@ from pipecat.workers.runner import WorkerRunner
 
 from voicebot.dialogue import DialogueService
 from voicebot.settings import Settings
+from voicebot.speech.whisper import transcribe_turn
 from voicebot.voice.dialogue import CallDialogueProcessor, CallInfo
 from voicebot.voice.latency import TurnLatencyObserver
+from voicebot.voice.recording import CallRecording
 from voicebot.voice.stt import SharedWhisperSTTService
-from voicebot.voice.tts import PiperHttpTTSService
+from voicebot.voice.tts import PiperHttpTTSService, SpeechCache
 
 if TYPE_CHECKING:
     from faster_whisper import WhisperModel
@@ -47,6 +50,8 @@ class VoiceResources:
     dialogue: DialogueService
     whisper: "WhisperModel"
     http: aiohttp.ClientSession
+    speech_cache: SpeechCache = field(default_factory=SpeechCache)
+    active_calls: int = 0
 
     @classmethod
     async def open(
@@ -57,6 +62,8 @@ class VoiceResources:
             from voicebot.speech.models import load_whisper
 
             whisper = await asyncio.to_thread(load_whisper, settings)
+            # The first decode allocates the decoder's buffers: pay that now, not on a caller's turn.
+            await asyncio.to_thread(transcribe_turn, whisper, np.zeros(16000, dtype=np.float32))
         return cls(settings=settings, dialogue=dialogue, whisper=whisper, http=aiohttp.ClientSession())
 
     async def close(self) -> None:
@@ -90,7 +97,7 @@ async def run_call(
         beam_size=settings.whisper_beam_size,
         initial_prompt=settings.whisper_initial_prompt or None,
         settings=SharedWhisperSTTService.Settings(model=settings.whisper_model, no_speech_prob=WHISPER_NO_SPEECH_PROB),
-        audio_passthrough=False,  # nothing after STT needs the caller's audio
+        audio_passthrough=settings.record_calls,  # only the recorder needs the caller's audio after STT
     )
     dialogue = CallDialogueProcessor(
         dialogue=resources.dialogue,
@@ -102,14 +109,18 @@ async def run_call(
         user_speech_timeout_s=settings.user_speech_timeout_s,
         digit_hold_s=settings.turn_digit_hold_s,
     )
-    tts = PiperHttpTTSService(base_url=settings.tts_url, aiohttp_session=resources.http)
+    tts = PiperHttpTTSService(base_url=settings.tts_url, aiohttp_session=resources.http, cache=resources.speech_cache)
 
     async def record_latency(stages: dict[str, float]) -> None:
         logger.info("Call %s: caller stopped → bot speaking in %.0f ms %s", call_id, stages["total"], stages)
         await resources.dialogue.record_latency(call_id, stages)
 
+    processors = [transport.input(), vad, stt, dialogue, tts, transport.output()]
+    recording = CallRecording(settings.data_dir / "recordings" / f"{call_id}.wav") if settings.record_calls else None
+    if recording:
+        processors.append(recording.processor())
     worker = PipelineWorker(
-        Pipeline([transport.input(), vad, stt, dialogue, tts, transport.output()]),
+        Pipeline(processors),
         params=PipelineParams(
             audio_in_sample_rate=16000,  # Whisper and Silero want 16 kHz; the serializer upsamples 8 kHz μ-law
             audio_out_sample_rate=8000,  # TTS resamples once; the serializer only μ-law encodes
@@ -131,8 +142,12 @@ async def run_call(
 
     runner = WorkerRunner(handle_sigint=False)  # uvicorn owns the signals
     await runner.add_workers(worker)
+    resources.active_calls += 1
     try:
         await runner.run()
     finally:
+        resources.active_calls -= 1
+        if recording:
+            recording.close()
         await dialogue.hang_up()  # no-op when the call already ended; covers a dead line
         logger.info("Call %s finished: %s", call_id, dialogue.outcome)
