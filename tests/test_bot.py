@@ -201,8 +201,8 @@ def test_nlu_parse_command_prints_one_json_object_per_line(settings):
 def test_crashed_action_server_gives_an_apology_and_a_handoff(stack, caller):
     settings = stack.settings
     caller.say("where is my order")
-    stack.rasa.processes["action_server"].kill()
-    stack.rasa.processes["action_server"].wait()
+    stack.rasa.children["action_server"].process.kill()
+    stack.rasa.children["action_server"].process.wait()
     turn = caller.say("104233")
     assert turn["failed"] is True and turn["handoff"]["reason"] == "internal_error"
     assert "I'm sorry" in turn["bot_text"]

@@ -14,11 +14,10 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Callable, Iterable
-
-import httpx
+from typing import Callable
 
 from voicebot.settings import Settings
+from voicebot.supervisor import ChildProcess, wait_ready
 
 # What a trained model depends on; a change to any of these needs a new model.
 TRAINING_INPUTS = ("config.yml", "domain.yml", "data", "components")
@@ -104,79 +103,48 @@ class RasaProcesses:
     """The Rasa server and the action server as supervised child processes."""
 
     def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.log_dir = settings.data_dir / "logs"
-        self.processes: dict[str, subprocess.Popen] = {}
+        s = self.settings = settings
+        self.model: Path | None = None
+        logs = settings.data_dir / "logs"
 
-    def commands(self, model: Path) -> dict[str, list[str]]:
-        s = self.settings
-        return {
-            "action_server": [str(rasa_executable(s)), "run", "actions", "--port", str(s.action_port), "--actions", "actions"],
-            "rasa": [
-                str(rasa_executable(s)), "run", "--enable-api", "--interface", s.host, "--port", str(s.rasa_port),
-                "--model", str(model), "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
-            ],
+        def child(name: str, label: str, command: Callable[[], list[str]], health_url: str, is_ready) -> ChildProcess:
+            return ChildProcess(
+                name=name, label=label, command=command, cwd=lambda: s.nlu_dir, env=lambda: rasa_env(s),
+                log_path=logs / f"{name}.log", health_url=health_url, is_ready=is_ready,
+            )
+
+        self.children = {
+            "action_server": child(
+                "action_server", "action server",
+                lambda: [str(rasa_executable(s)), "run", "actions", "--port", str(s.action_port), "--actions", "actions"],
+                f"{s.action_url}/health", lambda body: body.get("status") == "ok",
+            ),
+            "rasa": child(
+                "rasa", "Rasa server",
+                lambda: [
+                    str(rasa_executable(s)), "run", "--enable-api", "--interface", s.host, "--port", str(s.rasa_port),
+                    "--model", str(self.model), "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
+                ],
+                f"{s.rasa_url}/status", lambda body: bool(body.get("model_file")),
+            ),
         }
 
-    def start(self, model: Path, names: Iterable[str] | None = None) -> None:
-        self.log_dir.mkdir(parents=True, exist_ok=True)
-        commands = self.commands(model)
-        for name in names or commands:
-            log = open(self.log_dir / f"{name}.log", "ab")
-            self.processes[name] = subprocess.Popen(
-                commands[name], cwd=self.settings.nlu_dir, env=rasa_env(self.settings),
-                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-            )
+    def start(self, model: Path) -> None:
         self.model = model
-
-    def dead(self) -> list[str]:
-        return [name for name, process in self.processes.items() if process.poll() is not None]
+        for child in self.children.values():
+            child.start()
 
     def restart_dead(self) -> list[str]:
         """Brings crashed children back; returns the names restarted."""
-        names = self.dead()
-        if names:
-            self.start(self.model, names)
-        return names
+        return [name for name, child in self.children.items() if child.restart_if_dead()]
 
     def wait_ready(self, timeout_s: float, echo: Callable[[str], None] = print) -> None:
         """Waits until Rasa has loaded its model and the action server answers."""
-        s = self.settings
-        checks = {
-            "action server": (f"{s.action_url}/health", lambda b: b.get("status") == "ok"),
-            "Rasa server": (f"{s.rasa_url}/status", lambda b: bool(b.get("model_file"))),
-        }
-        deadline = time.monotonic() + timeout_s
-        pending = dict(checks)
-        last_note = 0.0
-        while pending:
-            if dead := self.dead():
-                raise RasaError(f"{', '.join(dead)} exited during start-up; see {self.log_dir}")
-            for label, (url, ready) in list(pending.items()):
-                try:
-                    response = httpx.get(url, timeout=2.0)
-                    if response.status_code == 200 and ready(response.json()):
-                        echo(f"  {label} ready ({url})")
-                        del pending[label]
-                except (httpx.HTTPError, ValueError):
-                    pass
-            if time.monotonic() > deadline:
-                raise RasaError(f"timed out waiting for {', '.join(pending)}; see {self.log_dir}")
-            if pending and time.monotonic() - last_note > 10:
-                echo(f"  waiting for {', '.join(pending)} (loading the model takes 15-40 s)...")
-                last_note = time.monotonic()
-            time.sleep(0.5)
+        wait_ready(self.children.values(), timeout_s, RasaError, echo, slow_note=" (loading the model takes 15-40 s)")
 
     def stop(self) -> None:
-        for process in self.processes.values():
-            if process.poll() is None:
-                process.terminate()
-        for process in self.processes.values():
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        self.processes.clear()
+        for child in self.children.values():
+            child.stop()
 
 
 def parse_offline(settings: Settings, texts: list[str], model: Path) -> list[dict]:

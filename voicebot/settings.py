@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     turn_digit_hold_s: float = Field(
         1.0, description="Extra wait when the caller stopped midway through reading out a number."
     )
+    speech_cache_mb: int = Field(
+        32, description="Memory for synthesised sentences reused across calls (fixed prompts); 0 turns the cache off."
+    )
     record_calls: bool = Field(
         False, description="Write each phone call to <data_dir>/recordings/<call id>.wav (left: caller, right: bot)."
     )

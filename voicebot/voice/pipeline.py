@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import aiohttp
@@ -50,7 +50,7 @@ class VoiceResources:
     dialogue: DialogueService
     whisper: "WhisperModel"
     http: aiohttp.ClientSession
-    speech_cache: SpeechCache = field(default_factory=SpeechCache)
+    speech_cache: SpeechCache | None = None
     active_calls: int = 0
 
     @classmethod
@@ -64,7 +64,8 @@ class VoiceResources:
             whisper = await asyncio.to_thread(load_whisper, settings)
             # The first decode allocates the decoder's buffers: pay that now, not on a caller's turn.
             await asyncio.to_thread(transcribe_turn, whisper, np.zeros(16000, dtype=np.float32))
-        return cls(settings=settings, dialogue=dialogue, whisper=whisper, http=aiohttp.ClientSession())
+        cache = SpeechCache(settings.speech_cache_mb * 2**20) if settings.speech_cache_mb > 0 else None
+        return cls(settings=settings, dialogue=dialogue, whisper=whisper, http=aiohttp.ClientSession(), speech_cache=cache)
 
     async def close(self) -> None:
         await self.http.close()

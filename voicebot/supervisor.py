@@ -1,0 +1,109 @@
+"""Child processes the engine starts and keeps alive: Rasa, its action server, Piper.
+
+Each runs from its own virtual environment (their dependencies clash with the
+engine's, and Piper is GPL-3.0), logs to `<data_dir>/logs/<name>.log`, answers an
+HTTP health check, is restarted by `voicebot serve` if it dies, and is stopped with
+its whole process group so nothing it spawned is left behind.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+
+@dataclass
+class ChildProcess:
+    """One supervised child; `command` is built at each start, so it can change (a new model)."""
+
+    name: str
+    label: str  # how progress lines call it, e.g. "Rasa server"
+    command: Callable[[], list[str]]
+    cwd: Callable[[], Path]
+    env: Callable[[], dict[str, str]]
+    log_path: Path
+    health_url: str
+    is_ready: Callable[[dict], bool] = lambda body: True
+    process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        command, cwd, env = self.command(), self.cwd(), self.env()
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                command, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    def dead(self) -> bool:
+        """True if it was started and has exited since."""
+        return self.process is not None and self.process.poll() is not None
+
+    def restart_if_dead(self) -> bool:
+        """Brings a crashed child back; True if it had to."""
+        if not self.dead():
+            return False
+        self.start()
+        return True
+
+    def healthy(self) -> bool:
+        try:
+            response = httpx.get(self.health_url, timeout=2.0)
+            return response.status_code == 200 and self.is_ready(response.json())
+        except (httpx.HTTPError, ValueError):
+            return False
+
+    def stop(self) -> None:
+        process, self.process = self.process, None
+        if process is None or process.poll() is not None:
+            return
+        _signal_group(process, signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            _signal_group(process, signal.SIGKILL)
+            process.wait(timeout=5)
+
+
+def wait_ready(
+    children: Iterable[ChildProcess],
+    timeout_s: float,
+    error: type[Exception],
+    echo: Callable[[str], None] = print,
+    slow_note: str = "",
+) -> None:
+    """Waits until every child answers its health check; `error` if one exits or time runs out."""
+    pending = list(children)
+    deadline = time.monotonic() + timeout_s
+    last_note = time.monotonic()
+    while pending:
+        for child in list(pending):
+            if child.process is None or child.dead():
+                code = None if child.process is None else child.process.returncode
+                raise error(f"the {child.label} exited during start-up (code {code}); see {child.log_path}")
+            if child.healthy():
+                echo(f"  {child.label} ready ({child.health_url})")
+                pending.remove(child)
+        if not pending:
+            return
+        if time.monotonic() > deadline:
+            names = ", ".join(c.label for c in pending)
+            raise error(f"timed out after {timeout_s:.0f} s waiting for {names}; see {pending[0].log_path.parent}")
+        if time.monotonic() - last_note > 10:
+            echo(f"  waiting for {', '.join(c.label for c in pending)}{slow_note} ...")
+            last_note = time.monotonic()
+        time.sleep(0.2)
+
+
+def _signal_group(process: subprocess.Popen, sig: int) -> None:
+    try:
+        os.killpg(process.pid, sig)
+    except ProcessLookupError:
+        pass
