@@ -1,7 +1,7 @@
 """`voicebot eval asr`: word error rate and time of the caller-side speech recogniser.
 
 Every caller turn in eval/data/asr_caller_turns.txt is voiced (Piper at two speeds,
-plus espeak-ng's American and British voices where espeak-ng is installed), put
+plus espeak-ng's American voice where espeak-ng is installed), put
 through a telephone line (8 kHz, G.711 μ-law, back to 16 kHz, as the Twilio bridge
 does) and transcribed exactly as a call does (`transcribe_turn`, the engine's beam,
 prompt and 0.5 s trailing silence), once per encoder window length. It prints word
@@ -102,7 +102,7 @@ def espeak_voice(voice: str) -> Callable[[str], bytes]:
 def voices(settings: Settings) -> dict[str, Callable[[str], bytes]]:
     found = {"piper": piper_voice(settings, 1.0), "piper-slow": piper_voice(settings, 1.3)}
     if shutil.which("espeak-ng"):
-        found |= {"espeak-us": espeak_voice("en-us"), "espeak-gb": espeak_voice("en-gb")}
+        found["espeak-us"] = espeak_voice("en-us")  # robotic; en-gb was so bad (57 % WER) that it measured nothing
     return found
 
 
