@@ -32,6 +32,16 @@ def engine_memory(settings: Settings) -> tuple[float | None, int | None]:
     return engine.get("rss_mb"), engine.get("active_calls")
 
 
+def trend_kb_per_call(points: list[tuple[int, float]]) -> float | None:
+    """Least-squares slope of memory over call number: the steady growth, not one call's noise."""
+    if len(points) < 2:
+        return None
+    xs, ys = [float(x) for x, _ in points], [y for _, y in points]
+    mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+    slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sum((x - mx) ** 2 for x in xs)
+    return round(1024 * slope, 1)
+
+
 def run(settings: Settings, args: argparse.Namespace, echo: Callable[[str], None]) -> int:
     from voicebot.cli import local_engine
 
@@ -49,15 +59,14 @@ def run(settings: Settings, args: argparse.Namespace, echo: Callable[[str], None
             samples.append({"call": n, "rss_mb": rss, "active_calls": active, "turns": len(result.turns)})
             if n % 10 == 0 or n == args.calls:
                 echo(f"  call {n}/{args.calls}: engine {rss} MB, {active} call(s) open")
-    after_warm_up = [s["rss_mb"] for s in samples if s["call"] >= WARM_UP_CALLS and s["rss_mb"] is not None]
-    growth = round(after_warm_up[-1] - after_warm_up[0], 1) if len(after_warm_up) > 1 else None
+    after_warm_up = [(s["call"], s["rss_mb"]) for s in samples if s["call"] >= WARM_UP_CALLS and s["rss_mb"] is not None]
     report = {
         "calls": args.calls,
         "rss_mb_start": samples[0]["rss_mb"],
-        "rss_mb_after_warm_up": after_warm_up[0] if after_warm_up else None,
+        "rss_mb_after_warm_up": after_warm_up[0][1] if after_warm_up else None,
         "rss_mb_end": samples[-1]["rss_mb"],
-        "growth_after_warm_up_mb": growth,
-        "growth_per_call_kb": round(1024 * growth / max(1, len(after_warm_up) - 1), 1) if growth is not None else None,
+        "rss_mb_max_after_warm_up": max(m for _, m in after_warm_up) if after_warm_up else None,
+        "growth_per_call_kb": trend_kb_per_call(after_warm_up),
         "open_calls_at_end": samples[-1]["active_calls"],
         "samples": samples,
         "generated_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
@@ -69,8 +78,9 @@ def run(settings: Settings, args: argparse.Namespace, echo: Callable[[str], None
     else:
         print(
             f"{args.calls} calls: engine memory {report['rss_mb_start']} MB at start, {report['rss_mb_after_warm_up']} MB "
-            f"after {WARM_UP_CALLS} calls, {report['rss_mb_end']} MB at the end "
-            f"({report['growth_per_call_kb']} KB per call after warm-up); {report['open_calls_at_end']} call(s) left open"
+            f"after {WARM_UP_CALLS} calls, at most {report['rss_mb_max_after_warm_up']} MB after that, "
+            f"{report['rss_mb_end']} MB at the end (trend {report['growth_per_call_kb']} KB per call); "
+            f"{report['open_calls_at_end']} call(s) left open"
         )
         echo(f"Results written to {RESULTS_FILE.relative_to(PROJECT_ROOT)}")
     return 0

@@ -1,4 +1,4 @@
-"""Scoring of `voicebot eval asr`: numbers however Whisper writes them, word edit distance."""
+"""Scoring in the eval suites: ASR word errors however numbers are written, the soak trend."""
 
 from __future__ import annotations
 
@@ -22,3 +22,11 @@ def test_word_errors_count_substitutions_insertions_and_deletions() -> None:
     assert word_errors(reference, "where is my order please".split()) == 1
     assert word_errors(reference, "where my order".split()) == 1
     assert word_errors(reference, []) == 4
+
+
+def test_soak_trend_is_the_steady_growth_per_call() -> None:
+    from eval.soak import trend_kb_per_call
+
+    assert trend_kb_per_call([(5, 400.0), (6, 400.0), (7, 400.0)]) == 0.0
+    assert trend_kb_per_call([(5, 400.0), (6, 401.0), (7, 402.0)]) == 1024.0
+    assert trend_kb_per_call([(5, 400.0)]) is None
