@@ -8,6 +8,7 @@ import signal
 import sys
 import threading
 import time
+from pathlib import Path
 from contextlib import contextmanager, nullcontext
 from typing import Iterator, Sequence
 
@@ -24,6 +25,7 @@ Typical use:
   voicebot chat               talk to the bot in text (starts everything if needed)
   echo "where is my parcel" | voicebot nlu parse
   voicebot orders list --json
+  voicebot kb check           validate the knowledge articles
   voicebot eval nlu           intent accuracy on fresh phrasings
   voicebot eval asr           speech recognition errors and speed over a phone line
   voicebot eval latency       phone turn latency per stage, and calls held at once
@@ -294,6 +296,25 @@ def cmd_eval_voice_latency(args: argparse.Namespace, settings: Settings) -> int:
     return run(settings, args, echo)
 
 
+def cmd_kb_check(args: argparse.Namespace, settings: Settings) -> int:
+    import yaml
+
+    from knowledge.content import ARTICLES_DIR, check, load_articles
+
+    folder = args.folder or ARTICLES_DIR
+    domain = yaml.safe_load((settings.nlu_dir / "domain.yml").read_text())
+    problems = check(folder, known_intents=set(domain.get("intents") or []))
+    for problem in problems:
+        print(f"error: {problem}")
+    if problems:
+        print(f"{len(problems)} problem(s) in {folder}")
+        return 1
+    articles = load_articles(folder)
+    kinds = {k: sum(a.kind == k for a in articles) for k in ("policy", "faq", "script")}
+    echo(f"{len(articles)} articles OK in {folder} ({', '.join(f'{n} {k}' for k, n in kinds.items())})")
+    return 0
+
+
 def cmd_eval_soak(args: argparse.Namespace, settings: Settings) -> int:
     from eval.soak import run
 
@@ -343,6 +364,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = orders.add_parser("list", help="list orders", description="Lists the orders with number, status and expected delivery date (creates and seeds the database on first use).")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_orders_list)
+
+    kb = sub.add_parser("kb", help="the knowledge base in knowledge/articles").add_subparsers(dest="kb_command", required=True, metavar="ACTION")
+    p = kb.add_parser("check", help="validate the articles", description="Reads every knowledge article (Markdown with YAML front matter) and reports, one line each: unreadable front matter, missing or duplicate ids, unknown kinds, policy/FAQ articles without a short spoken answer, intents that are not in nlu/domain.yml, related articles that do not exist, unknown keys. Exits 1 if anything is wrong.")
+    p.add_argument("--folder", type=Path, help="articles folder (default knowledge/articles)")
+    p.set_defaults(func=cmd_kb_check)
 
     ev = sub.add_parser("eval", help="evaluation suites").add_subparsers(dest="eval_command", required=True, metavar="SUITE")
     p = ev.add_parser("nlu", help="intent accuracy and macro-F1 on fresh phrasings", description="Parses the held-out fresh phrasings (eval/data/nlu_fresh.yml) with the trained model and prints accuracy, macro-F1, per-intent scores and confusion pairs. Results are written to eval/results/nlu.json.")
