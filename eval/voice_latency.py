@@ -57,10 +57,11 @@ async def run_round(url: str, engine_url: str, turns: list[Path], calls_at_once:
 
 def stage_summary(stage_timings: list[dict]) -> dict:
     """p50/p95 of each stage over the turns the engine timed."""
+    if not stage_timings:
+        return {}
     return {
         stage: {k: v for k, v in summarise([t[stage] for t in stage_timings]).items() if k in ("p50_ms", "p95_ms")}
         for stage in (*STAGES, "total")
-        if stage_timings
     }
 
 

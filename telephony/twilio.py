@@ -19,7 +19,8 @@ from collections import Counter
 from typing import Any
 
 from fastapi import APIRouter, WebSocket
-from pipecat.frames.frames import CancelWorkerFrame, Frame
+from pipecat.audio.utils import ulaw_to_pcm
+from pipecat.frames.frames import CancelWorkerFrame, Frame, InputAudioRawFrame
 from pipecat.serializers.twilio import TwilioFrameSerializer
 
 from voicebot.voice.dialogue import CallInfo
@@ -37,6 +38,10 @@ TWILIO_MEDIA_FORMAT = {"encoding": "audio/x-mulaw", "sampleRate": 8000, "channel
 KNOWN_EVENTS = {"connected", "start", "media", "dtmf", "mark", "stop"}
 
 
+class OversizedMessage(ValueError):
+    """A message over MAX_MESSAGE_CHARS: no Twilio event is that big."""
+
+
 class HandshakeError(Exception):
     def __init__(self, code: int, reason: str) -> None:
         super().__init__(reason)
@@ -48,7 +53,7 @@ def parse_event(raw: str | bytes | None) -> dict[str, Any]:
     if raw is None or isinstance(raw, bytes):
         raise ValueError("binary message; Twilio Media Streams sends JSON text")
     if len(raw) > MAX_MESSAGE_CHARS:
-        raise ValueError(f"message of {len(raw)} characters (limit {MAX_MESSAGE_CHARS})")
+        raise OversizedMessage(f"message of {len(raw)} characters (limit {MAX_MESSAGE_CHARS})")
     try:
         event = json.loads(raw)
     except ValueError:
@@ -129,33 +134,44 @@ class CheckedTwilioSerializer(TwilioFrameSerializer):
             logger.warning("Call %s: dropped %s (%d so far): %s", self.call.call_id, kind, count, detail)
 
     async def deserialize(self, data: str | bytes) -> Frame | None:
-        if len(data) > MAX_MESSAGE_CHARS:
-            self._problem("oversized message", f"{len(data)} characters (limit {MAX_MESSAGE_CHARS})")
-            return None
+        """One message → a frame, or None; each message is parsed and decoded once (the audio path)."""
         try:
             event = parse_event(data)
+        except OversizedMessage as error:
+            self._problem("oversized message", str(error))
+            return None
         except ValueError as error:
             self._problem("malformed message", str(error))
             return None
         kind = event.get("event")
         if kind == "media":
-            payload = (event.get("media") or {}).get("payload")
-            try:
-                base64.b64decode(payload or "", validate=True)
-            except (binascii.Error, TypeError, ValueError):
-                self._problem("media with a payload that is not base64 μ-law", repr(payload)[:60])
-                return None
-        elif kind == "stop":
+            return await self._audio(event)
+        if kind == "stop":
             logger.info("Call %s: Twilio sent `stop` (caller hung up)", self.call.call_id)
             return CancelWorkerFrame(reason="caller hung up")
-        elif kind not in KNOWN_EVENTS:
+        if kind not in KNOWN_EVENTS:
             self._problem("unknown event", repr(kind)[:60])
             return None
         try:
-            return await super().deserialize(data)
+            return await super().deserialize(data)  # dtmf; connected, start and mark give None
         except Exception as error:  # noqa: BLE001 - one message must never end the call
             self._problem(f"undecodable {kind}", str(error))
             return None
+
+    async def _audio(self, event: dict[str, Any]) -> Frame | None:
+        """`media` → 16-bit PCM at the pipeline's rate (pipecat's conversion, one base64 decode)."""
+        payload = (event.get("media") or {}).get("payload")
+        try:
+            ulaw = base64.b64decode(payload or "", validate=True)
+        except (binascii.Error, TypeError, ValueError):
+            self._problem("media with a payload that is not base64 μ-law", repr(payload)[:60])
+            return None
+        if not ulaw:
+            return None
+        pcm = await ulaw_to_pcm(ulaw, self._twilio_sample_rate, self._sample_rate, self._input_resampler)
+        if not pcm:
+            return None  # the resampler holds the first few milliseconds back
+        return InputAudioRawFrame(audio=pcm, num_channels=1, sample_rate=self._sample_rate)
 
 
 @router.websocket("/telephony/twilio")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any, AsyncIterator, Literal
 
 import httpx
@@ -69,7 +70,7 @@ async def component_health(app: FastAPI) -> dict[str, dict[str, Any]]:
 def process_rss_mb() -> float | None:
     """This process's resident memory now (Linux /proc; None elsewhere): the soak test watches it."""
     try:
-        resident_pages = int(open("/proc/self/statm").read().split()[1])
+        resident_pages = int(Path("/proc/self/statm").read_text().split()[1])
     except (OSError, IndexError, ValueError):
         return None
     return round(resident_pages * os.sysconf("SC_PAGE_SIZE") / 2**20, 1)

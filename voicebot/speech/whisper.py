@@ -55,6 +55,7 @@ class ShortWindowWhisperModel(WhisperModel):
         return super().encode(features)
 
 
+NO_SPEECH_PROB = 0.6  # segments Whisper itself thinks are silence are dropped
 MAX_COMPRESSION_RATIO = 2.0  # text this repetitive ("delivery, delivery, ...") is a decoding loop
 MIN_AVG_LOGPROB = -1.0
 
@@ -73,7 +74,7 @@ def transcribe_turn(
     *,
     beam_size: int = 1,
     initial_prompt: str | None = None,
-    no_speech_prob: float = 0.6,
+    no_speech_prob: float = NO_SPEECH_PROB,
 ) -> str:
     """One caller turn (16 kHz float32) → its text; '' when Whisper thinks it was not speech.
 
@@ -82,7 +83,7 @@ def transcribe_turn(
     short-window decode that looks wrong (`suspicious`) is redone with the full window.
     """
 
-    def decode() -> list[Any]:
+    def decode() -> tuple[list[Any], str]:
         segments, _ = model.transcribe(
             samples,
             language="en",
@@ -94,13 +95,12 @@ def transcribe_turn(
             initial_prompt=initial_prompt,  # domain words: order numbers read digit by digit, carriers...
             max_new_tokens=int(10 + 12 * len(samples) / 16000),  # bounds a runaway loop
         )
-        return [s for s in segments if s.no_speech_prob < no_speech_prob]
+        speech = [s for s in segments if s.no_speech_prob < no_speech_prob]
+        return speech, " ".join(s.text.strip() for s in speech).strip()
 
-    segments = decode()
-    text = " ".join(s.text.strip() for s in segments).strip()
+    segments, text = decode()
     if isinstance(model, ShortWindowWhisperModel) and model.min_window_s < FULL_WINDOW_S:
         if suspicious(segments, text, initial_prompt):
             with model.window(FULL_WINDOW_S):
-                segments = decode()
-            text = " ".join(s.text.strip() for s in segments).strip()
+                segments, text = decode()
     return text

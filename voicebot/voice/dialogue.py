@@ -153,7 +153,6 @@ class CallDialogueProcessor(UserTurnProcessor):
         )
         self._dialogue = dialogue
         self.call = call
-        self.call_id = call.call_id
         self._dtmf_timeout_s = dtmf_timeout_s
         self._max_silences = max_silences
         self._dtmf = DTMFCollector()
@@ -169,6 +168,10 @@ class CallDialogueProcessor(UserTurnProcessor):
         self.add_event_handler("on_user_turn_started", self._on_turn_started)
         self.add_event_handler("on_user_turn_stopped", self._on_turn_stopped)
         self.add_event_handler("on_user_turn_idle", self._on_silence)
+
+    @property
+    def call_id(self) -> str:
+        return self.call.call_id
 
     # --- lifecycle -------------------------------------------------------------------
 

@@ -28,7 +28,7 @@ from pipecat.workers.runner import WorkerRunner
 
 from voicebot.dialogue import DialogueService
 from voicebot.settings import Settings
-from voicebot.speech.whisper import transcribe_turn
+from voicebot.speech.whisper import NO_SPEECH_PROB, transcribe_turn
 from voicebot.voice.dialogue import CallDialogueProcessor, CallInfo
 from voicebot.voice.latency import TurnLatencyObserver
 from voicebot.voice.recording import CallRecording
@@ -40,7 +40,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-WHISPER_NO_SPEECH_PROB = 0.6  # segments Whisper itself thinks are silence are dropped
 CALL_IDLE_TIMEOUT_S = 120.0  # nobody spoke at all for this long: the line is dead
 
 
@@ -124,7 +123,7 @@ async def run_call(
         whisper_model=resources.whisper,
         beam_size=settings.whisper_beam_size,
         initial_prompt=settings.whisper_initial_prompt or None,
-        settings=SharedWhisperSTTService.Settings(model=settings.whisper_model, no_speech_prob=WHISPER_NO_SPEECH_PROB),
+        settings=SharedWhisperSTTService.Settings(model=settings.whisper_model, no_speech_prob=NO_SPEECH_PROB),
         audio_passthrough=settings.record_calls,  # only the recorder needs the caller's audio after STT
     )
     dialogue = CallDialogueProcessor(

@@ -108,7 +108,7 @@ class BargeInTurnStartStrategy(BaseUserTurnStartStrategy):
 
     async def _cancel_pending(self) -> None:
         task, self._pending = self._pending, None
-        if task and task is not asyncio.current_task():
+        if task:
             await self.task_manager.cancel_task(task)
 
 
