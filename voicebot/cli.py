@@ -30,6 +30,7 @@ Typical use:
   voicebot eval asr           speech recognition errors and speed over a phone line
   voicebot eval latency       phone turn latency per stage, and calls held at once
   voicebot eval soak          50 calls in a row: engine memory stays flat?
+  voicebot eval kb            knowledge-base retrieval: recall, MRR, query latency
 
 Settings come from VOICEBOT_* environment variables (see README); DATABASE_URL
 selects PostgreSQL instead of the embedded SQLite file.
@@ -297,13 +298,11 @@ def cmd_eval_voice_latency(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_kb_check(args: argparse.Namespace, settings: Settings) -> int:
-    import yaml
+    from knowledge.content import check, load_articles
+    from voicebot.rasa_runner import domain_intents
 
-    from knowledge.content import ARTICLES_DIR, check, load_articles
-
-    folder = args.folder or ARTICLES_DIR
-    domain = yaml.safe_load((settings.nlu_dir / "domain.yml").read_text())
-    problems = check(folder, known_intents=set(domain.get("intents") or []))
+    folder = args.folder or settings.kb_dir
+    problems = check(folder, known_intents=domain_intents(settings.nlu_dir))
     for problem in problems:
         print(f"error: {problem}")
     if problems:
@@ -323,6 +322,12 @@ def cmd_eval_soak(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_eval_asr(args: argparse.Namespace, settings: Settings) -> int:
     from eval.asr_eval import run
+
+    return run(settings, args, echo)
+
+
+def cmd_eval_kb(args: argparse.Namespace, settings: Settings) -> int:
+    from eval.kb_eval import run
 
     return run(settings, args, echo)
 
@@ -392,6 +397,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--calls", type=int, default=50, help="how many calls to place (default 50)")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.set_defaults(func=cmd_eval_soak)
+    p = ev.add_parser("kb", help="knowledge-base retrieval: recall@1/@3, MRR, bot answers, query latency", description="Asks the knowledge base every question in eval/data/kb_questions.yaml (caller-style questions labelled with the article that answers them, questions no article answers, and agent situations labelled with a script). Prints recall@1, recall@3 and MRR; what the bot would say at VOICEBOT_KB_MIN_ANSWER_SCORE (right answer, wrong answer, handoff offer); script recall for agents; query latency p50/p95. Needs no running services. Results go to eval/results/kb.json.")
+    p.add_argument("--questions", type=Path, help="another question file in the same format")
+    p.add_argument("--dev", action="store_true", help="use the development set (eval/data/kb_questions_dev.yaml), the one the ranker is tuned on")
+    p.add_argument("--show-misses", action="store_true", help="list every question whose article was not ranked first, and every false answer")
+    p.add_argument("--json", action="store_true", help="print the results as JSON")
+    p.set_defaults(func=cmd_eval_kb)
     return parser
 
 

@@ -16,7 +16,9 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from voicebot.settings import Settings
+import yaml
+
+from voicebot.settings import PROJECT_ROOT, Settings
 from voicebot.supervisor import ChildProcess, wait_ready
 
 # What a trained model depends on; a change to any of these needs a new model.
@@ -33,7 +35,7 @@ def rasa_env(settings: Settings) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
         RASA_TELEMETRY_ENABLED="false",
-        PYTHONPATH=str(settings.nlu_dir),
+        PYTHONPATH=os.pathsep.join([str(settings.nlu_dir), str(PROJECT_ROOT)]),  # components, knowledge.encoder
         SANIC_HOST=settings.host,
         ACTION_SERVER_URL=f"{settings.action_url}/webhook",
         VOICEBOT_BACKEND_URL=f"{settings.engine_url}/api/v1",
@@ -62,6 +64,12 @@ def project_fingerprint(nlu_dir: Path) -> str:
             digest.update(str(path.relative_to(nlu_dir)).encode())
             digest.update(path.read_bytes())
     return digest.hexdigest()
+
+
+def domain_intents(nlu_dir: Path) -> set[str]:
+    """The intents nlu/domain.yml declares (knowledge articles may only name these)."""
+    domain = yaml.safe_load((nlu_dir / "domain.yml").read_text()) or {}
+    return set(domain.get("intents") or [])
 
 
 def latest_model(nlu_dir: Path) -> Path | None:

@@ -1,11 +1,13 @@
-"""The engine's HTTP app: health, the order API and the text dialogue API.
+"""The engine's HTTP app: health, the order API, the knowledge API and the text dialogue API.
 
-Routes are thin; the work is done by `OrderService` (orders and call records)
-and `DialogueService` (turns through Rasa), both created once at start-up.
+Routes are thin; the work is done by `OrderService` (orders and call records),
+`KnowledgeBase` (retrieval) and `DialogueService` (turns through Rasa), all created
+once at start-up.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -19,10 +21,13 @@ from sqlalchemy import text
 
 from telephony.twilio import router as twilio_router
 from voicebot import __version__
+from knowledge.service import KnowledgeBase
 from voicebot.api.backend import install_error_handlers, router as backend_router
+from voicebot.api.knowledge import router as knowledge_router
 from voicebot.db.session import init_database, session_factory
 from voicebot.dialogue import DialogueService
 from voicebot.orders import OrderService
+from voicebot.rasa_runner import domain_intents
 from voicebot.settings import Settings, get_settings
 from voicebot.voice.pipeline import VoiceResources
 
@@ -41,9 +46,9 @@ class EndConversation(BaseModel):
 
 
 async def component_health(app: FastAPI) -> dict[str, dict[str, Any]]:
-    """Each component's readiness: the database, the Rasa server with its model, the action server."""
+    """Each component's readiness: the database, the knowledge base, Rasa with its model, the action server, TTS."""
     settings: Settings = app.state.settings
-    status: dict[str, dict[str, Any]] = {}
+    status: dict[str, dict[str, Any]] = {"knowledge": app.state.knowledge.status()}
     try:
         with app.state.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
@@ -85,6 +90,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = engine
         app.state.orders = OrderService(session_factory(engine))
         app.state.dialogue = DialogueService(settings.rasa_url, app.state.orders, settings.rasa_timeout_s)
+        app.state.knowledge = await asyncio.to_thread(
+            KnowledgeBase,
+            settings.kb_dir,
+            settings.cache_dir,
+            known_intents=domain_intents(settings.nlu_dir),
+            min_answer_score=settings.kb_min_answer_score,
+            min_answer_margin=settings.kb_min_answer_margin,
+        )
         app.state.voice = await VoiceResources.open(settings, app.state.dialogue)  # one Whisper model for all calls
         yield
         await app.state.voice.close()
@@ -95,6 +108,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     install_error_handlers(app)
     app.include_router(backend_router)
+    app.include_router(knowledge_router)
     app.include_router(twilio_router)
 
     @app.get("/health", tags=["health"])

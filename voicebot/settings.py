@@ -12,6 +12,8 @@ from pathlib import Path
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from knowledge.content import ARTICLES_DIR
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -77,6 +79,20 @@ class Settings(BaseSettings):
     dtmf_timeout_s: float = Field(3.0, description="Keypad pause that submits the digits typed so far.")
     silence_timeout_s: float = Field(8.0, description="Caller silence (while the bot is idle) before 'Are you still there?'.")
     silence_max_prompts: int = Field(3, description="The silence that ends the call as abandoned; earlier ones reprompt.")
+    kb_dir: Path = Field(
+        ARTICLES_DIR,
+        description="Knowledge articles (Markdown with front matter); edits are picked up while running.",
+    )
+    kb_min_answer_score: float = Field(
+        0.5, description="Retrieval score (0-1) at or above which the bot speaks an article's answer; below it, it offers a person."
+    )
+    kb_min_answer_margin: float = Field(
+        0.04, description="How far the best article must lead the runner-up for the bot to answer (else: offer a person)."
+    )
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.data_dir / "cache"
 
     @property
     def models_dir(self) -> Path:

