@@ -3,7 +3,7 @@
 `KnowledgeBase` keeps one `KnowledgeIndex` and rebuilds it when the articles on disk
 change (checked at most every `reload_check_s`), so a designer's edit is live within
 seconds without a restart. Passage embeddings are cached on disk by text, so a
-rebuild embeds only what changed. An edit that breaks the content (bad YAML, a
+rebuild embeds only what changed. An edit that introduces a problem (bad YAML, a
 duplicate id) is logged with the checker's messages and the last good index stays
 in service.
 """
@@ -113,11 +113,12 @@ class KnowledgeBase:
             if fingerprint == self.fingerprint:
                 return False
             problems = check(self.folder, self.known_intents)
-            if problems and self._index is not None:
-                self.problems = problems
+            introduced = [p for p in problems if p not in self.problems]
+            if introduced and self._index is not None:
+                self.problems = sorted(set(self.problems) | set(introduced))
                 logger.error(
-                    "Knowledge base not reloaded, %d problem(s); still serving the previous version:\n  %s",
-                    len(problems), "\n  ".join(problems),
+                    "Knowledge base not reloaded: the edit introduced %d problem(s); still serving the previous version:\n  %s",
+                    len(introduced), "\n  ".join(introduced),
                 )
                 return False
             if problems:

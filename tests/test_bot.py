@@ -15,6 +15,7 @@ from datetime import date
 import httpx
 import pytest
 
+from knowledge.content import load_articles
 from tests.bot_stack import Caller
 
 pytestmark = pytest.mark.integration
@@ -43,7 +44,8 @@ def test_health_reports_every_component_ready(settings):
     response = httpx.get(f"{settings.engine_url}/health")
     assert response.status_code == 200
     body = response.json()
-    assert set(body["components"]) == {"database", "rasa", "action_server", "tts"}
+    assert set(body["components"]) == {"database", "knowledge", "rasa", "action_server", "tts"}
+    assert body["components"]["knowledge"]["articles"] >= 20
     assert all(c["ok"] for c in body["components"].values())
     assert "postgresql" in body["components"]["database"]["url"]
     assert body["engine"]["rss_mb"] > 100  # Whisper alone is bigger than that
@@ -150,10 +152,33 @@ def test_refund_outside_the_window_and_refund_status(settings, caller):
     assert "is being processed" in turn["bot_text"]
 
 
-def test_policy_questions_are_answered(caller):
-    assert "30 days" in caller.say("what's your return policy")["bot_text"]
-    assert "PayPal" in caller.say("can i pay with paypal")["bot_text"]
-    assert "no fee" in caller.say("is there a fee if i cancel")["bot_text"]
+def test_policy_questions_are_answered_from_the_knowledge_base(caller):
+    articles = {a.id: a for a in load_articles()}
+    for question, article_id in (
+        ("what's your return policy", "returns-and-refunds"),
+        ("can i pay with paypal", "payment-methods"),
+        ("is there a fee if i cancel", "cancellation-fees"),
+        ("um how do i use a promo code", "promotions-and-coupons"),  # no Bitext intent: ask_policy
+    ):
+        turn = caller.say(question)
+        assert turn["bot_text"] == f"{articles[article_id].spoken} Is there anything else I can help you with?", question
+        assert not turn["handoff"]
+
+
+def test_a_policy_question_the_knowledge_base_cannot_answer_gets_a_handoff_offer(caller):
+    spoken_answers = [a.spoken for a in load_articles() if a.spoken]
+    turn = caller.say("do you sell gift vouchers i could give my sister for her birthday")
+    assert "put you through to a colleague" in turn["bot_text"] and not turn["handoff"]
+    assert not any(answer in turn["bot_text"] for answer in spoken_answers)
+    turn = caller.say("yes please")
+    assert turn["handoff"]["reason"] == "no_knowledge_answer" and turn["handoff"]["handoff_id"] is not None
+
+
+def test_declining_the_handoff_offer_keeps_the_bot_on_the_line(caller):
+    caller.say("is there a loyalty card scheme where i collect points")
+    turn = caller.say("no thanks")
+    assert "anything else" in turn["bot_text"] and not turn["handoff"] and not turn["end_call"]
+    assert "30 days" in caller.say("how long do i have to return something")["bot_text"]
 
 
 def test_asking_for_a_person_records_a_handoff(settings, caller):

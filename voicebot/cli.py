@@ -26,6 +26,7 @@ Typical use:
   echo "where is my parcel" | voicebot nlu parse
   voicebot orders list --json
   voicebot kb check           validate the knowledge articles
+  voicebot kb ask "QUESTION"  what retrieval finds, and whether the bot would answer
   voicebot eval nlu           intent accuracy on fresh phrasings
   voicebot eval asr           speech recognition errors and speed over a phone line
   voicebot eval latency       phone turn latency per stage, and calls held at once
@@ -326,6 +327,30 @@ def cmd_eval_asr(args: argparse.Namespace, settings: Settings) -> int:
     return run(settings, args, echo)
 
 
+def cmd_kb_ask(args: argparse.Namespace, settings: Settings) -> int:
+    from knowledge.service import KnowledgeBase
+
+    kb = KnowledgeBase(
+        settings.kb_dir,
+        settings.cache_dir,
+        min_answer_score=settings.kb_min_answer_score,
+        min_answer_margin=settings.kb_min_answer_margin,
+    )
+    answer = kb.answer(args.question)
+    hits = kb.search(args.question, kind=args.kind, limit=args.limit)
+    if args.json:
+        print(json.dumps({"bot": answer.as_dict(), "hits": [h.as_dict() for h in hits]}, indent=2))
+        return 0
+    for rank, hit in enumerate(hits, 1):
+        print(f"{rank}. {hit.article.id} ({hit.article.kind})  score {hit.score:.3f}  dense {hit.dense:.3f}  lexical {hit.lexical:.3f}")
+        print(f"   matched: {hit.passage[:110]}")
+    if answer.answered:
+        print(f"bot answers from {answer.best.article.id}: {answer.best.article.spoken}")
+    else:
+        print("bot is unsure and offers a colleague" + (f" (best: {answer.best.article.id})" if answer.best else ""))
+    return 0
+
+
 def cmd_eval_kb(args: argparse.Namespace, settings: Settings) -> int:
     from eval.kb_eval import run
 
@@ -374,6 +399,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = kb.add_parser("check", help="validate the articles", description="Reads every knowledge article (Markdown with YAML front matter) and reports, one line each: unreadable front matter, missing or duplicate ids, unknown kinds, policy/FAQ articles without a short spoken answer, intents that are not in nlu/domain.yml, related articles that do not exist, unknown keys. Exits 1 if anything is wrong.")
     p.add_argument("--folder", type=Path, help="articles folder (default knowledge/articles)")
     p.set_defaults(func=cmd_kb_check)
+    p = kb.add_parser("ask", help="what the bot (or an agent) would get for a question", description="Runs one question through knowledge retrieval, as the bot does: prints the ranked articles with their scores (dense = meaning, lexical = words) and the passage that matched, and whether the bot would answer (VOICEBOT_KB_MIN_ANSWER_SCORE / _MARGIN) or offer a colleague. Needs no running services; handy after editing an article.")
+    p.add_argument("question", help='the caller\'s words, e.g. "can i use two coupon codes"')
+    p.add_argument("--kind", action="append", choices=["policy", "faq", "script"], help="only these kinds (repeatable); default: all")
+    p.add_argument("--limit", type=int, default=5, help="how many articles to list (default 5)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.set_defaults(func=cmd_kb_ask)
 
     ev = sub.add_parser("eval", help="evaluation suites").add_subparsers(dest="eval_command", required=True, metavar="SUITE")
     p = ev.add_parser("nlu", help="intent accuracy and macro-F1 on fresh phrasings", description="Parses the held-out fresh phrasings (eval/data/nlu_fresh.yml) with the trained model and prints accuracy, macro-F1, per-intent scores and confusion pairs. Results are written to eval/results/nlu.json.")

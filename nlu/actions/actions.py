@@ -81,7 +81,7 @@ def hand_off(
     dispatcher.utter_message(
         json_message={"handoff": {"reason": reason, "intent": intent, "queue": queue, "handoff_id": handoff_id, "collected": collected}}
     )
-    return [SlotSet("pending_confirmation", None), SlotSet("address_change_allowed", False)]
+    return [SlotSet("pending_confirmation", None), SlotSet("handoff_reason", None), SlotSet("address_change_allowed", False)]
 
 
 def system_failure(dispatcher: CollectingDispatcher, tracker: Tracker, error: Exception) -> List[EventType]:
@@ -213,7 +213,7 @@ def refund(dispatcher: CollectingDispatcher, tracker: Tracker, order: Dict[str, 
             text=f"Order {number} was delivered on {speech.spoken_date(order['delivered_at'])}, more than "
             f"{RETURN_WINDOW_DAYS} days ago, so it's outside our return window. Would you like me to connect you to a colleague?"
         )
-        return [SlotSet("pending_confirmation", "handoff")]
+        return [SlotSet("pending_confirmation", "handoff"), SlotSet("handoff_reason", "outside_return_window")]
     elif status in CANCELLABLE:
         dispatcher.utter_message(
             text=f"Order {number} hasn't shipped yet. If you don't want it, I can cancel it and you'll get a full refund. Do you want me to cancel it?"
@@ -258,8 +258,11 @@ class ActionOrderTask(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         task, number = tracker.get_slot("task"), tracker.get_slot("order_number")
         if not number:
-            general = task == "delivery_period"
-            dispatcher.utter_message(text=prompts.DELIVERY_PERIOD_GENERAL if general else prompts.ASK_ORDER_NUMBER)
+            answer = general_delivery_time(tracker) if task == "delivery_period" else None
+            if answer:
+                dispatcher.utter_message(text=f"{answer} {prompts.OFFER_DELIVERY_DATE}")
+            else:
+                dispatcher.utter_message(text=prompts.ASK_ORDER_NUMBER)
             events: List[EventType] = []
         else:
             events = answer_task(dispatcher, tracker, task, number)
@@ -289,6 +292,50 @@ class ActionHandleInform(Action):
         return []
 
 
+# --- policy questions: answered from the knowledge base -------------------------------
+
+
+def ask_knowledge(tracker: Tracker) -> Dict[str, Any]:
+    """The knowledge base's answer to the caller's last words (raises BackendUnavailable)."""
+    intent = (tracker.latest_message.get("intent") or {}).get("name")
+    return backend.knowledge_answer(tracker.latest_message.get("text") or "", intent)
+
+
+def general_delivery_time(tracker: Tracker) -> Optional[str]:
+    """How long delivery takes in general, from the knowledge base; None if it has no sure answer."""
+    try:
+        answer = ask_knowledge(tracker)
+    except backend.BackendUnavailable as error:
+        logger.warning("Knowledge base unavailable for a delivery-time question: %s", error)
+        return None
+    return answer["spoken"] if answer["answered"] else None
+
+
+class ActionAnswerFromKnowledge(Action):
+    """A policy question: say the knowledge base's answer, or offer a person rather than guess.
+
+    The answers live in knowledge/articles/*.md (their `spoken` text), not in domain.yml,
+    so designers edit each policy in one place for the bot and the agents.
+    """
+
+    def name(self) -> Text:
+        return "action_answer_from_knowledge"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        try:
+            answer = ask_knowledge(tracker)
+        except backend.BackendUnavailable as error:
+            return system_failure(dispatcher, tracker, error)
+        if answer["answered"]:
+            logger.info("Knowledge answer %s (score %s) for %s", answer["article_id"], answer["score"], tracker.sender_id)
+            dispatcher.utter_message(text=answer["spoken"])
+            anything_else(dispatcher)
+            return []
+        logger.info("No sure knowledge answer (best %s, score %s): offering a person", answer["article_id"], answer["score"])
+        dispatcher.utter_message(text=prompts.KNOWLEDGE_UNSURE)
+        return [SlotSet("pending_confirmation", "handoff"), SlotSet("handoff_reason", "no_knowledge_answer")]
+
+
 # --- yes / no ---------------------------------------------------------------------------
 
 
@@ -301,7 +348,8 @@ class ActionConfirm(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         pending, number = tracker.get_slot("pending_confirmation"), tracker.get_slot("order_number")
         if pending == "handoff":
-            return hand_off(dispatcher, tracker, "outside_return_window", "Okay, I'll put you through to a colleague.")
+            reason = tracker.get_slot("handoff_reason") or "caller_request"
+            return hand_off(dispatcher, tracker, reason, "Okay, I'll put you through to a colleague.")
         if not pending:
             dispatcher.utter_message(text="Okay. What can I help you with?")
             return []
@@ -348,6 +396,10 @@ class ActionDecline(Action):
             dispatcher.utter_message(text="Okay, I haven't changed the address.")
             anything_else(dispatcher)
             return [SlotSet("pending_confirmation", None), SlotSet("new_address", None)]
+        if pending == "handoff":
+            dispatcher.utter_message(text="Okay.")
+            anything_else(dispatcher)
+            return [SlotSet("pending_confirmation", None), SlotSet("handoff_reason", None)]
         dispatcher.utter_message(text=prompts.NOTHING_CHANGED)
         anything_else(dispatcher)
         return [SlotSet("pending_confirmation", None)]
@@ -389,12 +441,28 @@ class ActionReprompt(Action):
             if tracker.active_loop_name:
                 events += [ActiveLoop(None), FollowupAction("action_listen")]
             return events
+        if not tracker.active_loop_name and self.answered_from_knowledge(dispatcher, tracker):
+            return []
         out_of_scope = (tracker.latest_message.get("intent") or {}).get("name") == "out_of_scope"
         if tracker.active_loop_name:
             dispatcher.utter_message(text="Sorry, I didn't catch that.")
         else:
             dispatcher.utter_message(text=prompts.OUT_OF_SCOPE if out_of_scope else prompts.NOT_UNDERSTOOD)
         return []
+
+
+    @staticmethod
+    def answered_from_knowledge(dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
+        """Words NLU could not place may still be a policy question the knowledge base is sure of."""
+        try:
+            answer = ask_knowledge(tracker)
+        except backend.BackendUnavailable as error:
+            logger.warning("Knowledge base unavailable while reprompting: %s", error)
+            return False
+        if answer["answered"]:
+            dispatcher.utter_message(text=answer["spoken"])
+            anything_else(dispatcher)
+        return bool(answer["answered"])
 
 
 class ActionCoreFallback(Action):

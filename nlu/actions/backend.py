@@ -1,4 +1,4 @@
-"""Client for the engine's order API, the only way actions reach order data.
+"""Client for the engine's order and knowledge APIs, the only way actions reach data.
 
 The engine owns the database; actions stay a plain rasa-sdk package that a
 designer can run against any backend offering the same small HTTP API.
@@ -84,3 +84,8 @@ def record_handoff(
         "order_number": order_number, "queue": queue,
     }
     return _request("POST", "/handoffs", json=payload)
+
+
+def knowledge_answer(question: str, intent: Optional[str]) -> Dict[str, Any]:
+    """The knowledge base's spoken answer to a policy question; `answered` is False when it is unsure."""
+    return _request("POST", "/knowledge/answer", json={"question": question[:2000], "intent": intent})

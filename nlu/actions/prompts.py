@@ -4,7 +4,8 @@ Responses that rules and stories use directly live in domain.yml.
 """
 
 ORDER_NOT_FOUND = "I can't find that order, {number}. Could you say the order number again? It has six digits."
-DELIVERY_PERIOD_GENERAL = "Standard delivery usually takes three to five business days after your order ships, and express one to two. If you give me your order number, I can check its exact date."
+OFFER_DELIVERY_DATE = "If you give me your order number, I can check its exact date."
+KNOWLEDGE_UNSURE = "I'm not sure I have the right answer to that, and I don't want to guess. Would you like me to put you through to a colleague who can help?"
 NOTHING_CHANGED = "Okay, I won't change anything."
 ANYTHING_ELSE = "Is there anything else I can help you with?"
 IDENTITY_RETRY = "That doesn't match what we have on file. Please try once more: the last four digits of your phone, or the zip code on the order."
