@@ -90,3 +90,30 @@ def test_dead_server_is_restarted(piper_settings: Settings) -> None:
     assert not server.healthy()
     log = piper_settings.data_dir / "logs" / "piper.log"
     assert log.is_file() and log.stat().st_size > 0
+
+
+async def test_prices_are_spoken_so_a_caller_hears_the_right_amount(piper_settings: Settings) -> None:
+    """Piper says "$4.99" so that it is heard back as "$1.99"; the TTS step rewrites it first."""
+    import aiohttp
+    import soxr
+    from pipecat.frames.frames import TTSAudioRawFrame, TTSSpeakFrame
+    from pipecat.tests.utils import run_test
+
+    from voicebot.voice.tts import PiperHttpTTSService
+
+    server = PiperServer(piper_settings)
+    server.start()
+    try:
+        server.wait_ready(60, echo=lambda _: None)
+        async with aiohttp.ClientSession() as session:
+            tts = PiperHttpTTSService(base_url=piper_settings.tts_url, aiohttp_session=session)
+            down, _ = await run_test(tts, frames_to_send=[TTSSpeakFrame("Standard delivery is $4.99.")])
+    finally:
+        server.stop()
+    audio = [f for f in down if isinstance(f, TTSAudioRawFrame)]
+    assert audio
+    pcm = np.frombuffer(b"".join(f.audio for f in audio), dtype=np.int16).astype(np.float32) / 32768.0
+    model = load_whisper(piper_settings, echo=lambda _: None)
+    segments, _ = model.transcribe(soxr.resample(pcm, audio[0].sample_rate, 16000), language="en", beam_size=5)
+    transcript = " ".join(s.text for s in segments).lower()
+    assert "4.99" in transcript and "1.99" not in transcript, transcript

@@ -31,7 +31,7 @@ from voicebot.voice.dialogue import (
     DTMFCollector,
     sentences,
 )
-from voicebot.voice.tts import SpeechCache
+from voicebot.voice.tts import SpeechCache, say_dollar_amounts
 from voicebot.voice.turns import unfinished_number
 
 CALL_ID = "CAtest"
@@ -363,3 +363,8 @@ def test_leading_silence_is_trimmed_from_piper_audio() -> None:
         trimmed = r.getnframes()
     assert abs(trimmed - (len(speech) + int(0.02 * rate))) <= 2  # 20 ms of lead-in kept
     assert trim_leading_silence(b"not a wav") == b"not a wav"
+
+
+async def test_dollar_amounts_are_rewritten_the_way_piper_says_them_right() -> None:
+    assert await say_dollar_amounts("Standard is $4.99, free over $50.", "sentence") == "Standard is 4.99 dollars, free over 50 dollars."
+    assert await say_dollar_amounts("$1,200 in total; 5 dollars; no $ sign", "sentence") == "1,200 dollars in total; 5 dollars; no $ sign"

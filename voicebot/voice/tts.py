@@ -9,6 +9,7 @@ which would pull the GPL package into the engine, hence this small client
 from __future__ import annotations
 
 import io
+import re
 import wave
 from collections import OrderedDict
 from collections.abc import AsyncGenerator, AsyncIterator
@@ -19,6 +20,14 @@ import numpy as np
 from pipecat.frames.frames import ErrorFrame, Frame, TTSStoppedFrame
 from pipecat.services.settings import TTSSettings
 from pipecat.services.tts_service import TTSService
+
+
+_DOLLAR_AMOUNT = re.compile(r"\$(\d[\d,]*(?:\.\d\d)?)\b")
+
+
+async def say_dollar_amounts(text: str, text_type: str) -> str:
+    """ "$4.99" → "4.99 dollars": Piper garbles the symbol form (heard back as "$1.99")."""
+    return _DOLLAR_AMOUNT.sub(r"\1 dollars", text)
 
 
 LEAD_IN_S = 0.02  # kept before the first audible sample
@@ -100,6 +109,7 @@ class PiperHttpTTSService(TTSService):
             push_start_frame=True,
             push_stop_frames=True,
             settings=TTSSettings(model=None, voice=None, language=None),  # the voice is the server's
+            text_transforms=[("*", say_dollar_amounts)],
             **kwargs,
         )
         self._url = base_url.rstrip("/") + "/synthesize"
