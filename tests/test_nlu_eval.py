@@ -42,3 +42,12 @@ def test_sentences_also_in_the_training_data_are_left_out():
     for path in default_test_files():
         kept, dropped = held_out(load_examples(path), training)
         assert len(kept) >= 400, f"{path.name}: only {len(kept)} held-out sentences left ({dropped} are training sentences)"
+
+
+def test_knowledge_intents_are_read_from_the_rules():
+    from eval.nlu_eval import knowledge_intents
+    from voicebot.settings import PROJECT_ROOT
+
+    intents = knowledge_intents(PROJECT_ROOT / "nlu")
+    assert {"ask_policy", "check_refund_policy", "delivery_options", "check_payment_methods"} <= intents
+    assert not intents & {"track_order", "cancel_order", "contact_human_agent", "out_of_scope"}
