@@ -1,0 +1,55 @@
+"""Caller emotion from words, and when it counts as sustained anger."""
+
+from __future__ import annotations
+
+import pytest
+
+from knowledge.encoder import SentenceEncoder
+from voicebot.emotion import TextEmotion, sustained_anger
+
+
+@pytest.fixture(scope="module")
+def emotion() -> TextEmotion:
+    return TextEmotion(SentenceEncoder())
+
+
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        ("where is my order", "neutral"),
+        ("cancel order one oh four two three three", "neutral"),
+        ("let me talk to a real person", "neutral"),
+        ("", "neutral"),
+        ("you lot are completely useless", "angry"),
+        ("this is absolutely unacceptable i want a manager now", "angry"),
+        ("i have been waiting two weeks for this and still nothing", "frustrated"),
+        ("thank you so much that's great", "happy"),
+        ("i'm worried my parcel has been stolen", "anxious"),
+        ("it was a present for my son and now it's ruined", "sad"),
+    ],
+)
+def test_turns_get_the_emotion_their_words_carry(emotion, text, label) -> None:
+    assert emotion.label(text) == label
+
+
+def test_examples_file_must_use_known_labels(tmp_path) -> None:
+    bad = tmp_path / "examples.yml"
+    bad.write_text("neutral: [hello]\nfurious: [grr]\n")
+    with pytest.raises(ValueError, match="labels must be"):
+        TextEmotion(SentenceEncoder(), bad)
+
+
+@pytest.mark.parametrize(
+    ("trajectory", "sustained"),
+    [
+        (["neutral", "angry", "angry"], True),
+        (["frustrated", "neutral", "angry", "frustrated"], True),
+        (["angry", "neutral", "angry"], False),  # a flash, not sustained
+        (["angry"], False),
+        (["frustrated", "frustrated", "neutral", "neutral", "frustrated"], False),  # only the last four count
+        (["angry", "angry", None], True),  # turns without a label (keypad) are skipped
+        ([], False),
+    ],
+)
+def test_sustained_anger(trajectory, sustained) -> None:
+    assert sustained_anger(trajectory) is sustained

@@ -1,0 +1,10 @@
+"""The caller's emotion, turn by turn.
+
+For now from the words alone (`text.TextEmotion`); a voice-based signal can replace or
+join it later without changing its users: routing, the handoff summary and the
+sustained-anger handoff all read plain labels.
+"""
+
+from voicebot.emotion.text import EMOTIONS, TextEmotion, sustained_anger
+
+__all__ = ["EMOTIONS", "TextEmotion", "sustained_anger"]
