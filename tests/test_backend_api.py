@@ -12,6 +12,8 @@ from fastapi.testclient import TestClient
 from voicebot.api.backend import install_error_handlers, router
 from voicebot.db import make_engine, session_factory
 from voicebot.db.seed import FIXED_ORDERS
+from voicebot.handoff.routing import load_rules
+from voicebot.handoff.service import HandoffService
 from voicebot.orders import OrderService
 
 DEMO = {o.number: o for o in FIXED_ORDERS}
@@ -23,6 +25,7 @@ def _app(service: OrderService) -> FastAPI:
     app.include_router(router)
     install_error_handlers(app)
     app.state.orders = service
+    app.state.handoffs = HandoffService(service, load_rules())
     return app
 
 
@@ -163,16 +166,41 @@ def test_handoff(client: TestClient) -> None:
         "/api/v1/handoffs",
         json={
             "call_id": "c-3",
-            "reason": "caller asked for an agent",
-            "intent": "human_agent",
+            "reason": "contact_human_agent",
+            "intent": "track_order",
             "collected": {"order_number": IN_TRANSIT},
             "order_number": IN_TRANSIT,
-            "summary": "Late parcel.",
         },
     )
     assert response.status_code == 201
-    assert isinstance(response.json()["handoff_id"], int)
+    body = response.json()
+    assert isinstance(body["handoff_id"], int)
+    assert (body["queue"], body["priority"], body["position"]) == ("logistics", 4, 1)
+    assert body["expected_wait_s"] == 180
+    assert body["summary"]["orders"][0]["order_number"] == IN_TRANSIT
     assert client.post("/api/v1/handoffs", json={"call_id": "c-3"}).status_code == 422
+
+
+def test_handoff_summary_tells_what_the_bot_did_on_the_call(client: TestClient) -> None:
+    shipped = next(o for o in FIXED_ORDERS if o.status == "shipped")
+    client.post("/api/v1/calls", json={"call_id": "c-9", "caller": shipped.phone, "channel": "phone"})
+    client.post("/api/v1/calls/c-9/turns", json={"caller_text": "cancel my order please", "intent": "cancel_order"})
+    assert client.get(f"/api/v1/orders/{shipped.number}", params={"call_id": "c-9"}).status_code == 200
+    assert client.post(f"/api/v1/orders/{shipped.number}/cancel", json={"call_id": "c-9"}).status_code == 409
+    queued = client.post(
+        "/api/v1/handoffs",
+        json={"call_id": "c-9", "reason": "contact_human_agent", "intent": "contact_human_agent",
+              "collected": {"task": "cancel_order", "order_number": shipped.number}},
+    ).json()
+    stored = client.get("/api/v1/calls/c-9/handoff").json()
+    assert stored["handoff_id"] == queued["handoff_id"] and stored["status"] == "waiting"
+    summary = stored["summary_json"]
+    assert summary["caller"]["name"] == f"{shipped.first_name} {shipped.last_name}" and summary["caller"]["phone"] == shipped.phone
+    assert summary["orders"][0] == {**summary["orders"][0], "order_number": shipped.number, "status": "shipped"}
+    assert [a["text"] for a in summary["bot_actions"]] == [f"cancellation of order {shipped.number} refused: already shipped"]
+    assert summary["intents"] == ["cancel_order"] and summary["quotes"] == ["cancel my order please"]
+    assert stored["summary"] == summary["text"] and "refused: already shipped" in stored["summary"]
+    assert client.get("/api/v1/calls/no-such-call/handoff").status_code == 404
 
 
 def test_call_lifecycle(client: TestClient) -> None:

@@ -181,13 +181,37 @@ def test_declining_the_handoff_offer_keeps_the_bot_on_the_line(caller):
     assert "30 days" in caller.say("how long do i have to return something")["bot_text"]
 
 
-def test_asking_for_a_person_records_a_handoff(settings, caller):
+def test_asking_for_a_person_records_a_routed_handoff_with_a_summary(settings, caller):
     caller.say("where is my order")
     caller.say("104233")
     turn = caller.say("let me talk to a real person")
     assert turn["handoff"]["reason"] == "contact_human_agent"
     assert turn["handoff"]["handoff_id"] is not None
     assert turn["handoff"]["collected"]["order_number"] == "104233"
+    assert turn["handoff"]["queue"] == "general" and turn["handoff"]["position"] >= 1
+    assert "in the queue" in turn["bot_text"] and "Please hold" in turn["bot_text"]
+    stored = httpx.get(f"{settings.engine_url}/api/v1/calls/{caller.call_id}/handoff").json()
+    summary = stored["summary_json"]
+    assert summary["intents"][0] == "track_order" and summary["intents"][-1] == "contact_human_agent"
+    assert summary["orders"][0]["order_number"] == "104233" and summary["orders"][0]["status"] == "in_transit"
+    assert "let me talk to a real person" in summary["quotes"]
+    assert "order 104233 (in transit" in stored["summary"] and "asked for a person" in stored["summary"]
+
+
+def test_a_caller_who_stays_upset_is_handed_to_the_complaints_queue(settings, caller):
+    for text in ("i have been waiting two weeks for this", "i keep getting passed around"):
+        assert not caller.say(text)["handoff"]  # upset, but not for long enough yet
+    turn = caller.say("it has been two weeks and still nothing")
+    assert turn["handoff"]["reason"] == "angry_caller" and turn["handoff"]["queue"] == "complaints"
+    assert "frustrating" in turn["bot_text"]
+    call = httpx.get(f"{settings.engine_url}/api/v1/calls/{caller.call_id}").json()
+    assert [t["emotion"] for t in call["turns"][1:]] == ["frustrated"] * 3
+    assert call["turns"][-1]["intent"] == "caller_upset"
+    stored = httpx.get(f"{settings.engine_url}/api/v1/calls/{caller.call_id}/handoff").json()
+    summary = stored["summary_json"]  # rebuilt after the turn: it has the last words too
+    assert summary["emotion"] == {"trajectory": ["frustrated"] * 3, "at_handoff": "frustrated"}
+    assert "it has been two weeks and still nothing" in summary["quotes"]
+    assert summary["recommended_action"].startswith("Apologise") and summary["reason"] == "angry_caller"
 
 
 def test_out_of_scope_is_reprompted_twice_then_handed_off(caller):

@@ -17,15 +17,20 @@ from typing import Any
 
 import httpx
 
+from voicebot.emotion import TextEmotion, sustained_anger
+from voicebot.handoff.service import HandoffService
 from voicebot.orders import DatabaseUnavailable, OrderService, OrderServiceError
+from voicebot.redact import redact
 
 RECORD_ERRORS = (OrderServiceError, DatabaseUnavailable)
-from voicebot.redact import redact
 
 logger = logging.getLogger(__name__)
 
 APOLOGY = "I'm sorry, something went wrong on our side. Let me connect you to a colleague who can help. Please hold."
 GREETING_TRIGGER = "/greet"
+# Sent to Rasa instead of the caller's words once they have been upset for several turns:
+# the rules answer it with a handoff (reason angry_caller).
+UPSET_TRIGGER = "/caller_upset"
 
 
 @dataclass
@@ -53,9 +58,18 @@ class BotTurn:
 class DialogueService:
     """Talks to Rasa's REST channel for every call and keeps the call records."""
 
-    def __init__(self, rasa_url: str, orders: OrderService, timeout_s: float = 10.0) -> None:
+    def __init__(
+        self,
+        rasa_url: str,
+        orders: OrderService,
+        handoffs: HandoffService,
+        timeout_s: float = 10.0,
+        emotion: TextEmotion | None = None,
+    ) -> None:
         self.rasa_url = rasa_url.rstrip("/")
         self.orders = orders
+        self.handoffs = handoffs
+        self.emotion = emotion
         self.client = httpx.AsyncClient(timeout=timeout_s)
 
     async def close(self) -> None:
@@ -75,8 +89,23 @@ class DialogueService:
         return await self._exchange(call_id, GREETING_TRIGGER, caller_text=None, metadata={"channel": channel, **(metadata or {})})
 
     async def say(self, call_id: str, text: str) -> BotTurn:
-        """One caller turn."""
-        return await self._exchange(call_id, text, caller_text=text)
+        """One caller turn; a caller upset for several turns is handed to a person."""
+        emotion = await asyncio.to_thread(self.emotion.label, text) if self.emotion else None
+        message = text
+        if emotion in ("angry", "frustrated") and await asyncio.to_thread(self._stays_upset, call_id, emotion):
+            logger.info("Call %s: caller upset for several turns, handing off", call_id)
+            message = UPSET_TRIGGER
+        return await self._exchange(call_id, message, caller_text=text, emotion=emotion)
+
+    def _stays_upset(self, call_id: str, emotion: str) -> bool:
+        """Sustained anger over the recorded turns plus this one, and not yet escalated for it."""
+        try:
+            turns = self.orders.get_call(call_id)["turns"]
+        except RECORD_ERRORS:
+            return False
+        if any(t["intent"] == UPSET_TRIGGER.lstrip("/") for t in turns):
+            return False
+        return sustained_anger([t["emotion"] for t in turns] + [emotion])
 
     async def end_call(self, call_id: str, outcome: str) -> None:
         await self._record(lambda: self.orders.end_call(call_id, outcome))
@@ -86,7 +115,12 @@ class DialogueService:
         await self._record(lambda: self.orders.set_turn_latency(call_id, latency_ms))
 
     async def _exchange(
-        self, call_id: str, message: str, caller_text: str | None, metadata: dict[str, Any] | None = None
+        self,
+        call_id: str,
+        message: str,
+        caller_text: str | None,
+        metadata: dict[str, Any] | None = None,
+        emotion: str | None = None,
     ) -> BotTurn:
         started = time.perf_counter()
         try:
@@ -97,9 +131,12 @@ class DialogueService:
         turn.latency_ms = (time.perf_counter() - started) * 1000
         await self._record(
             lambda: self.orders.add_turn(
-                call_id, redact(caller_text), turn.intent, turn.confidence, redact(turn.bot_text)
+                call_id, redact(caller_text), turn.intent, turn.confidence, redact(turn.bot_text), emotion=emotion
             )
         )
+        if turn.handoff and turn.handoff.get("handoff_id"):
+            handoff_id = turn.handoff["handoff_id"]
+            await self._record(lambda: self.handoffs.refresh_summary(handoff_id))
         return turn
 
     async def _ask_rasa(
@@ -135,9 +172,10 @@ class DialogueService:
         return turn
 
     def _failure(self, call_id: str, caller_text: str | None) -> BotTurn:
-        handoff = {"reason": "internal_error", "queue": "general", "handoff_id": None}
+        handoff: dict[str, Any] = {"reason": "internal_error", "queue": None, "handoff_id": None}
         try:
-            handoff["handoff_id"] = self.orders.record_handoff(call_id=call_id, reason="internal_error", queue="general")
+            queued = self.handoffs.hand_off(call_id, "internal_error")
+            handoff.update(queue=queued["queue"], handoff_id=queued["handoff_id"])
         except RECORD_ERRORS as error:
             logger.error("Could not record the handoff for call %s: %s", call_id, error)
         return BotTurn(call_id=call_id, caller_text=caller_text, bot_texts=[APOLOGY], handoff=handoff, failed=True)

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any, NoReturn
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from voicebot.db.models import (
@@ -26,10 +26,13 @@ from voicebot.db.models import (
     OPEN_REFUND,
     Address,
     Call,
+    CallEvent,
     CallOutcome,
     CallTurn,
     Channel,
+    Customer,
     Handoff,
+    HandoffStatus,
     Order,
     OrderStatus,
     Refund,
@@ -186,6 +189,26 @@ def _call_dict(call: Call, turns: list[CallTurn] | None = None) -> dict[str, Any
     return result
 
 
+def _handoff_dict(handoff: Handoff) -> dict[str, Any]:
+    return {
+        "handoff_id": handoff.id,
+        "call_id": handoff.call_id,
+        "reason": handoff.reason,
+        "intent": handoff.intent,
+        "queue": handoff.queue,
+        "priority": handoff.priority,
+        "routing_rule": handoff.routing_rule,
+        "status": handoff.status,
+        "order_number": handoff.order_number,
+        "collected": handoff.collected,
+        "summary": handoff.summary,
+        "summary_json": handoff.summary_json,
+        "created_at": _iso(handoff.created_at),
+        "accepted_at": _iso(handoff.accepted_at),
+        "closed_at": _iso(handoff.closed_at),
+    }
+
+
 def _turn_dict(turn: CallTurn) -> dict[str, Any]:
     return {
         "seq": turn.seq,
@@ -194,6 +217,7 @@ def _turn_dict(turn: CallTurn) -> dict[str, Any]:
         "intent": turn.intent,
         "confidence": turn.confidence,
         "bot_text": turn.bot_text,
+        "emotion": turn.emotion,
         "latency_ms": turn.latency_ms,
     }
 
@@ -253,9 +277,11 @@ class OrderService:
             raise OrderNotFound(number)
         return self._load(session, number)
 
-    def get_order(self, number: str) -> dict[str, Any]:
-        with self._transaction() as session:
-            return _order_dict(self._load(session, number))
+    def get_order(self, number: str, call_id: str | None = None) -> dict[str, Any]:
+        with self._noting(call_id, "order_lookup", number) as note, self._transaction() as session:
+            order = _order_dict(self._load(session, number))
+            note["status"] = order["status"]
+            return order
 
     def list_orders(self) -> list[dict[str, Any]]:
         with self._transaction() as session:
@@ -274,7 +300,7 @@ class OrderService:
 
     def cancel_order(self, number: str, call_id: str | None = None) -> dict[str, Any]:
         """Cancel an order that has not shipped; a paid one gets a refund in processing."""
-        with self._transaction() as session:
+        with self._noting(call_id, "cancel", number), self._transaction() as session:
             order = self._lock(session, number)
             if order.status is OrderStatus.CANCELLED:
                 raise NotAllowed("already_cancelled", f"Order {number} is already cancelled.")
@@ -327,9 +353,13 @@ class OrderService:
             checks.append(_digits(postcode)[:5] == order.shipping_address.postcode)
         return bool(checks) and all(checks)
 
-    def verify_identity(self, number: str, phone_last4: str | None = None, postcode: str | None = None) -> bool:
-        with self._transaction() as session:
-            return self._identity_matches(self._load(session, number), phone_last4, postcode)
+    def verify_identity(
+        self, number: str, phone_last4: str | None = None, postcode: str | None = None, call_id: str | None = None
+    ) -> bool:
+        with self._noting(call_id, "identity_check", number) as note, self._transaction() as session:
+            verified = self._identity_matches(self._load(session, number), phone_last4, postcode)
+            note["verified"] = verified
+            return verified
 
     def change_address(
         self,
@@ -355,7 +385,7 @@ class OrderService:
         new_postcode = _digits(postcode) if postcode else (parsed["zip"] if parsed and parsed["zip"] else None)
         if new_postcode is not None and not _ZIP.match(new_postcode):
             raise InvalidInput("A US ZIP code has five digits.")
-        with self._transaction() as session:
+        with self._noting(call_id, "address_change", number), self._transaction() as session:
             order = self._lock(session, number)
             if not self._identity_matches(order, phone_last4, postcode_check):
                 raise NotAllowed("identity_check_failed", "The details given do not match this order.")
@@ -393,7 +423,7 @@ class OrderService:
         reason = reason.strip()
         if not reason:
             raise InvalidInput("A refund request needs a reason.")
-        with self._transaction() as session:
+        with self._noting(call_id, "refund_request", number), self._transaction() as session:
             order = self._lock(session, number)
             if any(r.status in OPEN_REFUND for r in order.refunds):
                 raise NotAllowed("refund_already_requested", f"A refund for order {number} is already in progress.")
@@ -430,6 +460,40 @@ class OrderService:
             session.flush()
             return {"ticket_id": ticket.id, "refund": _refund_dict(refund)}
 
+    # -- what the bot did on a call --------------------------------------------------------
+
+    @contextmanager
+    def _noting(self, call_id: str | None, action: str, number: str | None) -> Iterator[dict[str, Any]]:
+        """Records `action` on the call with its outcome (done, refused + code, not_found).
+
+        The event is written in its own transaction after the action's, so a refusal,
+        which rolls the action back, is still on record. The block may add details.
+        """
+        detail: dict[str, Any] = {}
+        if not call_id:
+            yield detail
+            return
+        try:
+            yield detail
+        except NotAllowed as refused:
+            self.record_event(call_id, action, number, {**detail, "outcome": "refused", "code": refused.code})
+            raise
+        except OrderNotFound:
+            self.record_event(call_id, action, number, {**detail, "outcome": "not_found"})
+            raise
+        self.record_event(call_id, action, number, {**detail, "outcome": "done"})
+
+    def record_event(self, call_id: str, kind: str, order_number: str | None = None, detail: dict[str, Any] | None = None) -> None:
+        with self._transaction() as session:
+            session.add(CallEvent(call_id=call_id, at=self._clock(), kind=kind, order_number=order_number, detail=dict(detail or {})))
+
+    def call_events(self, call_id: str) -> list[dict[str, Any]]:
+        with self._transaction() as session:
+            events = session.scalars(select(CallEvent).where(CallEvent.call_id == call_id).order_by(CallEvent.id))
+            return [
+                {"at": _iso(e.at), "kind": e.kind, "order_number": e.order_number, "detail": e.detail} for e in events
+            ]
+
     # -- handoffs -------------------------------------------------------------------------
 
     def record_handoff(
@@ -441,6 +505,10 @@ class OrderService:
         order_number: str | None = None,
         summary: str | None = None,
         queue: str = "general",
+        *,
+        priority: int = 1,
+        routing_rule: str | None = None,
+        summary_json: dict[str, Any] | None = None,
     ) -> int:
         """Queue the caller for a human agent with what the bot already knows."""
         with self._transaction() as session:
@@ -449,15 +517,73 @@ class OrderService:
                 reason=reason,
                 intent=intent,
                 queue=queue,
-                status="waiting",
+                priority=priority,
+                routing_rule=routing_rule,
+                status=HandoffStatus.WAITING,
                 collected=dict(collected or {}),
                 summary=summary,
+                summary_json=summary_json,
                 order_number=order_number,
                 created_at=self._clock(),
             )
             session.add(handoff)
             session.flush()
             return handoff.id
+
+    def queue_position(self, handoff_id: int) -> int:
+        """1 = next to be answered in its queue: waiting calls of higher priority, or equal and older, go first."""
+        with self._transaction() as session:
+            mine = session.get(Handoff, handoff_id)
+            if mine is None:
+                raise NotFound(f"No handoff {handoff_id}.")
+            ahead = session.scalar(
+                select(func.count(Handoff.id)).where(
+                    Handoff.queue == mine.queue,
+                    Handoff.status == HandoffStatus.WAITING,
+                    Handoff.id != mine.id,
+                    (Handoff.priority > mine.priority)
+                    | ((Handoff.priority == mine.priority) & (Handoff.created_at <= mine.created_at)),
+                )
+            )
+            return int(ahead or 0) + 1
+
+    def get_handoff(self, handoff_id: int) -> dict[str, Any]:
+        with self._transaction() as session:
+            handoff = session.get(Handoff, handoff_id)
+            if handoff is None:
+                raise NotFound(f"No handoff {handoff_id}.")
+            return _handoff_dict(handoff)
+
+    def set_handoff_summary(self, handoff_id: int, text: str, summary: dict[str, Any]) -> None:
+        with self._transaction() as session:
+            handoff = session.get(Handoff, handoff_id)
+            if handoff is None:
+                raise NotFound(f"No handoff {handoff_id}.")
+            handoff.summary, handoff.summary_json = text, summary
+
+    def latest_handoff(self, call_id: str) -> dict[str, Any]:
+        with self._transaction() as session:
+            handoff = session.scalars(
+                select(Handoff).where(Handoff.call_id == call_id).order_by(Handoff.id.desc()).limit(1)
+            ).one_or_none()
+            if handoff is None:
+                raise NotFound(f"Call {call_id} has no handoff.")
+            return _handoff_dict(handoff)
+
+    def customer_for(self, order_number: str | None = None, phone: str | None = None) -> dict[str, Any] | None:
+        """The customer behind an order, else behind the calling number (last 10 digits), else None."""
+        with self._transaction() as session:
+            customer = None
+            if order_number:
+                order = session.scalars(select(Order).where(Order.order_number == order_number)).one_or_none()
+                customer = order.customer if order else None
+            if customer is None and phone and len(_digits(phone)) >= 7:
+                wanted = _digits(phone)[-10:]
+                candidates = session.scalars(select(Customer).where(Customer.phone.like(f"%{wanted[-4:]}")))
+                customer = next((c for c in candidates if _digits(c.phone)[-10:] == wanted), None)
+            if customer is None:
+                return None
+            return {"id": customer.id, "name": customer.name, "tier": str(customer.tier), "language": customer.language, "phone": customer.phone}
 
     # -- calls ----------------------------------------------------------------------------
 
@@ -484,6 +610,7 @@ class OrderService:
         intent: str | None = None,
         confidence: float | None = None,
         bot_text: str | None = None,
+        emotion: str | None = None,
     ) -> dict[str, Any]:
         with self._transaction() as session:
             # Allocating the sequence number with one UPDATE keeps it unique under concurrency.
@@ -504,6 +631,7 @@ class OrderService:
                 intent=intent,
                 confidence=confidence,
                 bot_text=bot_text,
+                emotion=emotion,
             )
             session.add(turn)
             session.flush()

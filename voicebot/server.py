@@ -26,6 +26,9 @@ from voicebot.api.backend import install_error_handlers, router as backend_route
 from voicebot.api.knowledge import router as knowledge_router
 from voicebot.db.session import init_database, session_factory
 from voicebot.dialogue import DialogueService
+from voicebot.emotion import TextEmotion
+from voicebot.handoff.routing import load_rules
+from voicebot.handoff.service import HandoffService
 from voicebot.orders import OrderService
 from voicebot.rasa_runner import domain_intents
 from voicebot.settings import Settings, get_settings
@@ -89,7 +92,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = init_database(settings)
         app.state.engine = engine
         app.state.orders = OrderService(session_factory(engine))
-        app.state.dialogue = DialogueService(settings.rasa_url, app.state.orders, settings.rasa_timeout_s)
+        app.state.handoffs = HandoffService(
+            app.state.orders, load_rules(settings.routing_file), settings.handoff_average_handle_s
+        )
         app.state.knowledge = await asyncio.to_thread(
             KnowledgeBase,
             settings.kb_dir,
@@ -97,6 +102,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             known_intents=domain_intents(settings.nlu_dir),
             min_answer_score=settings.kb_min_answer_score,
             min_answer_margin=settings.kb_min_answer_margin,
+        )
+        emotion = await asyncio.to_thread(TextEmotion, app.state.knowledge.encoder)  # one MiniLM for both
+        app.state.dialogue = DialogueService(
+            settings.rasa_url, app.state.orders, app.state.handoffs, settings.rasa_timeout_s, emotion
         )
         app.state.voice = await VoiceResources.open(settings, app.state.dialogue)  # one Whisper model for all calls
         yield

@@ -13,6 +13,7 @@ from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from knowledge.content import ARTICLES_DIR
+from voicebot.handoff.routing import DEFAULT_RULES_FILE
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -79,6 +80,12 @@ class Settings(BaseSettings):
     dtmf_timeout_s: float = Field(3.0, description="Keypad pause that submits the digits typed so far.")
     silence_timeout_s: float = Field(8.0, description="Caller silence (while the bot is idle) before 'Are you still there?'.")
     silence_max_prompts: int = Field(3, description="The silence that ends the call as abandoned; earlier ones reprompt.")
+    routing_file: Path = Field(
+        DEFAULT_RULES_FILE, description="Skill-routing rules (YAML) that pick the queue of a handed-off call."
+    )
+    handoff_average_handle_s: float = Field(
+        180.0, description="Average time an agent spends per call: the caller's expected wait is position x this."
+    )
     kb_dir: Path = Field(
         ARTICLES_DIR,
         description="Knowledge articles (Markdown with front matter); edits are picked up while running.",

@@ -29,15 +29,6 @@ IN_DELIVERY = {"shipped", "in_transit", "out_for_delivery", "delayed", "exceptio
 MISUNDERSTOOD = {"nlu_fallback", "out_of_scope"}
 MAX_REPROMPTS = 2
 
-# Which team a handoff reason goes to; a later routing step refines this.
-HANDOFF_QUEUES = {
-    "complaint": "complaints",
-    "payment_issue": "after_sales",
-    "change_order": "after_sales",
-    "order_not_found": "logistics",
-    "identity_check_failed": "logistics",
-    "outside_return_window": "after_sales",
-}
 ACCOUNT_INTENTS = {"create_account", "delete_account", "edit_account", "recover_password", "registration_problems", "switch_account"}
 HANDOFF_LEADS = {
     "complaint": "I'm sorry to hear that. I'll put you through to a colleague who can look into your complaint.",
@@ -46,8 +37,8 @@ HANDOFF_LEADS = {
     "contact_customer_service": "I'll put you through to our customer service team.",
     "contact_human_agent": "Of course. I'll put you through to a colleague.",
     "account": "A colleague can help you with your account. I'll put you through.",
+    "caller_upset": "I'm sorry this has been so frustrating. I'll put you through to a colleague right away.",
 }
-HOLD = "Please hold, someone will be with you in about two minutes."
 
 
 # --- shared helpers ------------------------------------------------------------------
@@ -71,15 +62,19 @@ def hand_off(
         for name in ("task", "order_number", "identity_verified", "new_address")
         if tracker.get_slot(name) is not None
     }
-    queue = HANDOFF_QUEUES.get(reason, "general")
-    handoff_id = None
+    queued: Dict[str, Any] = {}
     try:
-        handoff_id = backend.record_handoff(tracker.sender_id, reason, intent, collected, order_number, queue).get("handoff_id")
+        queued = backend.record_handoff(tracker.sender_id, reason, intent, collected, order_number)
     except (backend.BackendUnavailable, backend.NotAllowed, backend.OrderNotFound) as error:
         logger.error("Could not record handoff for %s: %s", tracker.sender_id, error)
-    dispatcher.utter_message(text=f"{lead} {HOLD}")
+    dispatcher.utter_message(text=f"{lead} {speech.hold_message(queued.get('position'), queued.get('expected_wait_s'))}")
     dispatcher.utter_message(
-        json_message={"handoff": {"reason": reason, "intent": intent, "queue": queue, "handoff_id": handoff_id, "collected": collected}}
+        json_message={
+            "handoff": {
+                "reason": reason, "intent": intent, "queue": queued.get("queue"), "handoff_id": queued.get("handoff_id"),
+                "position": queued.get("position"), "expected_wait_s": queued.get("expected_wait_s"), "collected": collected,
+            }
+        }
     )
     return [SlotSet("pending_confirmation", None), SlotSet("handoff_reason", None), SlotSet("address_change_allowed", False)]
 
@@ -114,7 +109,7 @@ def open_refunds(order: Dict[str, Any]) -> List[Dict[str, Any]]:
 
 def answer_task(dispatcher: CollectingDispatcher, tracker: Tracker, task: Optional[str], number: str) -> List[EventType]:
     try:
-        order = backend.get_order(number)
+        order = backend.get_order(number, tracker.sender_id)
     except backend.OrderNotFound:
         return hand_off(
             dispatcher,
@@ -418,7 +413,8 @@ class ActionHandoff(Action):
         intent = (tracker.latest_message.get("intent") or {}).get("name") or "contact_human_agent"
         key = "account" if intent in ACCOUNT_INTENTS else intent
         lead = HANDOFF_LEADS.get(key, HANDOFF_LEADS["contact_human_agent"])
-        return hand_off(dispatcher, tracker, intent if intent != "deny" else "caller_request", lead)
+        reason = {"deny": "caller_request", "caller_upset": "angry_caller"}.get(intent, intent)
+        return hand_off(dispatcher, tracker, reason, lead)
 
 
 class ActionReprompt(Action):
@@ -542,7 +538,7 @@ class ValidateOrderForm(FormValidationAction):
         if not number:
             return {"order_number": None}
         try:
-            backend.get_order(number)
+            backend.get_order(number, tracker.sender_id)
         except backend.OrderNotFound:
             attempts = (tracker.get_slot("order_attempts") or 0) + 1
             if attempts >= 2:
@@ -594,7 +590,7 @@ class ValidateAddressChangeForm(FormValidationAction):
             return {"identity_answer": None}
         answer = answer if len(answer) == 5 else answer[-4:]
         try:
-            verified = backend.verify_identity(tracker.get_slot("order_number"), answer)
+            verified = backend.verify_identity(tracker.get_slot("order_number"), answer, tracker.sender_id)
         except (backend.BackendUnavailable, backend.OrderNotFound):
             return {"identity_answer": answer, "identity_verified": None}
         if verified:

@@ -48,16 +48,17 @@ def _request(method: str, path: str, **kwargs: Any) -> Any:
     return body
 
 
-def get_order(number: str) -> Dict[str, Any]:
-    return _request("GET", f"/orders/{number}")
+def get_order(number: str, call_id: Optional[str] = None) -> Dict[str, Any]:
+    return _request("GET", f"/orders/{number}", params={"call_id": call_id} if call_id else None)
 
 
 def cancel_order(number: str, call_id: str) -> Dict[str, Any]:
     return _request("POST", f"/orders/{number}/cancel", json={"call_id": call_id})
 
 
-def verify_identity(number: str, answer: str) -> bool:
-    proof = {"postcode": answer} if len(answer) == 5 else {"phone_last4": answer[-4:]}
+def verify_identity(number: str, answer: str, call_id: Optional[str] = None) -> bool:
+    proof: Dict[str, Any] = {"postcode": answer} if len(answer) == 5 else {"phone_last4": answer[-4:]}
+    proof["call_id"] = call_id
     return bool(_request("POST", f"/orders/{number}/verify", json=proof).get("verified"))
 
 
@@ -77,12 +78,10 @@ def request_refund(number: str, reason: str, call_id: str) -> Dict[str, Any]:
 
 
 def record_handoff(
-    call_id: str, reason: str, intent: Optional[str], collected: Dict[str, Any], order_number: Optional[str], queue: str
+    call_id: str, reason: str, intent: Optional[str], collected: Dict[str, Any], order_number: Optional[str]
 ) -> Dict[str, Any]:
-    payload = {
-        "call_id": call_id, "reason": reason, "intent": intent, "collected": collected,
-        "order_number": order_number, "queue": queue,
-    }
+    """Queues the caller for a person; the engine picks the queue. Returns queue, position, expected_wait_s."""
+    payload = {"call_id": call_id, "reason": reason, "intent": intent, "collected": collected, "order_number": order_number}
     return _request("POST", "/handoffs", json=payload)
 
 

@@ -77,3 +77,13 @@ def refund_status(number: str, refunds: List[Dict[str, Any]]) -> str:
     elif refund.get("expected_by") and refund["status"] != "rejected":
         sentence += f" You should see the money by {spoken_date(refund['expected_by'])}."
     return sentence
+
+
+def hold_message(position: Optional[int], expected_wait_s: Optional[float]) -> str:
+    """What happens next while the caller waits for a person: place in the queue and the wait."""
+    if not position or expected_wait_s is None:
+        return "Please hold, a colleague will be with you shortly."
+    minutes = max(1, round(expected_wait_s / 60))
+    wait = "about a minute" if minutes == 1 else f"about {minutes} minutes"
+    place = "You're next in the queue" if position == 1 else f"You're number {position} in the queue"
+    return f"{place}, and the wait is {wait}. Please hold."

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, FastAPI, Path, Request
+from fastapi import APIRouter, FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, model_validator
@@ -39,6 +39,7 @@ class CancelRequest(BaseModel):
 class VerifyRequest(BaseModel):
     phone_last4: Digits4 | None = None
     postcode: Zip5 | None = None
+    call_id: OptionalCallId
 
     @model_validator(mode="after")
     def _one_check(self) -> VerifyRequest:
@@ -64,12 +65,10 @@ class RefundRequest(BaseModel):
 
 class HandoffRequest(BaseModel):
     call_id: OptionalCallId
-    reason: str = Field(min_length=1, max_length=200)
+    reason: str = Field(min_length=1, max_length=200, description="Why the bot hands off, e.g. contact_human_agent")
     intent: str | None = Field(None, max_length=80)
-    collected: dict[str, Any] = Field(default_factory=dict)
+    collected: dict[str, Any] = Field(default_factory=dict, description="The dialogue's slots at the handoff")
     order_number: Annotated[str | None, Field(None, pattern=r"^[0-9]{1,12}$")]
-    summary: str | None = None
-    queue: str = Field("general", min_length=1, max_length=40)
 
 
 class CallStartRequest(BaseModel):
@@ -99,8 +98,11 @@ def list_orders(request: Request) -> list[dict[str, Any]]:
 
 
 @router.get("/orders/{number}")
-def get_order(number: OrderNumber, request: Request) -> dict[str, Any]:
-    return _orders(request).get_order(number)
+def get_order(
+    number: OrderNumber, request: Request, call_id: Annotated[str | None, Query(max_length=36)] = None
+) -> dict[str, Any]:
+    """`call_id`: the call the look-up is for, so its handoff summary can list the order."""
+    return _orders(request).get_order(number, call_id=call_id)
 
 
 @router.post("/orders/{number}/cancel")
@@ -110,7 +112,9 @@ def cancel_order(number: OrderNumber, request: Request, body: CancelRequest | No
 
 @router.post("/orders/{number}/verify")
 def verify_identity(number: OrderNumber, body: VerifyRequest, request: Request) -> dict[str, Any]:
-    verified = _orders(request).verify_identity(number, phone_last4=body.phone_last4, postcode=body.postcode)
+    verified = _orders(request).verify_identity(
+        number, phone_last4=body.phone_last4, postcode=body.postcode, call_id=body.call_id
+    )
     return {"order_number": number, "verified": verified}
 
 
@@ -138,16 +142,15 @@ def request_refund(number: OrderNumber, body: RefundRequest, request: Request) -
 
 @router.post("/handoffs", status_code=201)
 def record_handoff(body: HandoffRequest, request: Request) -> dict[str, Any]:
-    handoff_id = _orders(request).record_handoff(
-        body.call_id,
-        body.reason,
-        intent=body.intent,
-        collected=body.collected,
-        order_number=body.order_number,
-        summary=body.summary,
-        queue=body.queue,
+    """Routes the call to a queue and files its summary; says where the caller is in the queue."""
+    return request.app.state.handoffs.hand_off(
+        body.call_id, body.reason, intent=body.intent, collected=body.collected, order_number=body.order_number
     )
-    return {"handoff_id": handoff_id}
+
+
+@router.get("/calls/{call_id}/handoff")
+def latest_handoff(call_id: CallId, request: Request) -> dict[str, Any]:
+    return _orders(request).latest_handoff(call_id)
 
 
 @router.post("/calls", status_code=201)

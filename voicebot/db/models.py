@@ -1,4 +1,4 @@
-"""SQLAlchemy models for customers, orders, shipments, refunds, tickets, handoffs and calls.
+"""SQLAlchemy models for customers, orders, shipments, refunds, tickets, handoffs, calls and agents.
 
 Money is stored as integer cents (exact on every backend, no SQLite Decimal warnings);
 timestamps are stored and returned as timezone-aware UTC; enums are stored as plain
@@ -273,6 +273,14 @@ class Ticket(Base):
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
 
 
+class HandoffStatus(enum.StrEnum):
+    WAITING = "waiting"  # in its queue, no agent yet
+    ACCEPTED = "accepted"  # an agent took the call
+    CALLBACK = "callback"  # the caller chose a call-back instead of waiting (a ticket holds the time)
+    ABANDONED = "abandoned"  # the caller hung up while waiting
+    CLOSED = "closed"  # the agent finished and wrapped up
+
+
 class Handoff(Base):
     __tablename__ = "handoffs"
 
@@ -281,12 +289,67 @@ class Handoff(Base):
     reason: Mapped[str] = mapped_column(String(200))
     intent: Mapped[str | None] = mapped_column(String(80))
     queue: Mapped[str] = mapped_column(String(40), default="general")
+    priority: Mapped[int] = mapped_column(default=1)
+    routing_rule: Mapped[str | None] = mapped_column(String(120))  # which rule chose the queue
     status: Mapped[str] = mapped_column(String(20), default="waiting")
     collected: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    summary: Mapped[str | None] = mapped_column(Text)
+    summary: Mapped[str | None] = mapped_column(Text)  # the two or three sentences an agent reads first
+    summary_json: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # every fact, traceable to the call
     # Plain text, not a foreign key: the caller may have given a number that does not exist.
     order_number: Mapped[str | None] = mapped_column(String(12))
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    accepted_by: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
+    accepted_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+
+
+class CallEvent(Base):
+    """Something the bot did or found out on a call (identity checked, cancellation refused...).
+
+    Written by the order service as it acts for a call, so a handoff summary can say what
+    already happened without parsing the bot's sentences.
+    """
+
+    __tablename__ = "call_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[str] = mapped_column(String(36), index=True)
+    at: Mapped[datetime] = mapped_column(default=utc_now)
+    kind: Mapped[str] = mapped_column(String(40))
+    order_number: Mapped[str | None] = mapped_column(String(12))
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class AgentRole(enum.StrEnum):
+    AGENT = "agent"
+    SUPERVISOR = "supervisor"
+
+
+class Agent(Base):
+    """A person who takes handed-off calls in the agent desktop."""
+
+    __tablename__ = "agents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(60), unique=True)
+    display_name: Mapped[str] = mapped_column(String(120))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[AgentRole] = mapped_column(_str_enum(AgentRole), default=AgentRole.AGENT)
+    queues: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # {"names": [...]}: empty = every queue
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class AgentSession(Base):
+    """A signed-in browser: only the token's hash is stored, and it expires."""
+
+    __tablename__ = "agent_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    expires_at: Mapped[datetime]
 
 
 class Call(Base):
@@ -320,5 +383,7 @@ class CallTurn(Base):
     bot_text: Mapped[str | None] = mapped_column(Text)
     # Spoken turns: milliseconds per stage, from the end of speech to the first bot audio.
     latency_ms: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The caller's emotion in this turn (voicebot.emotion labels); None when there were no words.
+    emotion: Mapped[str | None] = mapped_column(String(20))
 
     call: Mapped[Call] = relationship(back_populates="turns")

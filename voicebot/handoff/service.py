@@ -1,0 +1,122 @@
+"""Handing a call to a person: gather the call's state, route it, summarise it, queue it.
+
+Every handoff goes through here — those the Rasa actions ask for over the order API
+and those the engine makes itself (an internal failure) — so each one gets a queue from
+the routing rules and a summary built from the same call state.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from voicebot.handoff.routing import CallFacts, RoutingRules
+from voicebot.handoff.summary import CallState, build_summary
+from voicebot.orders import CallNotFound, OrderNotFound, OrderService
+
+logger = logging.getLogger(__name__)
+
+
+class HandoffService:
+    def __init__(self, orders: OrderService, rules: RoutingRules, average_handle_s: float = 180.0) -> None:
+        self.orders = orders
+        self.rules = rules
+        self.average_handle_s = average_handle_s
+
+    def call_state(
+        self, call_id: str | None, reason: str, collected: dict[str, Any], order_number: str | None
+    ) -> CallState:
+        """What the call has shown so far: its turns, what the bot did, its orders and customer."""
+        call: dict[str, Any] = {}
+        events: list[dict[str, Any]] = []
+        if call_id:
+            try:
+                call = self.orders.get_call(call_id)
+            except CallNotFound:
+                logger.warning("Handoff for unknown call %s: summarising what the request carries", call_id)
+            events = self.orders.call_events(call_id)
+        numbers: list[str] = []
+        for number in [
+            *(e["order_number"] for e in events if e["detail"].get("outcome") == "done"),
+            order_number,
+            collected.get("order_number"),
+        ]:
+            if number and number not in numbers:
+                numbers.append(number)
+        orders = []
+        for number in numbers:
+            try:
+                orders.append(self.orders.get_order(number))
+            except OrderNotFound:
+                continue
+        first = orders[0]["order_number"] if orders else None
+        return CallState(
+            call_id=call_id or "",
+            reason=reason,
+            caller=call.get("caller"),
+            turns=call.get("turns", []),
+            events=events,
+            collected=dict(collected),
+            orders=orders,
+            customer=self.orders.customer_for(order_number=first, phone=call.get("caller")),
+        )
+
+    def hand_off(
+        self,
+        call_id: str | None,
+        reason: str,
+        intent: str | None = None,
+        collected: dict[str, Any] | None = None,
+        order_number: str | None = None,
+    ) -> dict[str, Any]:
+        """Queues the call; returns the handoff id, queue, place in the queue, expected wait and summary."""
+        collected = dict(collected or {})
+        state = self.call_state(call_id, reason, collected, order_number)
+        customer = state.customer or {}
+        emotions = [t.get("emotion") for t in state.turns if t.get("emotion")]
+        route = self.rules.route(
+            CallFacts(
+                intent=intent,
+                reason=reason,
+                tier=customer.get("tier"),
+                emotion=emotions[-1] if emotions else None,
+                language=customer.get("language"),
+            )
+        )
+        state = CallState(**{**state.__dict__, "queue": route.queue, "priority": route.priority})
+        summary = build_summary(state)
+        handoff_id = self.orders.record_handoff(
+            call_id,
+            reason,
+            intent=intent,
+            collected=collected,
+            order_number=order_number or collected.get("order_number"),
+            summary=summary["text"],
+            queue=route.queue,
+            priority=route.priority,
+            routing_rule=route.rule,
+            summary_json=summary,
+        )
+        position = self.orders.queue_position(handoff_id)
+        logger.info("Call %s handed off (%s) to %s, position %d, rule %r", call_id, reason, route.queue, position, route.rule)
+        return {
+            "handoff_id": handoff_id,
+            "queue": route.queue,
+            "priority": route.priority,
+            "position": position,
+            "expected_wait_s": round(position * self.average_handle_s),
+            "summary": summary,
+        }
+
+    def refresh_summary(self, handoff_id: int) -> dict[str, Any]:
+        """Rebuilds the summary once the handoff turn itself is on record (its words and emotion).
+
+        The bot asks for the handoff while the turn is still being answered, so the
+        first summary lacks the caller's last words; the queue chosen then stays.
+        """
+        handoff = self.orders.get_handoff(handoff_id)
+        state = self.call_state(handoff["call_id"], handoff["reason"], handoff["collected"], handoff["order_number"])
+        state = CallState(**{**state.__dict__, "queue": handoff["queue"], "priority": handoff["priority"]})
+        summary = build_summary(state)
+        self.orders.set_handoff_summary(handoff_id, summary["text"], summary)
+        return summary
