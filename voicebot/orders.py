@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime, timedelta
 from typing import Any, NoReturn
 
@@ -42,11 +42,12 @@ from voicebot.db.models import (
     TicketKind,
     utc_now,
 )
-from voicebot.db.session import DatabaseUnavailable, translate_db_errors
+from voicebot.db.session import DatabaseUnavailable, transaction
 
 __all__ = [
     "CallNotFound",
     "DatabaseUnavailable",
+    "Forbidden",
     "InvalidInput",
     "NotAllowed",
     "NotFound",
@@ -107,11 +108,17 @@ class NotAllowed(OrderServiceError):
         self.code = code
 
 
+class Forbidden(OrderServiceError):
+    """The signed-in person may not do this (not their queue, someone else's call)."""
+
+    code = "forbidden"
+
+
 class InvalidInput(OrderServiceError):
     code = "invalid_input"
 
 
-def _iso(value: Any) -> str | None:
+def iso(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
 
 
@@ -129,9 +136,9 @@ def _refund_dict(refund: Refund) -> dict[str, Any]:
         "amount": _dollars(refund.amount_cents),
         "status": str(refund.status),
         "method": refund.method,
-        "requested_at": _iso(refund.requested_at),
-        "expected_by": _iso(refund.expected_by),
-        "completed_at": _iso(refund.completed_at),
+        "requested_at": iso(refund.requested_at),
+        "expected_by": iso(refund.expected_by),
+        "completed_at": iso(refund.completed_at),
         "reason": refund.reason,
     }
 
@@ -144,7 +151,7 @@ def _order_dict(order: Order) -> dict[str, Any]:
         "order_number": order.order_number,
         "status": str(order.status),
         "customer_first_name": order.customer.first_name,
-        "placed_at": _iso(order.placed_at),
+        "placed_at": iso(order.placed_at),
         "items": [
             {"sku": i.sku, "name": i.name, "quantity": i.quantity, "unit_price": _dollars(i.unit_price_cents)}
             for i in order.items
@@ -156,7 +163,7 @@ def _order_dict(order: Order) -> dict[str, Any]:
         "tracking_number": shipment.tracking_number if shipment else None,
         "last_event": (
             {
-                "at": _iso(last_event.occurred_at),
+                "at": iso(last_event.occurred_at),
                 "location": last_event.location,
                 "description": last_event.description,
                 "code": last_event.code,
@@ -164,8 +171,8 @@ def _order_dict(order: Order) -> dict[str, Any]:
             if last_event
             else None
         ),
-        "expected_delivery": _iso(order.expected_delivery),
-        "delivered_at": _iso(order.delivered_at),
+        "expected_delivery": iso(order.expected_delivery),
+        "delivered_at": iso(order.delivered_at),
         "shipping_address": _address_dict(address),
         "refunds": [_refund_dict(r) for r in order.refunds],
     }
@@ -180,8 +187,8 @@ def _call_dict(call: Call, turns: list[CallTurn] | None = None) -> dict[str, Any
         "id": call.id,
         "caller": call.caller,
         "channel": str(call.channel),
-        "started_at": _iso(call.started_at),
-        "ended_at": _iso(call.ended_at),
+        "started_at": iso(call.started_at),
+        "ended_at": iso(call.ended_at),
         "outcome": str(call.outcome) if call.outcome else None,
     }
     if turns is not None:
@@ -189,7 +196,7 @@ def _call_dict(call: Call, turns: list[CallTurn] | None = None) -> dict[str, Any
     return result
 
 
-def _handoff_dict(handoff: Handoff) -> dict[str, Any]:
+def handoff_dict(handoff: Handoff) -> dict[str, Any]:
     return {
         "handoff_id": handoff.id,
         "call_id": handoff.call_id,
@@ -203,16 +210,16 @@ def _handoff_dict(handoff: Handoff) -> dict[str, Any]:
         "collected": handoff.collected,
         "summary": handoff.summary,
         "summary_json": handoff.summary_json,
-        "created_at": _iso(handoff.created_at),
-        "accepted_at": _iso(handoff.accepted_at),
-        "closed_at": _iso(handoff.closed_at),
+        "created_at": iso(handoff.created_at),
+        "accepted_at": iso(handoff.accepted_at),
+        "closed_at": iso(handoff.closed_at),
     }
 
 
 def _turn_dict(turn: CallTurn) -> dict[str, Any]:
     return {
         "seq": turn.seq,
-        "at": _iso(turn.at),
+        "at": iso(turn.at),
         "caller_text": turn.caller_text,
         "intent": turn.intent,
         "confidence": turn.confidence,
@@ -245,11 +252,8 @@ class OrderService:
         self.return_window = timedelta(days=return_window_days)
         self._clock = clock
 
-    @contextmanager
-    def _transaction(self) -> Iterator[Session]:
-        """One session, one transaction: commit on success, roll back on any exception."""
-        with translate_db_errors(), self._sessions.begin() as session:
-            yield session
+    def _transaction(self) -> AbstractContextManager[Session]:
+        return transaction(self._sessions)
 
     # -- orders ---------------------------------------------------------------------------
 
@@ -292,7 +296,7 @@ class OrderService:
                 {
                     "order_number": o.order_number,
                     "status": str(o.status),
-                    "expected_delivery": _iso(o.expected_delivery),
+                    "expected_delivery": iso(o.expected_delivery),
                     "customer": o.customer.name,
                 }
                 for o in orders
@@ -491,7 +495,7 @@ class OrderService:
         with self._transaction() as session:
             events = session.scalars(select(CallEvent).where(CallEvent.call_id == call_id).order_by(CallEvent.id))
             return [
-                {"at": _iso(e.at), "kind": e.kind, "order_number": e.order_number, "detail": e.detail} for e in events
+                {"at": iso(e.at), "kind": e.kind, "order_number": e.order_number, "detail": e.detail} for e in events
             ]
 
     # -- handoffs -------------------------------------------------------------------------
@@ -552,7 +556,7 @@ class OrderService:
             handoff = session.get(Handoff, handoff_id)
             if handoff is None:
                 raise NotFound(f"No handoff {handoff_id}.")
-            return _handoff_dict(handoff)
+            return handoff_dict(handoff)
 
     def set_handoff_summary(self, handoff_id: int, text: str, summary: dict[str, Any]) -> None:
         with self._transaction() as session:
@@ -568,7 +572,7 @@ class OrderService:
             ).one_or_none()
             if handoff is None:
                 raise NotFound(f"Call {call_id} has no handoff.")
-            return _handoff_dict(handoff)
+            return handoff_dict(handoff)
 
     def customer_for(self, order_number: str | None = None, phone: str | None = None) -> dict[str, Any] | None:
         """The customer behind an order, else behind the calling number (last 10 digits), else None."""

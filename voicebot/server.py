@@ -25,6 +25,10 @@ from knowledge.service import KnowledgeBase
 from voicebot.api.backend import install_error_handlers, router as backend_router
 from voicebot.api.knowledge import router as knowledge_router
 from voicebot.db.session import init_database, session_factory
+from voicebot.desktop import routes as desktop
+from voicebot.desktop.agents import AgentService
+from voicebot.desktop.desk import AgentDesk
+from voicebot.desktop.events import EventBus
 from voicebot.dialogue import DialogueService
 from voicebot.emotion import TextEmotion
 from voicebot.handoff.routing import load_rules
@@ -91,10 +95,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = init_database(settings)
         app.state.engine = engine
-        app.state.orders = OrderService(session_factory(engine))
+        sessions = session_factory(engine)
+        app.state.events = EventBus()
+        app.state.orders = OrderService(sessions)
         app.state.handoffs = HandoffService(
-            app.state.orders, load_rules(settings.routing_file), settings.handoff_average_handle_s
+            app.state.orders, load_rules(settings.routing_file), settings.handoff_average_handle_s, app.state.events.publish
         )
+        app.state.agents = AgentService(sessions, settings.agent_session_hours)
+        app.state.desk = AgentDesk(sessions, app.state.orders, app.state.events.publish)
         app.state.knowledge = await asyncio.to_thread(
             KnowledgeBase,
             settings.kb_dir,
@@ -105,7 +113,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         emotion = await asyncio.to_thread(TextEmotion, app.state.knowledge.encoder)  # one MiniLM for both
         app.state.dialogue = DialogueService(
-            settings.rasa_url, app.state.orders, app.state.handoffs, settings.rasa_timeout_s, emotion
+            settings.rasa_url, app.state.orders, app.state.handoffs, settings.rasa_timeout_s, emotion, app.state.events.publish
         )
         app.state.voice = await VoiceResources.open(settings, app.state.dialogue)  # one Whisper model for all calls
         yield
@@ -118,6 +126,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(backend_router)
     app.include_router(knowledge_router)
+    app.include_router(desktop.api)
+    app.include_router(desktop.pages)
     app.include_router(twilio_router)
 
     @app.get("/health", tags=["health"])

@@ -86,6 +86,7 @@ class Settings(BaseSettings):
     handoff_average_handle_s: float = Field(
         180.0, description="Average time an agent spends per call: the caller's expected wait is position x this."
     )
+    agent_session_hours: float = Field(8.0, description="How long an agent's desktop sign-in lasts.")
     kb_dir: Path = Field(
         ARTICLES_DIR,
         description="Knowledge articles (Markdown with front matter); edits are picked up while running.",

@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from voicebot.orders import (
     DatabaseUnavailable,
+    Forbidden,
     InvalidInput,
     NotAllowed,
     NotFound,
@@ -178,7 +179,7 @@ def _error(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
     return JSONResponse({"error": code, "message": message, **extra}, status_code=status)
 
 
-_STATUS = ((NotFound, 404), (NotAllowed, 409), (InvalidInput, 422))
+_STATUS = ((NotFound, 404), (Forbidden, 403), (NotAllowed, 409), (InvalidInput, 422))
 
 
 async def _service_error(_request: Request, exc: Exception) -> JSONResponse:

@@ -126,3 +126,10 @@ def init_database(settings: Settings, *, today: date | None = None) -> Engine:
         engine.dispose()
         raise
     return engine
+
+
+@contextmanager
+def transaction(sessions: sessionmaker[Session]) -> Iterator[Session]:
+    """One session, one transaction: commit on success, roll back on any exception."""
+    with translate_db_errors(), sessions.begin() as session:
+        yield session

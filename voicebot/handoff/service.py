@@ -8,6 +8,7 @@ the routing rules and a summary built from the same call state.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from voicebot.handoff.routing import CallFacts, RoutingRules
@@ -16,12 +17,21 @@ from voicebot.orders import CallNotFound, OrderNotFound, OrderService
 
 logger = logging.getLogger(__name__)
 
+Publish = Callable[[str, dict[str, Any]], None]  # EventBus.publish: event type, data
+
 
 class HandoffService:
-    def __init__(self, orders: OrderService, rules: RoutingRules, average_handle_s: float = 180.0) -> None:
+    def __init__(
+        self,
+        orders: OrderService,
+        rules: RoutingRules,
+        average_handle_s: float = 180.0,
+        publish: Publish = lambda _type, _data: None,
+    ) -> None:
         self.orders = orders
         self.rules = rules
         self.average_handle_s = average_handle_s
+        self.publish = publish
 
     def call_state(
         self, call_id: str | None, reason: str, collected: dict[str, Any], order_number: str | None
@@ -99,14 +109,17 @@ class HandoffService:
         )
         position = self.orders.queue_position(handoff_id)
         logger.info("Call %s handed off (%s) to %s, position %d, rule %r", call_id, reason, route.queue, position, route.rule)
-        return {
+        result = {
             "handoff_id": handoff_id,
+            "call_id": call_id,
             "queue": route.queue,
             "priority": route.priority,
             "position": position,
             "expected_wait_s": round(position * self.average_handle_s),
             "summary": summary,
         }
+        self.publish("handoff.waiting", result)
+        return result
 
     def refresh_summary(self, handoff_id: int) -> dict[str, Any]:
         """Rebuilds the summary once the handoff turn itself is on record (its words and emotion).
@@ -119,4 +132,5 @@ class HandoffService:
         state = CallState(**{**state.__dict__, "queue": handoff["queue"], "priority": handoff["priority"]})
         summary = build_summary(state)
         self.orders.set_handoff_summary(handoff_id, summary["text"], summary)
+        self.publish("handoff.updated", {"handoff_id": handoff_id, "call_id": handoff["call_id"], "queue": handoff["queue"], "summary": summary})
         return summary

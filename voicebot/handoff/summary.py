@@ -151,6 +151,15 @@ def _order_brief(order: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _order_state(order: dict[str, Any]) -> str:
+    state = order["status"].replace("_", " ")
+    if order.get("delivered_at"):
+        return f"{state} {order['delivered_at'][:10]}"
+    if order.get("expected_delivery"):
+        return f"{state}, due {order['expected_delivery'][:10]}"
+    return state
+
+
 def _next_action(state: CallState, actions: list[dict[str, Any]], orders: list[dict[str, Any]], emotion: str | None) -> str:
     first = orders[0]["order_number"] if orders else state.collected.get("order_number")
     refused = next((a for a in reversed(actions) if a["outcome"] == "refused"), None)
@@ -192,12 +201,7 @@ def build_summary(state: CallState) -> dict[str, Any]:
     who = customer.get("name") or "Unknown caller"
     if customer.get("tier") and customer["tier"] != "standard":
         who += f" ({customer['tier'].upper()})"
-    about = ", ".join(
-        f"order {o['order_number']} ({o['status'].replace('_', ' ')}"
-        + (f", due {o['expected_delivery'][:10]}" if o.get("expected_delivery") else "")
-        + ")"
-        for o in orders
-    ) or "no order identified"
+    about = ", ".join(f"order {o['order_number']} ({_order_state(o)})" for o in orders) or "no order identified"
     first = f"{who}, identity {identity}, about {about}; {REASONS.get(state.reason, state.reason.replace('_', ' '))}."
     did = [a["text"] for a in actions if a["outcome"] != "done" or a["action"] != "identity_check"]
     second = ("Bot: " + "; ".join(did) + ". ") if did else ""

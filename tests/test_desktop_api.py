@@ -1,0 +1,190 @@
+"""Agent desktop API: sign-in, refusals, taking a call, its context, wrap-up, the event stream."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from starlette.websockets import WebSocketDisconnect
+
+from voicebot.api.backend import install_error_handlers
+from voicebot.db.models import Ticket, TicketKind, utc_now
+from voicebot.db.seed import FIXED_ORDERS
+from voicebot.db.session import make_engine, session_factory
+from voicebot.desktop import routes
+from voicebot.desktop.agents import AgentService, hash_password, verify_password
+from voicebot.desktop.desk import AgentDesk
+from voicebot.desktop.events import EventBus
+from voicebot.handoff.routing import load_rules
+from voicebot.handoff.service import HandoffService
+from voicebot.orders import OrderService
+
+PASSWORD = "correct horse battery"
+OLD = next(o for o in FIXED_ORDERS if o.number == "107081")  # delivered outside the return window
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = utc_now()
+
+    def __call__(self):
+        return self.now
+
+
+@pytest.fixture
+def app(db_url: str):
+    engine = make_engine(db_url)
+    sessions = session_factory(engine)
+    clock = Clock()
+    app = FastAPI()
+    install_error_handlers(app)
+    app.include_router(routes.api)
+    app.include_router(routes.pages)
+    app.state.events = EventBus()
+    app.state.orders = OrderService(sessions)
+    app.state.handoffs = HandoffService(app.state.orders, load_rules(), publish=app.state.events.publish)
+    app.state.agents = AgentService(sessions, session_hours=8, clock=clock)
+    app.state.desk = AgentDesk(sessions, app.state.orders, app.state.events.publish)
+    app.state.clock = clock
+    app.state.sessions = sessions
+    app.state.agents.create_agent("ana", PASSWORD, "Ana Agent", "agent", ["after_sales"])
+    app.state.agents.create_agent("lou", PASSWORD, "Lou Logistics", "agent", ["logistics"])
+    app.state.agents.create_agent("sue", PASSWORD, "Sue Supervisor", "supervisor")
+    yield app
+    engine.dispose()
+
+
+def client_for(app: FastAPI, username: str | None = None) -> TestClient:
+    client = TestClient(app)
+    if username:
+        response = client.post("/api/v1/desk/session", json={"username": username, "password": PASSWORD})
+        assert response.status_code == 200, response.text
+    return client
+
+
+def handed_off_call(app: FastAPI) -> dict:
+    """A caller asks for a refund on an order outside the return window and accepts a person."""
+    orders = app.state.orders
+    orders.start_call(call_id="call-1", caller=OLD.phone, channel="phone")
+    orders.add_turn("call-1", "i want my money back for the coffee machine on order one oh seven oh eight one", "get_refund", emotion="neutral")
+    orders.get_order(OLD.number, call_id="call-1")
+    return app.state.handoffs.hand_off(
+        "call-1", "outside_return_window", intent="affirm", collected={"task": "get_refund", "order_number": OLD.number}
+    )
+
+
+def test_passwords_are_salted_scrypt_hashes() -> None:
+    first, second = hash_password(PASSWORD), hash_password(PASSWORD)
+    assert first != second and first.startswith("scrypt$") and PASSWORD not in first
+    assert verify_password(PASSWORD, first) and not verify_password("wrong password!", first)
+    assert not verify_password(PASSWORD, "garbage")
+
+
+def test_unauthenticated_requests_are_refused(app) -> None:
+    client = client_for(app)
+    queued = handed_off_call(app)
+    hid = queued["handoff_id"]
+    for method, path in [
+        ("GET", "/api/v1/desk/me"),
+        ("GET", "/api/v1/desk/queues"),
+        ("POST", f"/api/v1/desk/handoffs/{hid}/accept"),
+        ("GET", f"/api/v1/desk/handoffs/{hid}/context"),
+        ("GET", "/api/v1/desk/overview"),
+    ]:
+        assert client.request(method, path).status_code == 401, path
+    assert client.post(f"/api/v1/desk/handoffs/{hid}/wrap-up", json={"notes": "x", "disposition": "resolved"}).status_code == 401
+    page = client.get("/desk", follow_redirects=False)
+    assert page.status_code == 303 and page.headers["location"] == "/desk/login"
+    assert client.get("/desk/login").status_code == 200
+    with pytest.raises(WebSocketDisconnect) as closed:
+        with client.websocket_connect("/api/v1/desk/events") as socket:
+            socket.receive_json()
+    assert closed.value.code == 4401
+    assert client.get("/api/v1/desk/queues", headers={"Authorization": "Bearer not-a-token"}).status_code == 401
+
+
+def test_bad_passwords_and_expired_sessions_are_refused(app) -> None:
+    client = client_for(app)
+    wrong = client.post("/api/v1/desk/session", json={"username": "ana", "password": "not the password"})
+    assert wrong.status_code == 401 and "voicebot_session" not in wrong.cookies
+    assert client.post("/api/v1/desk/session", json={"username": "nobody", "password": PASSWORD}).status_code == 401
+    signed_in = client.post("/api/v1/desk/session", json={"username": "ana", "password": PASSWORD})
+    assert signed_in.status_code == 200 and client.get("/api/v1/desk/me").json()["username"] == "ana"
+    token = signed_in.json()["token"]
+    assert TestClient(app).get("/api/v1/desk/me", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    app.state.clock.now += timedelta(hours=8, seconds=1)
+    assert client.get("/api/v1/desk/me").status_code == 401
+
+
+def test_signing_out_ends_the_session(app) -> None:
+    client = client_for(app, "ana")
+    assert client.delete("/api/v1/desk/session").status_code == 204
+    assert client.get("/api/v1/desk/me").status_code == 401
+
+
+def test_wrong_role_or_queue_is_refused(app) -> None:
+    hid = handed_off_call(app)["handoff_id"]  # routed to after_sales
+    lou, ana = client_for(app, "lou"), client_for(app, "ana")
+    assert lou.get("/api/v1/desk/overview").status_code == 403
+    assert lou.get("/api/v1/desk/queues").json()["waiting"] == []  # not lou's queue
+    assert lou.post(f"/api/v1/desk/handoffs/{hid}/accept").status_code == 403
+    assert lou.get(f"/api/v1/desk/handoffs/{hid}/context").status_code == 403
+    assert ana.post(f"/api/v1/desk/handoffs/{hid}/accept").status_code == 200
+    sue = client_for(app, "sue")
+    assert sue.get("/api/v1/desk/overview").status_code == 200
+    other = app.state.agents.create_agent("amy", PASSWORD, "Amy", "agent", ["after_sales"])
+    assert other.queues == ("after_sales",)
+    amy = client_for(app, "amy")
+    refused = amy.post(f"/api/v1/desk/handoffs/{hid}/wrap-up", json={"notes": "mine now", "disposition": "resolved"})
+    assert refused.status_code == 403  # someone else's call
+
+
+def test_taking_a_call_then_wrapping_it_up_files_a_ticket(app) -> None:
+    queued = handed_off_call(app)
+    assert queued["queue"] == "after_sales"
+    ana, sue = client_for(app, "ana"), client_for(app, "sue")
+    waiting = ana.get("/api/v1/desk/queues").json()["waiting"]
+    assert [w["handoff_id"] for w in waiting] == [queued["handoff_id"]]
+    assert OLD.number in waiting[0]["summary"] and "outside the return window" in waiting[0]["summary"]
+    hid = queued["handoff_id"]
+    assert ana.post(f"/api/v1/desk/handoffs/{hid}/accept").json()["status"] == "accepted"
+    again = sue.post(f"/api/v1/desk/handoffs/{hid}/accept")
+    assert again.status_code == 409 and again.json()["error"] == "not_waiting"
+    context = ana.get(f"/api/v1/desk/handoffs/{hid}/context").json()
+    assert context["customer"]["name"] == f"{OLD.first_name} {OLD.last_name}"
+    assert OLD.number in [o["order_number"] for o in context["orders"]]
+    assert context["transcript"][0]["caller_text"].startswith("i want my money back")
+    assert context["wrap_up_draft"].startswith(f"Caller: {OLD.first_name} {OLD.last_name}")
+    assert "resolved" in context["dispositions"]
+    bad = ana.post(f"/api/v1/desk/handoffs/{hid}/wrap-up", json={"notes": "ok", "disposition": "sorted"})
+    assert bad.status_code == 422
+    notes = context["wrap_up_draft"] + "Approved a one-off return as a goodwill gesture."
+    done = ana.post(f"/api/v1/desk/handoffs/{hid}/wrap-up", json={"notes": notes, "disposition": "refund_issued"})
+    assert done.status_code == 201
+    with app.state.sessions() as session:
+        ticket = session.scalars(select(Ticket).where(Ticket.id == done.json()["ticket_id"])).one()
+        assert ticket.kind is TicketKind.WRAP_UP and ticket.call_id == "call-1"
+        assert ticket.body == {"notes": notes, "disposition": "refund_issued", "agent": "ana", "handoff_id": hid}
+        assert ticket.order_id is not None and ticket.customer_id is not None
+    assert app.state.orders.get_handoff(hid)["status"] == "closed"
+    overview = sue.get("/api/v1/desk/overview").json()
+    assert overview["queues"] == [] and overview["calls"][0]["call_id"] == "call-1"
+    assert overview["calls"][0]["queue"] == "after_sales" and overview["today"]["in_progress"] == 1
+
+
+def test_event_stream_shows_agents_their_queues_only(app) -> None:
+    ana, lou = client_for(app, "ana"), client_for(app, "lou")
+    with ana.websocket_connect("/api/v1/desk/events") as ana_events, lou.websocket_connect("/api/v1/desk/events") as lou_events:
+        assert ana_events.receive_json()["type"] == "hello" and lou_events.receive_json()["type"] == "hello"
+        queued = handed_off_call(app)
+        app.state.events.publish("call.turn", {"call_id": "call-1", "caller_text": "hello?", "bot_text": "Please hold."})
+        app.state.events.publish("call.turn", {"call_id": "other-call", "caller_text": "not ana's", "bot_text": ""})
+        app.state.events.publish("handoff.waiting", {"handoff_id": 99, "call_id": "call-9", "queue": "logistics"})
+        first = ana_events.receive_json()
+        assert first["v"] == 1 and first["type"] == "handoff.waiting" and first["data"]["handoff_id"] == queued["handoff_id"]
+        turn = ana_events.receive_json()
+        assert turn["type"] == "call.turn" and turn["data"]["caller_text"] == "hello?"  # other-call skipped
+        assert lou_events.receive_json()["data"]["handoff_id"] == 99  # only the logistics handoff reaches lou

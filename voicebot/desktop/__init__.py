@@ -1,0 +1,5 @@
+"""The agent desktop: agents sign in, take handed-off calls, see their context, wrap up.
+
+`agents.py` holds accounts and sessions, `desk.py` the queue and call work, `events.py`
+the versioned event stream, `routes.py` the thin HTTP/WebSocket layer, `static/` the page.
+"""
