@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
@@ -10,6 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from starlette.websockets import WebSocketDisconnect
 
+from telephony.twilio import router as twilio_router
 from voicebot.api.backend import install_error_handlers
 from voicebot.db.models import Ticket, TicketKind, utc_now
 from voicebot.db.seed import FIXED_ORDERS
@@ -21,6 +23,7 @@ from voicebot.desktop.events import EventBus
 from voicebot.handoff.routing import load_rules
 from voicebot.handoff.service import HandoffService
 from voicebot.orders import OrderService
+from voicebot.settings import Settings
 
 PASSWORD = "correct horse battery"
 OLD = next(o for o in FIXED_ORDERS if o.number == "107081")  # delivered outside the return window
@@ -43,6 +46,8 @@ def app(db_url: str):
     install_error_handlers(app)
     app.include_router(routes.api)
     app.include_router(routes.pages)
+    app.include_router(twilio_router)
+    app.state.settings = Settings(data_dir=Path(db_url.removeprefix("sqlite:///")).parent)
     app.state.events = EventBus()
     app.state.orders = OrderService(sessions)
     app.state.handoffs = HandoffService(app.state.orders, load_rules(), publish=app.state.events.publish)
@@ -188,3 +193,32 @@ def test_event_stream_shows_agents_their_queues_only(app) -> None:
         turn = ana_events.receive_json()
         assert turn["type"] == "call.turn" and turn["data"]["caller_text"] == "hello?"  # other-call skipped
         assert lou_events.receive_json()["data"]["handoff_id"] == 99  # only the logistics handoff reaches lou
+
+
+def test_transfer_twiml_takes_the_call_to_its_queue_with_the_call_id(app) -> None:
+    client = TestClient(app)
+    queued = handed_off_call(app)
+    twiml = client.post("/telephony/twilio/transfer/call-1")
+    assert twiml.status_code == 200 and twiml.headers["content-type"].startswith("application/xml")
+    assert twiml.text.endswith("<Response><Enqueue>after_sales</Enqueue></Response>")
+    assert app.state.orders.get_handoff(queued["handoff_id"])["status"] == "transferred"
+    assert client_for(app, "ana").get("/api/v1/desk/queues").json()["waiting"] == []  # the desk no longer offers it
+    app.state.settings.transfer_sip_uri = "sip:{queue}@pbx.example.com"
+    sip = client.get("/telephony/twilio/transfer/call-1").text
+    assert f"<Dial><Sip>sip:after_sales@pbx.example.com?X-Voicebot-Call-Id=call-1&amp;X-Voicebot-Handoff-Id={queued['handoff_id']}</Sip></Dial>" in sip
+    missing = client.get("/telephony/twilio/transfer/no-such-call")
+    assert missing.status_code == 404 and "<Hangup/>" in missing.text
+
+
+def test_a_caller_who_hangs_up_while_waiting_is_taken_off_the_queue(app) -> None:
+    ana = client_for(app, "ana")
+    queued = handed_off_call(app)
+    status = app.state.handoffs.status(queued["handoff_id"])
+    assert status == {"status": "waiting", "position": 1, "expected_wait_s": 180}
+    with ana.websocket_connect("/api/v1/desk/events") as events:
+        events.receive_json()
+        app.state.handoffs.caller_left("call-1")
+        gone = events.receive_json()
+    assert gone["type"] == "handoff.abandoned" and gone["data"]["handoff_id"] == queued["handoff_id"]
+    assert ana.get("/api/v1/desk/queues").json()["waiting"] == []
+    assert app.state.handoffs.status(queued["handoff_id"])["status"] == "abandoned"

@@ -40,11 +40,13 @@ CALL_ID = "CAtest"
 class ScriptedDialogue:
     """Same async methods as DialogueService; answers from a script and records every call."""
 
-    def __init__(self, answers: dict[str, BotTurn] | None = None) -> None:
+    def __init__(self, answers: dict[str, BotTurn] | None = None, hold: list[dict] | None = None) -> None:
         self.answers = answers or {}
+        self.hold = list(hold or [])  # successive hold_status answers; the last one repeats
         self.started: list[dict] = []
         self.said: list[tuple[str, str]] = []
         self.ended: list[tuple[str, str]] = []
+        self.transfers: list[tuple[str, dict]] = []
 
     async def start_call(self, caller=None, channel="text", call_id=None, metadata=None) -> BotTurn:
         self.started.append({"caller": caller, "channel": channel, "call_id": call_id, "metadata": metadata})
@@ -56,6 +58,12 @@ class ScriptedDialogue:
 
     async def end_call(self, call_id: str, outcome: str) -> None:
         self.ended.append((call_id, outcome))
+
+    async def hold_status(self, handoff_id: int) -> dict:
+        return self.hold.pop(0) if len(self.hold) > 1 else self.hold[0]
+
+    async def transfer_requested(self, call_id: str, handoff: dict) -> None:
+        self.transfers.append((call_id, handoff))
 
 
 def processor(dialogue: ScriptedDialogue, **kwargs) -> CallDialogueProcessor:
@@ -152,20 +160,63 @@ async def test_caller_turn_is_spoken_sentence_by_sentence() -> None:
     assert dialogue.ended == []
 
 
-async def test_handoff_ends_the_call_after_the_speech() -> None:
+async def test_handoff_keeps_the_caller_on_hold_until_the_agent_is_done() -> None:
     handoff = BotTurn(
         call_id=CALL_ID,
         caller_text="agent please",
-        bot_texts=["Let me connect you to a colleague. Please hold."],
+        bot_texts=["Let me connect you to a colleague. You're number 2 in the queue."],
         handoff={"reason": "caller_request", "queue": "general", "handoff_id": 7},
     )
-    dialogue = ScriptedDialogue({"agent please": handoff})
-    down, _ = await run_test(processor(dialogue), frames_to_send=caller_says("agent please"))
-    names = [type(f).__name__ for f in down]
-    assert spoken(down) == ["Let me connect you to a colleague.", "Please hold."]
-    last_speech = max(i for i, n in enumerate(names) if n == "TTSSpeakFrame")
-    assert names.index("EndWorkerFrame") > last_speech
+    dialogue = ScriptedDialogue(
+        {"agent please": handoff},
+        hold=[
+            {"status": "waiting", "position": 2, "expected_wait_s": 360},
+            {"status": "waiting", "position": 1, "expected_wait_s": 180},
+            {"status": "accepted", "position": 0, "expected_wait_s": 0},
+            {"status": "accepted", "position": 0, "expected_wait_s": 0},
+            {"status": "closed", "position": 0, "expected_wait_s": 0},
+        ],
+    )
+    proc = processor(dialogue, hold_announce_s=0.1, silence_timeout_s=0.05)
+    down, _ = await run_test(
+        proc, frames_to_send=[*caller_says("agent please"), *caller_says("hello are you there"), *keys("5#"), SleepFrame(0.6)]
+    )
+    assert spoken(down) == [
+        "Let me connect you to a colleague.",
+        "You're number 2 in the queue.",
+        "Thanks for holding.",
+        "You're number 2 in the queue, and the wait is about 6 minutes.",
+        "Thanks for holding.",
+        "You're next in the queue, and the wait is about 3 minutes.",
+        "A colleague is picking up your call now.",
+    ]  # no "Are you still there?" while on hold, said once on pickup
+    assert dialogue.said == [(CALL_ID, "agent please")]  # speech and keys on hold do not reach the bot
+    assert dialogue.transfers == [(CALL_ID, handoff.handoff)]
+    assert any(isinstance(f, EndWorkerFrame) for f in down) and dialogue.ended == [(CALL_ID, "handed_off")]
+
+
+async def test_hanging_up_on_hold_is_a_handoff_not_an_abandoned_bot_call() -> None:
+    handoff = BotTurn(
+        call_id=CALL_ID, caller_text="agent please", bot_texts=["Please hold."],
+        handoff={"reason": "caller_request", "queue": "general", "handoff_id": 7},
+    )
+    dialogue = ScriptedDialogue({"agent please": handoff}, hold=[{"status": "waiting", "position": 1, "expected_wait_s": 180}])
+    proc = processor(dialogue, hold_announce_s=10)
+    await run_test(proc, frames_to_send=[*caller_says("agent please")])
+    proc._started = True
+    await proc.hang_up()
     assert dialogue.ended == [(CALL_ID, "handed_off")]
+
+
+async def test_handoff_that_could_not_be_queued_ends_the_call() -> None:
+    failed = BotTurn(
+        call_id=CALL_ID, caller_text="agent please", bot_texts=["Sorry, something went wrong."],
+        handoff={"reason": "internal_error", "queue": None, "handoff_id": None},
+    )
+    dialogue = ScriptedDialogue({"agent please": failed})
+    down, _ = await run_test(processor(dialogue), frames_to_send=caller_says("agent please"))
+    assert any(isinstance(f, EndWorkerFrame) for f in down) and dialogue.ended == [(CALL_ID, "handed_off")]
+    assert dialogue.transfers == []
 
 
 async def test_end_call_turn_is_resolved() -> None:

@@ -111,7 +111,24 @@ class DialogueService:
 
     async def end_call(self, call_id: str, outcome: str) -> None:
         await self._record(lambda: self.orders.end_call(call_id, outcome))
+        await self._record(lambda: self.handoffs.caller_left(call_id))
         self.publish("call.ended", {"call_id": call_id, "outcome": outcome})
+
+    async def hold_status(self, handoff_id: int) -> dict[str, Any]:
+        """For a caller on hold: is the handoff still waiting, and where in the queue."""
+        return await asyncio.to_thread(self.handoffs.status, handoff_id)
+
+    async def transfer_requested(self, call_id: str, handoff: dict[str, Any]) -> None:
+        """Tells the telephony side (event stream) it may take the call: Twilio fetches the TwiML path."""
+        self.publish(
+            "call.transfer",
+            {
+                "call_id": call_id,
+                "handoff_id": handoff.get("handoff_id"),
+                "queue": handoff.get("queue"),
+                "twiml_path": f"/telephony/twilio/transfer/{call_id}",
+            },
+        )
 
     async def record_latency(self, call_id: str, latency_ms: dict[str, float]) -> None:
         """Stage timings of the call's latest spoken turn (see voicebot.voice.latency)."""

@@ -551,6 +551,30 @@ class OrderService:
             )
             return int(ahead or 0) + 1
 
+    def abandon_waiting_handoffs(self, call_id: str) -> list[dict[str, Any]]:
+        """The caller hung up: their handoffs still waiting for an agent are abandoned."""
+        with self._transaction() as session:
+            rows = session.execute(
+                update(Handoff)
+                .where(Handoff.call_id == call_id, Handoff.status == HandoffStatus.WAITING)
+                .values(status=HandoffStatus.ABANDONED, closed_at=self._clock())
+                .returning(Handoff.id, Handoff.queue)
+                .execution_options(synchronize_session=False)
+            ).all()
+            return [{"handoff_id": row.id, "call_id": call_id, "queue": row.queue} for row in rows]
+
+    def mark_transferred(self, call_id: str) -> dict[str, Any]:
+        """The telephony side is taking the call to its own queue: the latest waiting handoff moves with it."""
+        with self._transaction() as session:
+            handoff = session.scalars(
+                select(Handoff).where(Handoff.call_id == call_id).order_by(Handoff.id.desc()).limit(1)
+            ).one_or_none()
+            if handoff is None:
+                raise NotFound(f"Call {call_id} has no handoff.")
+            if handoff.status == HandoffStatus.WAITING:
+                handoff.status = HandoffStatus.TRANSFERRED
+            return handoff_dict(handoff)
+
     def get_handoff(self, handoff_id: int) -> dict[str, Any]:
         with self._transaction() as session:
             handoff = session.get(Handoff, handoff_id)

@@ -86,6 +86,12 @@ class Settings(BaseSettings):
     handoff_average_handle_s: float = Field(
         180.0, description="Average time an agent spends per call: the caller's expected wait is position x this."
     )
+    hold_announce_s: float = Field(45.0, description="While a caller waits for a person, how often they hear their place in the queue.")
+    transfer_sip_uri: str | None = Field(
+        None,
+        description="Where the Twilio transfer TwiML dials, e.g. 'sip:{queue}@pbx.example.com' ({queue} is replaced); "
+        "unset: the call is put in a Twilio <Enqueue> named after the queue.",
+    )
     agent_session_hours: float = Field(8.0, description="How long an agent's desktop sign-in lasts.")
     kb_dir: Path = Field(
         ARTICLES_DIR,

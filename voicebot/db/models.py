@@ -276,6 +276,7 @@ class Ticket(Base):
 class HandoffStatus(enum.StrEnum):
     WAITING = "waiting"  # in its queue, no agent yet
     ACCEPTED = "accepted"  # an agent took the call
+    TRANSFERRED = "transferred"  # the telephony side fetched the transfer TwiML and took the call to its own queue
     CALLBACK = "callback"  # the caller chose a call-back instead of waiting (a ticket holds the time)
     ABANDONED = "abandoned"  # the caller hung up while waiting
     CLOSED = "closed"  # the agent finished and wrapped up

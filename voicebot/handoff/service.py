@@ -134,3 +134,20 @@ class HandoffService:
         self.orders.set_handoff_summary(handoff_id, summary["text"], summary)
         self.publish("handoff.updated", {"handoff_id": handoff_id, "call_id": handoff["call_id"], "queue": handoff["queue"], "summary": summary})
         return summary
+
+    def status(self, handoff_id: int) -> dict[str, Any]:
+        """Where a handoff stands now, for the caller on hold: status, position, expected wait."""
+        handoff = self.orders.get_handoff(handoff_id)
+        position = self.orders.queue_position(handoff_id) if handoff["status"] == "waiting" else 0
+        return {"status": handoff["status"], "position": position, "expected_wait_s": round(position * self.average_handle_s)}
+
+    def caller_left(self, call_id: str) -> None:
+        for handoff in self.orders.abandon_waiting_handoffs(call_id):
+            logger.info("Call %s: caller hung up while waiting in %s", call_id, handoff["queue"])
+            self.publish("handoff.abandoned", handoff)
+
+    def transfer(self, call_id: str) -> dict[str, Any]:
+        """The telephony side takes the call (it fetched the transfer TwiML): the desk stops offering it."""
+        handoff = self.orders.mark_transferred(call_id)
+        self.publish("handoff.transferred", {"handoff_id": handoff["handoff_id"], "call_id": call_id, "queue": handoff["queue"]})
+        return handoff

@@ -38,6 +38,7 @@ from voicebot.voice.turns import BargeInTurnStartStrategy, PhoneTurnStopStrategy
 logger = logging.getLogger(__name__)
 
 AGENT_REQUEST = "I want to speak to an agent"
+CONNECTING = "A colleague is picking up your call now."
 REPROMPT = "Are you still there?"
 SILENCE_GOODBYE = "I haven't heard from you, so I'll end the call now. Goodbye."
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
@@ -73,6 +74,18 @@ class Dialogue(Protocol):
     async def say(self, call_id: str, text: str) -> BotTurn: ...
 
     async def end_call(self, call_id: str, outcome: str) -> None: ...
+
+    async def hold_status(self, handoff_id: int) -> dict[str, Any]: ...
+
+    async def transfer_requested(self, call_id: str, handoff: dict[str, Any]) -> None: ...
+
+
+def still_waiting(position: int, expected_wait_s: float) -> str:
+    """The announcement a caller on hold hears now and then."""
+    minutes = max(1, round(expected_wait_s / 60))
+    wait = "about a minute" if minutes == 1 else f"about {minutes} minutes"
+    place = "You're next in the queue" if position <= 1 else f"You're number {position} in the queue"
+    return f"Thanks for holding. {place}, and the wait is {wait}."
 
 
 def sentences(texts: Iterable[str]) -> list[str]:
@@ -139,6 +152,7 @@ class CallDialogueProcessor(UserTurnProcessor):
         barge_in_min_speech_s: float = 0.6,
         user_speech_timeout_s: float = 0.2,
         digit_hold_s: float = 1.0,
+        hold_announce_s: float = 45.0,
         **kwargs: Any,
     ) -> None:
         self._turn_stop = PhoneTurnStopStrategy(user_speech_timeout=user_speech_timeout_s, digit_hold_s=digit_hold_s)
@@ -163,6 +177,8 @@ class CallDialogueProcessor(UserTurnProcessor):
         self._spoken_turns = 0
         self._started = False
         self._in_turn = False
+        self._hold_announce_s = hold_announce_s
+        self.holding: dict[str, Any] | None = None  # the handoff the caller waits on, once handed off
         self.outcome: str | None = None
 
         self.add_event_handler("on_user_turn_started", self._on_turn_started)
@@ -188,11 +204,16 @@ class CallDialogueProcessor(UserTurnProcessor):
             await self._speak_turn(turn)
 
     async def hang_up(self) -> None:
-        """The caller's side closed: a call that had not ended yet was abandoned."""
+        """The caller's side closed: abandoned, unless they were already handed to a person.
+
+        A caller on hold whose stream closes was either transferred by the telephony side
+        (Twilio redirected the call to the transfer TwiML) or gave up waiting; either way
+        the bot's part ended in a handoff (the handoff's own status tells which).
+        """
         await self._cancel_dtmf_timer()
         if self._started and self.outcome is None:
-            self.outcome = "abandoned"
-            await self._dialogue.end_call(self.call_id, "abandoned")
+            self.outcome = "handed_off" if self.holding else "abandoned"
+            await self._dialogue.end_call(self.call_id, self.outcome)
 
     # --- frames ----------------------------------------------------------------------
 
@@ -220,6 +241,8 @@ class CallDialogueProcessor(UserTurnProcessor):
             await self._user_idle_controller.wait_for_user()
 
     async def _on_key(self, key: str) -> None:
+        if self.holding:
+            return  # waiting for a person: the keypad has nothing more to say to the bot
         self._silences = 0
         await self._cancel_dtmf_timer()
         text = self._dtmf.press(key)
@@ -243,8 +266,8 @@ class CallDialogueProcessor(UserTurnProcessor):
             self._dtmf_timer = None
 
     async def _on_silence(self, processor: UserTurnProcessor) -> None:
-        if self._turn_lock.locked() or self._dtmf.pending:
-            return  # the bot is busy answering, or the caller is typing
+        if self._turn_lock.locked() or self._dtmf.pending or self.holding:
+            return  # the bot is busy answering, the caller is typing, or on hold (silence is expected)
         async with self._turn_lock:
             if self.outcome:
                 return
@@ -261,6 +284,9 @@ class CallDialogueProcessor(UserTurnProcessor):
         async with self._turn_lock:
             if self.outcome:
                 return
+            if self.holding:
+                logger.info("Call %s: on hold, not answering %r", self.call_id, text)
+                return
             self._silences = 0
             turn = await self._dialogue.say(self.call_id, text)
             if self.outcome is None:  # the caller may have hung up meanwhile
@@ -269,8 +295,36 @@ class CallDialogueProcessor(UserTurnProcessor):
     async def _speak_turn(self, turn: BotTurn) -> None:
         self._turn_stop.expected_digits = DIGITS_BY_SLOT.get(turn.requested_slot or "", DEFAULT_EXPECTED_DIGITS)
         await self._speak(turn.bot_texts)
-        if turn.handoff or turn.end_call:
-            await self._end("handed_off" if turn.handoff else "resolved")
+        if turn.end_call:
+            await self._end("resolved")
+        elif turn.handoff and turn.handoff.get("handoff_id") is not None:
+            await self._hold(turn.handoff)
+        elif turn.handoff:
+            await self._end("handed_off")  # the handoff could not even be queued: nothing to wait for
+
+    # --- on hold for a person ------------------------------------------------------------
+
+    async def _hold(self, handoff: dict[str, Any]) -> None:
+        """Keeps the caller on the line for a person: no reprompts, a progress note now and then."""
+        self.holding = handoff
+        await self._dialogue.transfer_requested(self.call_id, handoff)
+        self.create_task(self._hold_loop(handoff["handoff_id"]), name="hold")
+
+    async def _hold_loop(self, handoff_id: int) -> None:
+        connected = False
+        while self.outcome is None:
+            await asyncio.sleep(self._hold_announce_s)
+            if self.outcome:
+                return
+            status = await self._dialogue.hold_status(handoff_id)
+            if status["status"] == "waiting":
+                await self._speak([still_waiting(status["position"], status["expected_wait_s"])])
+            elif status["status"] == "accepted":
+                if not connected:
+                    connected = True
+                    await self._speak([CONNECTING])
+            else:  # wrapped up, called back or abandoned: nothing left for this line
+                await self._end("handed_off")
 
     async def _speak(self, texts: Iterable[str]) -> None:
         for sentence in sentences(texts):

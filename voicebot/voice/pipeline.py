@@ -135,6 +135,7 @@ async def run_call(
         barge_in_min_speech_s=settings.barge_in_min_speech_s,
         user_speech_timeout_s=settings.user_speech_timeout_s,
         digit_hold_s=settings.turn_digit_hold_s,
+        hold_announce_s=settings.hold_announce_s,
     )
     tts = PiperHttpTTSService(base_url=settings.tts_url, aiohttp_session=resources.http, cache=resources.speech_cache)
 
