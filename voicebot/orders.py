@@ -537,9 +537,7 @@ class OrderService:
     def queue_position(self, handoff_id: int) -> int:
         """1 = next to be answered in its queue: waiting calls of higher priority, or equal and older, go first."""
         with self._transaction() as session:
-            mine = session.get(Handoff, handoff_id)
-            if mine is None:
-                raise NotFound(f"No handoff {handoff_id}.")
+            mine = load_handoff(session, handoff_id)
             ahead = session.scalar(
                 select(func.count(Handoff.id)).where(
                     Handoff.queue == mine.queue,
@@ -566,37 +564,23 @@ class OrderService:
     def mark_transferred(self, call_id: str) -> dict[str, Any]:
         """The telephony side is taking the call to its own queue: the latest waiting handoff moves with it."""
         with self._transaction() as session:
-            handoff = session.scalars(
-                select(Handoff).where(Handoff.call_id == call_id).order_by(Handoff.id.desc()).limit(1)
-            ).one_or_none()
-            if handoff is None:
-                raise NotFound(f"Call {call_id} has no handoff.")
+            handoff = latest_handoff_of(session, call_id)
             if handoff.status == HandoffStatus.WAITING:
                 handoff.status = HandoffStatus.TRANSFERRED
             return handoff_dict(handoff)
 
     def get_handoff(self, handoff_id: int) -> dict[str, Any]:
         with self._transaction() as session:
-            handoff = session.get(Handoff, handoff_id)
-            if handoff is None:
-                raise NotFound(f"No handoff {handoff_id}.")
-            return handoff_dict(handoff)
+            return handoff_dict(load_handoff(session, handoff_id))
 
     def set_handoff_summary(self, handoff_id: int, text: str, summary: dict[str, Any]) -> None:
         with self._transaction() as session:
-            handoff = session.get(Handoff, handoff_id)
-            if handoff is None:
-                raise NotFound(f"No handoff {handoff_id}.")
+            handoff = load_handoff(session, handoff_id)
             handoff.summary, handoff.summary_json = text, summary
 
     def latest_handoff(self, call_id: str) -> dict[str, Any]:
         with self._transaction() as session:
-            handoff = session.scalars(
-                select(Handoff).where(Handoff.call_id == call_id).order_by(Handoff.id.desc()).limit(1)
-            ).one_or_none()
-            if handoff is None:
-                raise NotFound(f"Call {call_id} has no handoff.")
-            return handoff_dict(handoff)
+            return handoff_dict(latest_handoff_of(session, call_id))
 
     def customer_for(self, order_number: str | None = None, phone: str | None = None) -> dict[str, Any] | None:
         """The customer behind an order, else behind the calling number (last 10 digits), else None."""
@@ -708,6 +692,22 @@ class OrderService:
             if call is None:
                 raise CallNotFound(call_id)
             return _call_dict(call, call.turns)
+
+
+def load_handoff(session: Session, handoff_id: int) -> Handoff:
+    handoff = session.get(Handoff, handoff_id)
+    if handoff is None:
+        raise NotFound(f"No handoff {handoff_id}.")
+    return handoff
+
+
+def latest_handoff_of(session: Session, call_id: str) -> Handoff:
+    handoff = session.scalars(
+        select(Handoff).where(Handoff.call_id == call_id).order_by(Handoff.id.desc()).limit(1)
+    ).one_or_none()
+    if handoff is None:
+        raise NotFound(f"Call {call_id} has no handoff.")
+    return handoff
 
 
 def _refuse_closed_call(session: Session, call_id: str) -> NoReturn:

@@ -29,7 +29,7 @@ from voicebot.db.models import (
 from voicebot.db.session import transaction
 from voicebot.desktop.agents import SignedIn
 from voicebot.handoff.service import Publish
-from voicebot.orders import Forbidden, InvalidInput, NotAllowed, NotFound, OrderService, handoff_dict, iso
+from voicebot.orders import Forbidden, InvalidInput, NotAllowed, NotFound, OrderService, handoff_dict, iso, load_handoff
 
 DISPOSITIONS = {
     "resolved": "Resolved on the call",
@@ -57,12 +57,6 @@ class AgentDesk:
     def _transaction(self) -> AbstractContextManager[Session]:
         return transaction(self._sessions)
 
-    def _handoff(self, session: Session, handoff_id: int) -> Handoff:
-        handoff = session.get(Handoff, handoff_id)
-        if handoff is None:
-            raise NotFound(f"No handoff {handoff_id}.")
-        return handoff
-
     def waiting(self, agent: SignedIn) -> list[dict[str, Any]]:
         """Calls waiting in the agent's queues, the one to take next first."""
         now = self._clock()
@@ -80,7 +74,7 @@ class AgentDesk:
 
     def accept(self, handoff_id: int, agent: SignedIn) -> dict[str, Any]:
         with self._transaction() as session:
-            handoff = self._handoff(session, handoff_id)
+            handoff = load_handoff(session, handoff_id)
             if not (agent.is_supervisor or agent.serves(handoff.queue)):
                 raise Forbidden(f"Queue {handoff.queue} is not one of yours.")
             taken = session.execute(
@@ -104,7 +98,7 @@ class AgentDesk:
     def context(self, handoff_id: int, agent: SignedIn) -> dict[str, Any]:
         """The screen pop: summary, customer, their orders and shipments, refunds, past calls and tickets, transcript."""
         with self._transaction() as session:
-            handoff = self._handoff(session, handoff_id)
+            handoff = load_handoff(session, handoff_id)
             if not (agent.is_supervisor or agent.serves(handoff.queue)):
                 raise Forbidden(f"Queue {handoff.queue} is not one of yours.")
             result = handoff_dict(handoff)
@@ -154,7 +148,7 @@ class AgentDesk:
         if disposition not in DISPOSITIONS:
             raise InvalidInput(f"Unknown disposition {disposition!r}: use one of {', '.join(DISPOSITIONS)}.")
         with self._transaction() as session:
-            handoff = self._handoff(session, handoff_id)
+            handoff = load_handoff(session, handoff_id)
             self._check_owner(handoff, agent)
             if handoff.status != HandoffStatus.ACCEPTED:
                 raise NotAllowed("not_accepted", f"Handoff {handoff_id} is {handoff.status}, not in progress.")
