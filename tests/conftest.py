@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.bot_stack import running_stack, stack_settings
@@ -45,3 +47,18 @@ def stack(pg, tmp_path_factory):
     """The whole bot (engine, Rasa, action server, Piper) on PostgreSQL, shared by the end-to-end tests."""
     settings = stack_settings(tmp_path_factory.mktemp("bot"), pg.dsn("voicebot_bot"), record_calls=True)
     yield from running_stack(settings)
+
+
+@pytest.fixture(scope="session")
+def say(stack, tmp_path_factory):
+    """Text → a WAV of a caller saying it (the stack's Piper, slightly slower than the bot's voice)."""
+    folder = tmp_path_factory.mktemp("caller")
+
+    def synthesise(text: str) -> Path:
+        response = httpx.post(f"{stack.settings.tts_url}/synthesize", json={"text": text, "length_scale": 1.1}, timeout=30)
+        response.raise_for_status()
+        path = folder / (re.sub(r"\W+", "_", text.lower())[:40] + ".wav")
+        path.write_bytes(response.content)
+        return path
+
+    return synthesise

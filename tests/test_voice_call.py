@@ -10,7 +10,6 @@ import asyncio
 import json
 import logging
 import re
-from pathlib import Path
 
 import httpx
 import numpy as np
@@ -27,21 +26,6 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="module")
 def settings(stack):
     return stack.settings
-
-
-@pytest.fixture(scope="module")
-def say(settings, tmp_path_factory):
-    """Text → a WAV of the caller saying it (Piper, slightly slower than the bot's voice)."""
-    folder = tmp_path_factory.mktemp("caller")
-
-    def synthesise(text: str) -> Path:
-        response = httpx.post(f"{settings.tts_url}/synthesize", json={"text": text, "length_scale": 1.1}, timeout=30)
-        response.raise_for_status()
-        path = folder / (re.sub(r"\W+", "_", text.lower())[:40] + ".wav")
-        path.write_bytes(response.content)
-        return path
-
-    return synthesise
 
 
 def call(settings, turns, **kwargs) -> tuple[dict, object]:

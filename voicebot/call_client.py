@@ -325,6 +325,7 @@ async def place_call(
     caller: str = "+15125550147",
     silence_between_s: float = 0.6,
     hangup_after_s: float | None = None,
+    stay_on_line_s: float = 0.0,
     reply_timeout_s: float = 15.0,
     greeting_timeout_s: float = 5.0,
     barge_in_after_s: float | None = None,
@@ -335,7 +336,8 @@ async def place_call(
     Before each turn the caller waits until the bot has finished speaking (its audio's
     duration has played out) plus `silence_between_s` of silence; with
     `barge_in_after_s` it starts talking that long after the bot's reply began instead,
-    talking over it. `hangup_after_s` hangs up that many seconds after `start`,
+    talking over it. `stay_on_line_s` keeps the line open that long after the last turn
+    (on hold for a person), unless the bot ends the call first. `hangup_after_s` hangs up that many seconds after `start`,
     whatever is going on (an abandoned call). `raw_after_start` are sent as they are
     right after `start` (tests of how the bot copes with malformed messages).
     """
@@ -397,6 +399,9 @@ async def place_call(
                 sent = time.monotonic()
                 await line.wait_bot_done(sent, reply_timeout_s, silence_between_s)
                 result.turns.append(_turn("dtmf", dtmf, sent, line))
+            stay_until = time.monotonic() + stay_on_line_s
+            while time.monotonic() < stay_until and not line.closed_by_server:
+                await asyncio.sleep(0.1)
 
         task = asyncio.create_task(script())
         try:
@@ -524,6 +529,7 @@ def add_arguments(p: argparse.ArgumentParser, settings) -> None:
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--engine-url", default=settings.engine_url, help=f"engine HTTP URL for the call record (default {settings.engine_url})")
     p.add_argument("--hangup-after", type=float, metavar="SECONDS", help="hang up this many seconds after the call starts (abandoned call)")
+    p.add_argument("--stay", type=float, default=0.0, metavar="SECONDS", help="after the last turn, stay on the line this long (e.g. on hold for an agent) unless the bot hangs up")
     p.add_argument("--caller", default="+15125550147", help="caller ID sent in the start event's customParameters")
     p.add_argument("--pause", type=float, default=0.6, metavar="SECONDS", help="silence the caller leaves after the bot stops talking (default 0.6)")
     p.add_argument("--barge-in-after", type=float, metavar="SECONDS", help="start each turn this long after the bot's reply began, talking over it (barge-in)")
@@ -543,7 +549,7 @@ def build_parser(settings=None) -> argparse.ArgumentParser:
 async def _run(args: argparse.Namespace) -> dict:
     result = await place_call(
         args.url, args.audio, args.dtmf, args.out, caller=args.caller, silence_between_s=args.pause,
-        hangup_after_s=args.hangup_after, barge_in_after_s=args.barge_in_after,
+        hangup_after_s=args.hangup_after, stay_on_line_s=args.stay, barge_in_after_s=args.barge_in_after,
     )
     record = {} if args.no_record else await fetch_call_record(args.engine_url, result.call_id)
     if not record and not args.no_record:

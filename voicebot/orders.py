@@ -211,6 +211,7 @@ def handoff_dict(handoff: Handoff) -> dict[str, Any]:
         "summary": handoff.summary,
         "summary_json": handoff.summary_json,
         "created_at": iso(handoff.created_at),
+        "accepted_by": handoff.accepted_by,
         "accepted_at": iso(handoff.accepted_at),
         "closed_at": iso(handoff.closed_at),
     }

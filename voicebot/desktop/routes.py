@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 
 from voicebot.desktop.agents import AgentService, SignedIn
 from voicebot.desktop.desk import AgentDesk
+from voicebot.orders import NotFound
 
 logger = logging.getLogger(__name__)
 
@@ -110,7 +111,11 @@ def accept(handoff_id: int, request: Request, agent: Agent) -> dict[str, Any]:
 
 @api.get("/handoffs/{handoff_id}/context")
 def context(handoff_id: int, request: Request, agent: Agent) -> dict[str, Any]:
-    return _desk(request).context(handoff_id, agent)
+    result = _desk(request).context(handoff_id, agent)
+    voice = getattr(request.app.state, "voice", None)
+    on_hold = voice is not None and voice.bridges.get(result["handoff"]["call_id"]) is not None
+    result["audio_path"] = f"/api/v1/desk/handoffs/{handoff_id}/audio" if on_hold else None  # a phone caller waiting here
+    return result
 
 
 @api.post("/handoffs/{handoff_id}/wrap-up", status_code=201)
@@ -151,6 +156,51 @@ async def events(websocket: WebSocket) -> None:
         pass
     finally:
         bus.unsubscribe(queue)
+
+
+@api.websocket("/handoffs/{handoff_id}/audio")
+async def call_audio(websocket: WebSocket, handoff_id: int) -> None:
+    """The caller's voice to the agent who took the call, and the agent's microphone back.
+
+    Binary messages both ways: 16 kHz, 16-bit little-endian mono PCM. Closed with 4401
+    without a session, 4403 for anyone but the accepting agent, 4404 when the call has
+    no phone audio here (a text conversation, or the caller already hung up).
+    """
+    agent = await asyncio.to_thread(_agents(websocket).authenticate, _token(websocket))
+    if agent is None:
+        await websocket.close(code=4401, reason="sign in first")
+        return
+    try:
+        handoff = await asyncio.to_thread(websocket.app.state.orders.get_handoff, handoff_id)
+    except NotFound:
+        await websocket.close(code=4404, reason="no such handoff")
+        return
+    if handoff["accepted_by"] != agent.agent_id:
+        await websocket.close(code=4403, reason="accept the call first")
+        return
+    bridge = websocket.app.state.voice.bridges.get(handoff["call_id"])
+    if bridge is None:
+        await websocket.close(code=4404, reason="no phone audio for this call")
+        return
+    await websocket.accept()
+    bridge.connect()
+
+    async def to_agent() -> None:
+        while True:
+            await websocket.send_bytes(await bridge.to_agent.get())
+
+    sending = asyncio.create_task(to_agent())
+    try:
+        while True:
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                break
+            if message.get("bytes"):
+                await bridge.from_agent(message["bytes"])
+    finally:
+        sending.cancel()
+        if bridge.connected:
+            await bridge.agent_left()
 
 
 @pages.get("/desk", include_in_schema=False)

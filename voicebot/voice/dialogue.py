@@ -20,19 +20,24 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from pipecat.audio.utils import create_stream_resampler
 from pipecat.frames.frames import (
     EndWorkerFrame,
     Frame,
+    InputAudioRawFrame,
     InputDTMFFrame,
+    OutputAudioRawFrame,
     OutputTransportMessageFrame,
     TranscriptionFrame,
     TTSSpeakFrame,
 )
-from pipecat.processors.frame_processor import FrameDirection
+from pipecat.processors.frame_processor import FrameDirection, FrameProcessorSetup
 from pipecat.turns.user_turn_processor import UserTurnProcessor
 from pipecat.turns.user_turn_strategies import UserTurnStrategies
 
 from voicebot.dialogue import BotTurn
+from voicebot.voice.bridge import SAMPLE_RATE as BRIDGE_RATE
+from voicebot.voice.bridge import AgentAudioBridge, Bridges
 from voicebot.voice.turns import BargeInTurnStartStrategy, PhoneTurnStopStrategy
 
 logger = logging.getLogger(__name__)
@@ -153,6 +158,7 @@ class CallDialogueProcessor(UserTurnProcessor):
         user_speech_timeout_s: float = 0.2,
         digit_hold_s: float = 1.0,
         hold_announce_s: float = 45.0,
+        bridges: Bridges | None = None,
         **kwargs: Any,
     ) -> None:
         self._turn_stop = PhoneTurnStopStrategy(user_speech_timeout=user_speech_timeout_s, digit_hold_s=digit_hold_s)
@@ -179,6 +185,10 @@ class CallDialogueProcessor(UserTurnProcessor):
         self._in_turn = False
         self._hold_announce_s = hold_announce_s
         self.holding: dict[str, Any] | None = None  # the handoff the caller waits on, once handed off
+        self._bridges = bridges
+        self.bridge: AgentAudioBridge | None = None  # an agent's browser audio, while on hold
+        self._agent_resampler = create_stream_resampler()
+        self._out_rate = 8000
         self.outcome: str | None = None
 
         self.add_event_handler("on_user_turn_started", self._on_turn_started)
@@ -211,13 +221,26 @@ class CallDialogueProcessor(UserTurnProcessor):
         the bot's part ended in a handoff (the handoff's own status tells which).
         """
         await self._cancel_dtmf_timer()
+        self._drop_bridge()
         if self._started and self.outcome is None:
             self.outcome = "handed_off" if self.holding else "abandoned"
             await self._dialogue.end_call(self.call_id, self.outcome)
 
+    def _drop_bridge(self) -> None:
+        if self.bridge and self._bridges is not None:
+            self._bridges.remove(self.call_id)
+        if self.bridge:
+            self.bridge.connected = False
+
     # --- frames ----------------------------------------------------------------------
 
+    async def setup(self, setup: FrameProcessorSetup) -> None:
+        await super().setup(setup)
+        self._out_rate = setup.audio_out_sample_rate or self._out_rate
+
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
+        if isinstance(frame, InputAudioRawFrame) and self.bridge:
+            self.bridge.from_caller(frame.audio)
         if isinstance(frame, TranscriptionFrame) and frame.text.strip():
             if self._in_turn:
                 self._transcript.append(frame.text.strip())
@@ -307,8 +330,16 @@ class CallDialogueProcessor(UserTurnProcessor):
     async def _hold(self, handoff: dict[str, Any]) -> None:
         """Keeps the caller on the line for a person: no reprompts, a progress note now and then."""
         self.holding = handoff
+        if self._bridges is not None:
+            self.bridge = AgentAudioBridge(self.call_id, self._say_agent_audio, lambda: self._end("handed_off"))
+            self._bridges.add(self.bridge)
         await self._dialogue.transfer_requested(self.call_id, handoff)
         self.create_task(self._hold_loop(handoff["handoff_id"]), name="hold")
+
+    async def _say_agent_audio(self, pcm: bytes) -> None:
+        """The agent's voice into the call, at the line's rate, in place of the bot."""
+        audio = await self._agent_resampler.resample(pcm, BRIDGE_RATE, self._out_rate)
+        await self.push_frame(OutputAudioRawFrame(audio=audio, sample_rate=self._out_rate, num_channels=1))
 
     async def _hold_loop(self, handoff_id: int) -> None:
         connected = False
@@ -320,9 +351,9 @@ class CallDialogueProcessor(UserTurnProcessor):
             if status["status"] == "waiting":
                 await self._speak([still_waiting(status["position"], status["expected_wait_s"])])
             elif status["status"] == "accepted":
-                if not connected:
-                    connected = True
+                if not connected and not (self.bridge and self.bridge.connected):
                     await self._speak([CONNECTING])
+                connected = True
             else:  # wrapped up, called back or abandoned: nothing left for this line
                 await self._end("handed_off")
 
@@ -339,6 +370,7 @@ class CallDialogueProcessor(UserTurnProcessor):
         if self.outcome:
             return
         self.outcome = outcome
+        self._drop_bridge()
         await self._cancel_dtmf_timer()
         await self.push_frame(EndWorkerFrame(reason=outcome))  # not interruptible: survives a barge-in
         await self._dialogue.end_call(self.call_id, outcome)

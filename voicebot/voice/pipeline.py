@@ -11,7 +11,7 @@ import asyncio
 import ctypes
 import gc
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import aiohttp
@@ -29,6 +29,7 @@ from pipecat.workers.runner import WorkerRunner
 from voicebot.dialogue import DialogueService
 from voicebot.settings import Settings
 from voicebot.speech.whisper import NO_SPEECH_PROB, transcribe_turn
+from voicebot.voice.bridge import Bridges
 from voicebot.voice.dialogue import CallDialogueProcessor, CallInfo
 from voicebot.voice.latency import TurnLatencyObserver
 from voicebot.voice.recording import CallRecording
@@ -78,6 +79,7 @@ class VoiceResources:
     http: aiohttp.ClientSession
     speech_cache: SpeechCache | None = None
     active_calls: int = 0
+    bridges: Bridges = field(default_factory=Bridges)  # calls on hold that an agent's browser can join
 
     @classmethod
     async def open(
@@ -136,6 +138,7 @@ async def run_call(
         user_speech_timeout_s=settings.user_speech_timeout_s,
         digit_hold_s=settings.turn_digit_hold_s,
         hold_announce_s=settings.hold_announce_s,
+        bridges=resources.bridges,
     )
     tts = PiperHttpTTSService(base_url=settings.tts_url, aiohttp_session=resources.http, cache=resources.speech_cache)
 

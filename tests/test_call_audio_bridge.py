@@ -1,0 +1,103 @@
+"""A phone caller on hold is joined by an agent's audio through the engine.
+
+Real stack (VAD, Whisper, Rasa, Piper, PostgreSQL): a Twilio-format caller asks for a
+person and holds; an agent accepts in the desk API and opens the audio WebSocket as the
+browser does, sends a tone for "their voice" and hears the caller's line. The caller's
+recording must contain the tone; the agent leaving ends the call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import httpx
+import numpy as np
+import pytest
+import websockets
+
+from voicebot.db.session import make_engine, session_factory
+from voicebot.desktop.agents import AgentService
+
+pytestmark = pytest.mark.integration
+
+PASSWORD = "agent audio password"
+TONE_HZ = 1000.0
+
+
+def tone(seconds: float, rate: int = 16000) -> bytes:
+    t = np.arange(int(seconds * rate)) / rate
+    return (0.4 * 32767 * np.sin(2 * np.pi * TONE_HZ * t)).astype("<i2").tobytes()
+
+
+def tone_share(pcm: np.ndarray, rate: int) -> float:
+    """Largest share of a 0.25 s window's energy that lies within 50 Hz of the tone."""
+    window, best = int(0.25 * rate), 0.0
+    for start in range(0, len(pcm) - window, window // 2):
+        spectrum = np.abs(np.fft.rfft(pcm[start : start + window].astype(np.float64))) ** 2
+        freqs = np.fft.rfftfreq(window, 1 / rate)
+        total = spectrum.sum()
+        if total > 1e6:
+            best = max(best, spectrum[np.abs(freqs - TONE_HZ) < 50].sum() / total)
+    return best
+
+
+def test_agent_audio_reaches_the_caller_and_the_caller_reaches_the_agent(stack, say, tmp_path) -> None:
+    settings = stack.settings
+    engine = make_engine(settings.sqlalchemy_url)
+    AgentService(session_factory(engine)).create_agent("vic", PASSWORD, "Vic Voice", "agent")
+    engine.dispose()
+    out_wav = tmp_path / "caller-heard.wav"
+
+    async def agent() -> dict:
+        async with httpx.AsyncClient(base_url=settings.engine_url, timeout=10) as desk:
+            signed = await desk.post("/api/v1/desk/session", json={"username": "vic", "password": PASSWORD})
+            token = signed.json()["token"]
+            deadline = time.monotonic() + 60
+            handoff = None
+            while handoff is None and time.monotonic() < deadline:
+                waiting = (await desk.get("/api/v1/desk/queues")).json()["waiting"]
+                handoff = next((w for w in waiting if w["summary_json"]["caller"]["phone"] == "+15125550199"), None)
+                await asyncio.sleep(0.5)
+            assert handoff, "the call never reached a queue"
+            assert (await desk.post(f"/api/v1/desk/handoffs/{handoff['handoff_id']}/accept")).status_code == 200
+            context = (await desk.get(f"/api/v1/desk/handoffs/{handoff['handoff_id']}/context")).json()
+            assert context["audio_path"] == f"/api/v1/desk/handoffs/{handoff['handoff_id']}/audio"
+        url = f"ws://{settings.host}:{settings.port}{context['audio_path']}"
+        heard = 0
+        async with websockets.connect(url, additional_headers={"Authorization": f"Bearer {token}"}) as audio:
+            voice = tone(2.0)
+            for start in range(0, len(voice), 640):  # 20 ms frames in real time, as a microphone would
+                await audio.send(voice[start : start + 640])
+                await asyncio.sleep(0.02)
+                while True:
+                    try:
+                        heard += len(await asyncio.wait_for(audio.recv(), 0.001))
+                    except (TimeoutError, asyncio.TimeoutError):
+                        break
+        return {"handoff_id": handoff["handoff_id"], "heard_bytes": heard}
+
+    async def scenario():
+        from voicebot.call_client import place_call
+
+        caller = asyncio.create_task(
+            place_call(
+                f"ws://{settings.host}:{settings.port}/telephony/twilio",
+                [say("I would like to speak to a person, please.")],
+                caller="+15125550199",
+                out_wav=out_wav,
+                stay_on_line_s=40,
+            )
+        )
+        joined = await agent()
+        return joined, await caller
+
+    joined, result = asyncio.run(scenario())
+    assert result.closed_by == "server"  # the agent hung up, so the engine ended the call
+    assert joined["heard_bytes"] > 16000  # over half a second of the caller's line reached the agent
+    import soundfile
+
+    pcm, rate = soundfile.read(out_wav, dtype="int16")
+    assert tone_share(pcm, rate) > 0.8, "the agent's voice (a pure tone) is not in what the caller heard"
+    record = httpx.get(f"{settings.engine_url}/api/v1/calls/{result.call_id}").json()
+    assert record["outcome"] == "handed_off"
