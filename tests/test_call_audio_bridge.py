@@ -101,3 +101,76 @@ def test_agent_audio_reaches_the_caller_and_the_caller_reaches_the_agent(stack, 
     assert tone_share(pcm, rate) > 0.8, "the agent's voice (a pure tone) is not in what the caller heard"
     record = httpx.get(f"{settings.engine_url}/api/v1/calls/{result.call_id}").json()
     assert record["outcome"] == "handed_off"
+
+
+def test_agent_talks_to_the_caller_from_the_desktop_page(stack, say, tmp_path) -> None:
+    """The same through the agent desktop in Chromium, its microphone fed a tone from a file."""
+    import shutil
+    import threading
+    import wave
+
+    from playwright.sync_api import expect, sync_playwright
+
+    from voicebot.call_client import place_call
+
+    settings = stack.settings
+    engine = make_engine(settings.sqlalchemy_url)
+    AgentService(session_factory(engine)).create_agent("wes", PASSWORD, "Wes Web", "agent")
+    engine.dispose()
+    microphone = tmp_path / "microphone.wav"
+    with wave.open(str(microphone), "wb") as w:
+        w.setnchannels(1), w.setsampwidth(2), w.setframerate(16000)
+        w.writeframes(tone(6.0))
+    out_wav = tmp_path / "caller-heard.wav"
+    outcome: dict = {}
+
+    def caller() -> None:
+        outcome["result"] = asyncio.run(
+            place_call(
+                f"ws://{settings.host}:{settings.port}/telephony/twilio",
+                [say("Can I talk to a real person please?")],
+                caller="+15125550177",
+                out_wav=out_wav,
+                stay_on_line_s=60,
+            )
+        )
+
+    line = threading.Thread(target=caller)
+    line.start()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=shutil.which("chromium"),
+            args=[
+                "--no-sandbox",
+                "--use-fake-ui-for-media-stream",
+                "--use-fake-device-for-media-stream",
+                f"--use-file-for-fake-audio-capture={microphone}",
+                "--autoplay-policy=no-user-gesture-required",
+            ],
+        )
+        page = browser.new_page()
+        try:
+            page.goto(f"{settings.engine_url}/desk/login")
+            page.fill("#username", "wes")
+            page.fill("#password", PASSWORD)
+            page.click("#sign-in-button")
+            waiting = page.locator("#waiting li", has_text="+15125550177")
+            expect(waiting).to_have_count(1, timeout=60_000)
+            waiting.click()
+            page.click("#accept")
+            status = page.locator("#audio-status")
+            expect(status).to_have_text("Talking with the caller.", timeout=10_000)
+            page.wait_for_function("Number(document.getElementById('audio-status').dataset.bytes) > 32000", timeout=15_000)
+            page.wait_for_timeout(2500)  # the agent speaks (the tone) for a while
+            page.screenshot(path=tmp_path / "talking.png")
+            page.click("#hang-up")
+            expect(status).to_have_text("The call has ended.")
+        finally:
+            browser.close()
+    line.join(timeout=60)
+    result = outcome["result"]
+    assert result.closed_by == "server"  # hanging up in the page ended the phone call
+    import soundfile
+
+    pcm, rate = soundfile.read(out_wav, dtype="int16")
+    assert tone_share(pcm, rate) > 0.8, "the agent's microphone did not reach the caller"

@@ -187,6 +187,7 @@ class CallDialogueProcessor(UserTurnProcessor):
         self.holding: dict[str, Any] | None = None  # the handoff the caller waits on, once handed off
         self._bridges = bridges
         self.bridge: AgentAudioBridge | None = None  # an agent's browser audio, while on hold
+        self._hold_task: asyncio.Task | None = None
         self._agent_resampler = create_stream_resampler()
         self._out_rate = 8000
         self.outcome: str | None = None
@@ -225,6 +226,12 @@ class CallDialogueProcessor(UserTurnProcessor):
         if self._started and self.outcome is None:
             self.outcome = "handed_off" if self.holding else "abandoned"
             await self._dialogue.end_call(self.call_id, self.outcome)
+
+    async def cleanup(self) -> None:
+        if self._hold_task:
+            await self.cancel_task(self._hold_task)
+            self._hold_task = None
+        await super().cleanup()
 
     def _drop_bridge(self) -> None:
         if self.bridge and self._bridges is not None:
@@ -334,7 +341,7 @@ class CallDialogueProcessor(UserTurnProcessor):
             self.bridge = AgentAudioBridge(self.call_id, self._say_agent_audio, lambda: self._end("handed_off"))
             self._bridges.add(self.bridge)
         await self._dialogue.transfer_requested(self.call_id, handoff)
-        self.create_task(self._hold_loop(handoff["handoff_id"]), name="hold")
+        self._hold_task = self.create_task(self._hold_loop(handoff["handoff_id"]), name="hold")
 
     async def _say_agent_audio(self, pcm: bytes) -> None:
         """The agent's voice into the call, at the line's rate, in place of the bot."""

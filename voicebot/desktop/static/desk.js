@@ -40,7 +40,8 @@ async function loadQueue() {
     const item = el("li", null, "waiting-call");
     item.dataset.handoffId = handoff.handoff_id;
     const head = el("div", null, "row");
-    head.append(el("span", handoff.queue, "badge"), el("span", `waiting ${minutes(handoff.waiting_s)}`, "muted"));
+    const phone = ((handoff.summary_json || {}).caller || {}).phone;
+    head.append(el("span", handoff.queue, "badge"), el("span", phone || "", "caller-number"), el("span", `waiting ${minutes(handoff.waiting_s)}`, "muted"));
     item.append(head, el("p", handoff.summary || "(no summary yet)"));
     item.addEventListener("click", () => select(handoff));
     list.append(item);
@@ -76,8 +77,9 @@ function select(handoff) {
   showSummary(handoff);
   $("accept").hidden = false;
   $("accept-error").hidden = true;
-  for (const id of ["context-card", "transcript-card", "wrap-up"]) $(id).hidden = true;
+  for (const id of ["context-card", "transcript-card", "wrap-up", "audio-card"]) $(id).hidden = true;
   $("wrap-up-result").hidden = true;
+  $("save-wrap-up").disabled = false;
 }
 
 function addTurn(turn) {
@@ -126,6 +128,61 @@ function showContext(context) {
   for (const id of ["context-card", "transcript-card", "wrap-up"]) $(id).hidden = false;
 }
 
+// Talking to a phone caller: the microphone goes to the engine as 16 kHz 16-bit PCM,
+// the caller's line comes back the same way and is played as it arrives.
+async function startAudio(path) {
+  const card = $("audio-card");
+  const status = $("audio-status");
+  card.hidden = false;
+  const context = new AudioContext({sampleRate: 16000});
+  const scheme = window.location.protocol === "https:" ? "wss" : "ws";
+  const socket = new WebSocket(`${scheme}://${window.location.host}${path}`);
+  socket.binaryType = "arraybuffer";
+  let microphone;
+  try {
+    microphone = await navigator.mediaDevices.getUserMedia({audio: {channelCount: 1, echoCancellation: true}});
+  } catch (error) {
+    status.textContent = `No microphone: ${error.message}`;
+    socket.close();
+    return;
+  }
+  const source = context.createMediaStreamSource(microphone);
+  const tap = context.createScriptProcessor(1024, 1, 1);
+  tap.onaudioprocess = (event) => {
+    if (socket.readyState !== WebSocket.OPEN) return;
+    const samples = event.inputBuffer.getChannelData(0);
+    const pcm = new Int16Array(samples.length);
+    for (let i = 0; i < samples.length; i++) pcm[i] = Math.max(-1, Math.min(1, samples[i])) * 0x7fff;
+    socket.send(pcm.buffer);
+  };
+  source.connect(tap);
+  tap.connect(context.destination); // the tap writes no output: nothing of the agent is played back
+  let playAt = 0;
+  let received = 0;
+  socket.addEventListener("open", () => (status.textContent = "Talking with the caller."));
+  socket.addEventListener("message", (message) => {
+    const pcm = new Int16Array(message.data);
+    const buffer = context.createBuffer(1, pcm.length, 16000);
+    const channel = buffer.getChannelData(0);
+    for (let i = 0; i < pcm.length; i++) channel[i] = pcm[i] / 0x8000;
+    const node = context.createBufferSource();
+    node.buffer = buffer;
+    node.connect(context.destination);
+    playAt = Math.max(playAt, context.currentTime + 0.05);
+    node.start(playAt);
+    playAt += buffer.duration;
+    received += message.data.byteLength;
+    status.dataset.bytes = String(received);
+  });
+  socket.addEventListener("close", () => {
+    status.textContent = "The call has ended.";
+    microphone.getTracks().forEach((track) => track.stop());
+    tap.disconnect();
+    context.close();
+  });
+  $("hang-up").onclick = () => socket.close();
+}
+
 async function accept() {
   const handoff = state.selected;
   try {
@@ -137,7 +194,9 @@ async function accept() {
   }
   state.accepted = handoff;
   $("accept").hidden = true;
-  showContext(await api(`/handoffs/${handoff.handoff_id}/context`));
+  const context = await api(`/handoffs/${handoff.handoff_id}/context`);
+  showContext(context);
+  if (context.audio_path) startAudio(context.audio_path);
   await loadQueue();
 }
 
