@@ -7,6 +7,7 @@ test-artifacts/desktop/.
 
 from __future__ import annotations
 
+import re
 import shutil
 
 import httpx
@@ -40,6 +41,7 @@ def test_agent_signs_in_takes_the_handed_off_call_and_wraps_it_up(stack, chromiu
     engine = make_engine(settings.sqlalchemy_url)
     sessions = session_factory(engine)
     AgentService(sessions).create_agent("pat", PASSWORD, "Pat Jones", "agent", ["after_sales"])
+    AgentService(sessions).create_agent("max", PASSWORD, "Max Supervisor", "supervisor")
 
     # The scripted caller: a refund outside the return window, then yes to a colleague.
     caller = Caller(settings)
@@ -94,6 +96,20 @@ def test_agent_signs_in_takes_the_handed_off_call_and_wraps_it_up(stack, chromiu
             expect(page.locator("#wrap-up-result")).to_contain_text("Saved as ticket #")
             page.screenshot(path=SCREENSHOTS / "05-wrapped-up.png", full_page=True)
             ticket_id = int(page.locator("#wrap-up-result").inner_text().split("#")[1].split(" ")[0])
+            expect(page.locator("#tab-supervisor")).to_be_hidden()  # agents get no supervisor view
+
+            # A supervisor sees the queues and today's calls with their outcomes.
+            supervisor = browser.new_page(viewport={"width": 1280, "height": 900})
+            supervisor.goto(f"{settings.engine_url}/desk/login")
+            supervisor.fill("#username", "max")
+            supervisor.fill("#password", PASSWORD)
+            supervisor.click("#sign-in-button")
+            supervisor.click("#tab-supervisor")
+            expect(supervisor.locator("#today")).to_contain_text("Bot-resolved")
+            row = supervisor.locator("#calls-table tbody tr", has_text="after_sales")
+            expect(row.first).to_contain_text("handed_off")  # the wrap-up closed the conversation
+            expect(supervisor.locator("#today")).to_contain_text(re.compile(r"handed off [1-9]"))
+            supervisor.screenshot(path=SCREENSHOTS / "06-supervisor.png", full_page=True)
         finally:
             browser.close()
 
@@ -102,6 +118,6 @@ def test_agent_signs_in_takes_the_handed_off_call_and_wraps_it_up(stack, chromiu
         assert ticket.call_id == caller.call_id and ticket.body["disposition"] == "refund_issued"
         assert ticket.body["notes"].endswith("Approved a one-off late return; label emailed.") and ticket.body["agent"] == "pat"
     assert httpx.get(f"{settings.engine_url}/api/v1/calls/{caller.call_id}/handoff").json()["status"] == "closed"
-    for step in ("01-sign-in", "02-queue", "03-summary", "04-context", "05-wrapped-up"):
+    for step in ("01-sign-in", "02-queue", "03-summary", "04-context", "05-wrapped-up", "06-supervisor"):
         assert (SCREENSHOTS / f"{step}.png").stat().st_size > 10_000
     engine.dispose()

@@ -177,7 +177,8 @@ def test_taking_a_call_then_wrapping_it_up_files_a_ticket(app) -> None:
     assert app.state.orders.get_handoff(hid)["status"] == "closed"
     overview = sue.get("/api/v1/desk/overview").json()
     assert overview["queues"] == [] and overview["calls"][0]["call_id"] == "call-1"
-    assert overview["calls"][0]["queue"] == "after_sales" and overview["today"]["in_progress"] == 1
+    assert overview["calls"][0]["queue"] == "after_sales" and overview["calls"][0]["outcome"] == "handed_off"
+    assert overview["today"]["handed_off"] == 1 and overview["today"]["in_progress"] == 0
 
 
 def test_event_stream_shows_agents_their_queues_only(app) -> None:

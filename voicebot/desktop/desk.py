@@ -174,6 +174,11 @@ class AgentDesk:
             handoff.status, handoff.closed_at = HandoffStatus.CLOSED, now
             session.flush()
             result = {"ticket_id": ticket.id, "handoff_id": handoff_id, "disposition": disposition, "status": str(ticket.status)}
+        if handoff.call_id:
+            try:  # a conversation still open (a text chat) ends with the agent's wrap-up
+                self.orders.end_call(handoff.call_id, "handed_off")
+            except (NotAllowed, NotFound):
+                pass  # already ended (the phone caller hung up), or no call record
         self.publish("handoff.closed", {**result, "call_id": handoff.call_id, "queue": handoff.queue})
         return result
 
