@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 
 import pytest
 from pipecat.audio.dtmf.types import KeypadEntry
@@ -47,6 +48,7 @@ class ScriptedDialogue:
         self.said: list[tuple[str, str]] = []
         self.ended: list[tuple[str, str]] = []
         self.transfers: list[tuple[str, dict]] = []
+        self.callbacks: list[tuple[int, object]] = []
 
     async def start_call(self, caller=None, channel="text", call_id=None, metadata=None) -> BotTurn:
         self.started.append({"caller": caller, "channel": channel, "call_id": call_id, "metadata": metadata})
@@ -64,6 +66,10 @@ class ScriptedDialogue:
 
     async def transfer_requested(self, call_id: str, handoff: dict) -> None:
         self.transfers.append((call_id, handoff))
+
+    async def schedule_callback(self, handoff_id: int, when) -> dict:
+        self.callbacks.append((handoff_id, when))
+        return {"ticket_id": 1, "handoff_id": handoff_id, "at": when.isoformat()}
 
 
 def processor(dialogue: ScriptedDialogue, **kwargs) -> CallDialogueProcessor:
@@ -184,6 +190,8 @@ async def test_handoff_keeps_the_caller_on_hold_until_the_agent_is_done() -> Non
     assert spoken(down) == [
         "Let me connect you to a colleague.",
         "You're number 2 in the queue.",
+        "If you'd rather we call you back,",  # a long first sentence is cut at its comma
+        "press 1 or say call me back.",
         "Thanks for holding.",
         "You're number 2 in the queue, and the wait is about 6 minutes.",
         "Thanks for holding.",
@@ -419,3 +427,39 @@ def test_leading_silence_is_trimmed_from_piper_audio() -> None:
 async def test_dollar_amounts_are_rewritten_the_way_piper_says_them_right() -> None:
     assert await say_dollar_amounts("Standard is $4.99, free over $50.", "sentence") == "Standard is 4.99 dollars, free over 50 dollars."
     assert await say_dollar_amounts("$1,200 in total; 5 dollars; no $ sign", "sentence") == "1,200 dollars in total; 5 dollars; no $ sign"
+
+
+def on_hold(**hold) -> tuple[ScriptedDialogue, BotTurn]:
+    handoff = BotTurn(
+        call_id=CALL_ID, caller_text="agent please", bot_texts=["Please hold."],
+        handoff={"reason": "caller_request", "queue": "general", "handoff_id": 7},
+    )
+    return ScriptedDialogue({"agent please": handoff}, hold=[{"status": "waiting", "position": 1, "expected_wait_s": 180}]), handoff
+
+
+async def test_a_caller_on_hold_books_a_call_back_by_voice() -> None:
+    dialogue, _ = on_hold()
+    down, _ = await run_test(
+        processor(dialogue, hold_announce_s=30),
+        frames_to_send=[*caller_says("agent please"), *caller_says("can you call me back instead"), *caller_says("tomorrow at 10 am")],
+    )
+    said = spoken(down)
+    assert said[said.index("Sure.") + 1] == "When should we call you?"
+    [(handoff_id, when)] = dialogue.callbacks
+    assert handoff_id == 7 and (when.hour, when.minute) == (10, 0)
+    assert (when.date() - datetime.now().astimezone().date()).days == 1
+    assert said[-3:] == ["Thanks.", "We'll call you back tomorrow at 10 am on the number you're calling from.", "Goodbye."]
+    assert any(isinstance(f, EndWorkerFrame) for f in down) and dialogue.ended == [(CALL_ID, "handed_off")]
+
+
+async def test_call_back_by_keypad_and_an_unclear_time_twice_keeps_the_caller_holding() -> None:
+    dialogue, _ = on_hold()
+    down, _ = await run_test(
+        processor(dialogue, hold_announce_s=30),
+        frames_to_send=[*caller_says("agent please"), *keys("1"), SleepFrame(0.3), *caller_says("whenever suits you"), *caller_says("sunday at noon")],
+    )
+    said = spoken(down)
+    assert "When should we call you?" in said
+    assert "Sorry, I need a time between 8 am and 8 pm, Monday to Saturday, within the next week." in said  # "whenever"
+    assert said[-1] == "No problem, you're still in the queue."  # Sunday is closed: second miss
+    assert dialogue.callbacks == [] and not any(isinstance(f, EndWorkerFrame) for f in down)

@@ -13,6 +13,7 @@ import logging
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -117,6 +118,9 @@ class DialogueService:
     async def hold_status(self, handoff_id: int) -> dict[str, Any]:
         """For a caller on hold: is the handoff still waiting, and where in the queue."""
         return await asyncio.to_thread(self.handoffs.status, handoff_id)
+
+    async def schedule_callback(self, handoff_id: int, when: datetime) -> dict[str, Any]:
+        return await asyncio.to_thread(self.handoffs.schedule_callback, handoff_id, when)
 
     async def transfer_requested(self, call_id: str, handoff: dict[str, Any]) -> None:
         """Tells the telephony side (event stream) it may take the call: Twilio fetches the TwiML path."""

@@ -550,6 +550,33 @@ class OrderService:
             )
             return int(ahead or 0) + 1
 
+    def schedule_callback(self, handoff_id: int, when: datetime) -> dict[str, Any]:
+        """The caller chose a call-back instead of holding: a CALLBACK ticket, the handoff leaves the queue."""
+        with self._transaction() as session:
+            handoff = load_handoff(session, handoff_id)
+            if handoff.status != HandoffStatus.WAITING:
+                raise NotAllowed("not_waiting", f"Handoff {handoff_id} is {handoff.status}.")
+            call = session.get(Call, handoff.call_id) if handoff.call_id else None
+            order = (
+                session.scalars(select(Order).where(Order.order_number == handoff.order_number)).first()
+                if handoff.order_number
+                else None
+            )
+            ticket = Ticket(
+                kind=TicketKind.CALLBACK,
+                order_id=order.id if order else None,
+                customer_id=order.customer_id if order else None,
+                call_id=handoff.call_id,
+                subject=f"Call back {call.caller if call and call.caller else 'the caller'} at {when.isoformat(timespec='minutes')}",
+                body={"at": when.isoformat(), "phone": call.caller if call else None, "queue": handoff.queue,
+                      "handoff_id": handoff.id, "summary": handoff.summary},
+                created_at=self._clock(),
+            )
+            session.add(ticket)
+            handoff.status, handoff.closed_at = HandoffStatus.CALLBACK, self._clock()
+            session.flush()
+            return {"ticket_id": ticket.id, "handoff_id": handoff.id, "call_id": handoff.call_id, "queue": handoff.queue, "at": when.isoformat()}
+
     def abandon_waiting_handoffs(self, call_id: str) -> list[dict[str, Any]]:
         """The caller hung up: their handoffs still waiting for an agent are abandoned."""
         with self._transaction() as session:

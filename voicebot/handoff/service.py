@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from voicebot.handoff.routing import CallFacts, RoutingRules
@@ -151,3 +152,9 @@ class HandoffService:
         handoff = self.orders.mark_transferred(call_id)
         self.publish("handoff.transferred", {"handoff_id": handoff["handoff_id"], "call_id": call_id, "queue": handoff["queue"]})
         return handoff
+
+    def schedule_callback(self, handoff_id: int, when: datetime) -> dict[str, Any]:
+        """The caller would rather be called back at `when`: a ticket for the queue, off the waiting list."""
+        scheduled = self.orders.schedule_callback(handoff_id, when)
+        self.publish("handoff.callback", scheduled)
+        return scheduled

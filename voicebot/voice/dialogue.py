@@ -18,6 +18,7 @@ import re
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
 
 from pipecat.audio.utils import create_stream_resampler
@@ -36,6 +37,7 @@ from pipecat.turns.user_turn_processor import UserTurnProcessor
 from pipecat.turns.user_turn_strategies import UserTurnStrategies
 
 from voicebot.dialogue import BotTurn
+from voicebot.handoff.callback import parse_callback_time, spoken_time
 from voicebot.voice.bridge import SAMPLE_RATE as BRIDGE_RATE
 from voicebot.voice.bridge import AgentAudioBridge, Bridges
 from voicebot.voice.turns import BargeInTurnStartStrategy, PhoneTurnStopStrategy
@@ -44,6 +46,12 @@ logger = logging.getLogger(__name__)
 
 AGENT_REQUEST = "I want to speak to an agent"
 CONNECTING = "A colleague is picking up your call now."
+CALLBACK_OFFER = "If you'd rather we call you back, press 1 or say call me back."
+CALLBACK_ASK = "Sure. When should we call you? For example, tomorrow at 10 am."
+CALLBACK_RETRY = "Sorry, I need a time between 8 am and 8 pm, Monday to Saturday, within the next week. When should we call you?"
+CALLBACK_GIVE_UP = "No problem, you're still in the queue."
+CALLBACK_WORDS = re.compile(r"\bcall(?:ing)? (?:me )?back\b|\bcallback\b")
+CALLBACK_ATTEMPTS = 2
 REPROMPT = "Are you still there?"
 SILENCE_GOODBYE = "I haven't heard from you, so I'll end the call now. Goodbye."
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
@@ -81,6 +89,8 @@ class Dialogue(Protocol):
     async def end_call(self, call_id: str, outcome: str) -> None: ...
 
     async def hold_status(self, handoff_id: int) -> dict[str, Any]: ...
+
+    async def schedule_callback(self, handoff_id: int, when: datetime) -> dict[str, Any]: ...
 
     async def transfer_requested(self, call_id: str, handoff: dict[str, Any]) -> None: ...
 
@@ -188,6 +198,7 @@ class CallDialogueProcessor(UserTurnProcessor):
         self._bridges = bridges
         self.bridge: AgentAudioBridge | None = None  # an agent's browser audio, while on hold
         self._hold_task: asyncio.Task | None = None
+        self._callback_attempts: int | None = None  # set while asking a held caller for a call-back time
         self._agent_resampler = create_stream_resampler()
         self._out_rate = 8000
         self.outcome: str | None = None
@@ -272,7 +283,9 @@ class CallDialogueProcessor(UserTurnProcessor):
 
     async def _on_key(self, key: str) -> None:
         if self.holding:
-            return  # waiting for a person: the keypad has nothing more to say to the bot
+            if key == "1":  # the call-back offer
+                self.create_task(self._on_hold_words("call me back"), name="callback-key")
+            return
         self._silences = 0
         await self._cancel_dtmf_timer()
         text = self._dtmf.press(key)
@@ -315,7 +328,7 @@ class CallDialogueProcessor(UserTurnProcessor):
             if self.outcome:
                 return
             if self.holding:
-                logger.info("Call %s: on hold, not answering %r", self.call_id, text)
+                await self._on_hold_words(text, locked=True)
                 return
             self._silences = 0
             turn = await self._dialogue.say(self.call_id, text)
@@ -341,7 +354,42 @@ class CallDialogueProcessor(UserTurnProcessor):
             self.bridge = AgentAudioBridge(self.call_id, self._say_agent_audio, lambda: self._end("handed_off"))
             self._bridges.add(self.bridge)
         await self._dialogue.transfer_requested(self.call_id, handoff)
+        await self._speak([CALLBACK_OFFER])
         self._hold_task = self.create_task(self._hold_loop(handoff["handoff_id"]), name="hold")
+
+    async def _on_hold_words(self, text: str, locked: bool = False) -> None:
+        """On hold the caller can only ask for, and then give, a call-back time."""
+        if not locked:
+            async with self._turn_lock:
+                return await self._on_hold_words(text, locked=True)
+        if self.outcome or (self.bridge and self.bridge.connected):
+            return  # talking to a person now: their words are for the agent
+        if self._callback_attempts is None:
+            if CALLBACK_WORDS.search(text.lower()):
+                self._callback_attempts = 0
+                await self._speak([CALLBACK_ASK])
+            else:
+                logger.info("Call %s: on hold, not answering %r", self.call_id, text)
+            return
+        now = datetime.now().astimezone()
+        when = parse_callback_time(text, now)
+        if when is None:
+            self._callback_attempts += 1
+            if self._callback_attempts < CALLBACK_ATTEMPTS:
+                await self._speak([CALLBACK_RETRY])
+            else:
+                self._callback_attempts = None
+                await self._speak([CALLBACK_GIVE_UP])
+            return
+        try:
+            await self._dialogue.schedule_callback(self.holding["handoff_id"], when)
+        except Exception:  # the agent took the call meanwhile, or the database is down: keep holding
+            logger.exception("Call %s: could not book the call-back", self.call_id)
+            self._callback_attempts = None
+            await self._speak([CALLBACK_GIVE_UP])
+            return
+        await self._speak([f"Thanks. We'll call you back {spoken_time(when, now)} on the number you're calling from. Goodbye."])
+        await self._end("handed_off")
 
     async def _say_agent_audio(self, pcm: bytes) -> None:
         """The agent's voice into the call, at the line's rate, in place of the bot."""
@@ -356,7 +404,8 @@ class CallDialogueProcessor(UserTurnProcessor):
                 return
             status = await self._dialogue.hold_status(handoff_id)
             if status["status"] == "waiting":
-                await self._speak([still_waiting(status["position"], status["expected_wait_s"])])
+                if self._callback_attempts is None:  # not while the caller is giving a call-back time
+                    await self._speak([still_waiting(status["position"], status["expected_wait_s"])])
             elif status["status"] == "accepted":
                 if not connected and not (self.bridge and self.bridge.connected):
                     await self._speak([CONNECTING])
