@@ -141,3 +141,18 @@ def test_malformed_messages_mid_call_are_dropped_and_the_call_goes_on(settings, 
     assert merged["turns"][0]["intent"] == "track_order"
     for problem in ("malformed message", "not base64", "unknown event", "limit"):
         assert problem in caplog.text
+
+
+def test_caller_on_hold_books_a_call_back_by_voice(settings, say):
+    merged, result = call(
+        settings,
+        [say("I'd like to speak to a person, please."), say("Can you call me back instead?"), say("Tomorrow at ten a.m.")],
+        caller="+15125550166",
+        stay_on_line_s=10,
+    )
+    assert "in the queue" in merged["turns"][0]["bot_text"]
+    assert result.closed_by == "server"  # the bot said goodbye and hung up
+    handoff = httpx.get(f"{settings.engine_url}/api/v1/calls/{result.call_id}/handoff").json()
+    assert handoff["status"] == "callback"
+    record = httpx.get(f"{settings.engine_url}/api/v1/calls/{result.call_id}").json()
+    assert record["outcome"] == "handed_off"
