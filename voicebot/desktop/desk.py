@@ -110,7 +110,9 @@ class AgentDesk:
             if customer:
                 orders = [
                     o.order_number
-                    for o in session.scalars(select(Order).where(Order.customer_id == customer["id"]).order_by(Order.placed_at.desc()))
+                    for o in session.scalars(
+                        select(Order).where(Order.customer_id == customer["id"]).order_by(Order.placed_at.desc()).limit(10)
+                    )
                 ]
                 tickets = [
                     {"id": t.id, "kind": str(t.kind), "status": str(t.status), "subject": t.subject, "created_at": iso(t.created_at), "call_id": t.call_id}

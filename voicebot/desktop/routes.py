@@ -152,7 +152,7 @@ async def events(websocket: WebSocket) -> None:
             elif not (agent.is_supervisor or data.get("call_id") in visible):
                 continue
             await websocket.send_json(message)
-    except WebSocketDisconnect:
+    except (WebSocketDisconnect, RuntimeError):  # the client went away (RuntimeError: sent after close)
         pass
     finally:
         bus.unsubscribe(queue)
