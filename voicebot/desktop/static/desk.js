@@ -134,18 +134,18 @@ async function startAudio(path) {
   const card = $("audio-card");
   const status = $("audio-status");
   card.hidden = false;
-  const context = new AudioContext({sampleRate: 16000});
-  const scheme = window.location.protocol === "https:" ? "wss" : "ws";
-  const socket = new WebSocket(`${scheme}://${window.location.host}${path}`);
-  socket.binaryType = "arraybuffer";
   let microphone;
   try {
     microphone = await navigator.mediaDevices.getUserMedia({audio: {channelCount: 1, echoCancellation: true}});
   } catch (error) {
     status.textContent = `No microphone: ${error.message}`;
-    socket.close();
     return;
   }
+  // The socket opens only now, with its handlers attached at once: none of its events can be missed.
+  const context = new AudioContext({sampleRate: 16000});
+  const scheme = window.location.protocol === "https:" ? "wss" : "ws";
+  const socket = new WebSocket(`${scheme}://${window.location.host}${path}`);
+  socket.binaryType = "arraybuffer";
   const source = context.createMediaStreamSource(microphone);
   const tap = context.createScriptProcessor(1024, 1, 1);
   tap.onaudioprocess = (event) => {
