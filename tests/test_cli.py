@@ -30,3 +30,16 @@ def test_orders_list_json_seeds_a_new_database(tmp_path):
     }
     assert all(o["order_number"].isdigit() for o in orders)
     assert (tmp_path / "voicebot.db").exists()
+
+
+def test_the_engine_runs_numpy_with_one_blas_thread_unless_told_otherwise():
+    """Spinning OpenBLAS threads slowed Whisper and Rasa on 2 cores (see voicebot/__init__.py)."""
+    import os
+    import subprocess
+    import sys
+
+    probe = "import voicebot, os; print(os.environ['OPENBLAS_NUM_THREADS'], voicebot.OPENBLAS_THREADS_CHOSEN_BY_USER)"
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    assert subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True).stdout.split() == ["1", "False"]
+    chosen = subprocess.run([sys.executable, "-c", probe], env={**env, "OPENBLAS_NUM_THREADS": "4"}, capture_output=True, text=True)
+    assert chosen.stdout.split() == ["4", "True"]

@@ -26,10 +26,10 @@ Typical use:
   echo "where is my parcel" | voicebot nlu parse
   voicebot orders list --json
   voicebot kb check           validate the knowledge articles
+  voicebot kb ask "QUESTION"  what retrieval finds, and whether the bot would answer
   voicebot agents add NAME    create an agent desktop account (/desk)
   voicebot handoffs show ID   a handed-off call's summary
   voicebot routing check      validate the skill-routing rules
-  voicebot kb ask "QUESTION"  what retrieval finds, and whether the bot would answer
   voicebot eval nlu           intent accuracy on fresh phrasings
   voicebot eval asr           speech recognition errors and speed over a phone line
   voicebot eval latency       phone turn latency per stage, and calls held at once

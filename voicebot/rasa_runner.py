@@ -18,6 +18,7 @@ from typing import Callable
 
 import yaml
 
+from voicebot import OPENBLAS_THREADS_CHOSEN_BY_USER
 from voicebot.settings import PROJECT_ROOT, Settings
 from voicebot.supervisor import ChildProcess, wait_ready
 
@@ -97,7 +98,10 @@ def train(settings: Settings, force: bool = False, echo: Callable[[str], None] =
     echo("Training the Rasa model (NLU embeddings are cached; first run takes a few minutes)...")
     started = time.monotonic()
     command = [str(rasa_executable(settings)), "train", "--fixed-model-name", f"voicebot-{int(time.time())}"]
-    result = subprocess.run(command, cwd=settings.nlu_dir, env=rasa_env(settings))
+    env = rasa_env(settings)
+    if not OPENBLAS_THREADS_CHOSEN_BY_USER:
+        env.pop("OPENBLAS_NUM_THREADS", None)  # batch embedding of the training data: all cores
+    result = subprocess.run(command, cwd=settings.nlu_dir, env=env)
     model = latest_model(settings.nlu_dir)
     if result.returncode != 0 or model is None:
         raise RasaError(f"rasa train failed with exit code {result.returncode}")
