@@ -118,12 +118,7 @@ def run(settings: Settings, args: argparse.Namespace, echo: Callable[[str], None
     path = DEV_SET if args.dev else (args.questions or TEST_SET)
     data = load_set(path)
     echo(f"==> loading the knowledge base ({settings.kb_dir})")
-    kb = KnowledgeBase(
-        settings.kb_dir,
-        settings.cache_dir,
-        min_answer_score=settings.kb_min_answer_score,
-        min_answer_margin=settings.kb_min_answer_margin,
-    )
+    kb = KnowledgeBase.from_settings(settings)
     kb.answer("warm-up question")  # first-call costs (BLAS set-up) are not query latency
 
     def progress(done: int, total: int) -> None:

@@ -16,7 +16,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 from knowledge.content import ARTICLES_DIR, Article, ContentError, article_paths, check, parse_article
 from knowledge.encoder import EmbeddingCache, SentenceEncoder
@@ -96,6 +96,17 @@ class KnowledgeBase:
         self._checked_at = 0.0
         self._lock = threading.Lock()
         self.reload()
+
+    @classmethod
+    def from_settings(cls, settings: Any, known_intents: set[str] | None = None) -> KnowledgeBase:
+        """As the engine configures it (voicebot.settings: kb_dir, cache_dir, kb_min_answer_*)."""
+        return cls(
+            settings.kb_dir,
+            settings.cache_dir,
+            known_intents=known_intents,
+            min_answer_score=settings.kb_min_answer_score,
+            min_answer_margin=settings.kb_min_answer_margin,
+        )
 
     def _files_stamp(self) -> tuple:
         paths = article_paths(self.folder)

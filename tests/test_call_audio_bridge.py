@@ -9,13 +9,19 @@ recording must contain the tone; the agent leaving ends the call.
 from __future__ import annotations
 
 import asyncio
+import shutil
+import threading
 import time
+import wave
 
 import httpx
 import numpy as np
 import pytest
+import soundfile
 import websockets
+from playwright.sync_api import expect, sync_playwright
 
+from voicebot.call_client import place_call
 from voicebot.db.session import make_engine, session_factory
 from voicebot.desktop.agents import AgentService
 
@@ -42,11 +48,16 @@ def tone_share(pcm: np.ndarray, rate: int) -> float:
     return best
 
 
+def add_agent(settings, username: str) -> None:
+    """An agent for every queue, straight in the stack's database."""
+    engine = make_engine(settings.sqlalchemy_url)
+    AgentService(session_factory(engine)).create_agent(username, PASSWORD, username.title(), "agent")
+    engine.dispose()
+
+
 def test_agent_audio_reaches_the_caller_and_the_caller_reaches_the_agent(stack, say, tmp_path) -> None:
     settings = stack.settings
-    engine = make_engine(settings.sqlalchemy_url)
-    AgentService(session_factory(engine)).create_agent("vic", PASSWORD, "Vic Voice", "agent")
-    engine.dispose()
+    add_agent(settings, "vic")
     out_wav = tmp_path / "caller-heard.wav"
 
     async def agent() -> dict:
@@ -78,8 +89,6 @@ def test_agent_audio_reaches_the_caller_and_the_caller_reaches_the_agent(stack, 
         return {"handoff_id": handoff["handoff_id"], "heard_bytes": heard}
 
     async def scenario():
-        from voicebot.call_client import place_call
-
         caller = asyncio.create_task(
             place_call(
                 f"ws://{settings.host}:{settings.port}/telephony/twilio",
@@ -95,8 +104,6 @@ def test_agent_audio_reaches_the_caller_and_the_caller_reaches_the_agent(stack, 
     joined, result = asyncio.run(scenario())
     assert result.closed_by == "server"  # the agent hung up, so the engine ended the call
     assert joined["heard_bytes"] > 16000  # over half a second of the caller's line reached the agent
-    import soundfile
-
     pcm, rate = soundfile.read(out_wav, dtype="int16")
     assert tone_share(pcm, rate) > 0.8, "the agent's voice (a pure tone) is not in what the caller heard"
     record = httpx.get(f"{settings.engine_url}/api/v1/calls/{result.call_id}").json()
@@ -105,18 +112,8 @@ def test_agent_audio_reaches_the_caller_and_the_caller_reaches_the_agent(stack, 
 
 def test_agent_talks_to_the_caller_from_the_desktop_page(stack, say, tmp_path) -> None:
     """The same through the agent desktop in Chromium, its microphone fed a tone from a file."""
-    import shutil
-    import threading
-    import wave
-
-    from playwright.sync_api import expect, sync_playwright
-
-    from voicebot.call_client import place_call
-
     settings = stack.settings
-    engine = make_engine(settings.sqlalchemy_url)
-    AgentService(session_factory(engine)).create_agent("wes", PASSWORD, "Wes Web", "agent")
-    engine.dispose()
+    add_agent(settings, "wes")
     microphone = tmp_path / "microphone.wav"
     with wave.open(str(microphone), "wb") as w:
         w.setnchannels(1), w.setsampwidth(2), w.setframerate(16000)
@@ -170,7 +167,5 @@ def test_agent_talks_to_the_caller_from_the_desktop_page(stack, say, tmp_path) -
     line.join(timeout=60)
     result = outcome["result"]
     assert result.closed_by == "server"  # hanging up in the page ended the phone call
-    import soundfile
-
     pcm, rate = soundfile.read(out_wav, dtype="int16")
     assert tone_share(pcm, rate) > 0.8, "the agent's microphone did not reach the caller"

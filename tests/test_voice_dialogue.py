@@ -463,3 +463,26 @@ async def test_call_back_by_keypad_and_an_unclear_time_twice_keeps_the_caller_ho
     assert "Sorry, I need a time between 8 am and 8 pm, Monday to Saturday, within the next week." in said  # "whenever"
     assert said[-1] == "No problem, you're still in the queue."  # Sunday is closed: second miss
     assert dialogue.callbacks == [] and not any(isinstance(f, EndWorkerFrame) for f in down)
+
+
+async def test_caller_audio_tap_feeds_a_connected_agent_and_passes_audio_on() -> None:
+    from pipecat.frames.frames import InputAudioRawFrame
+
+    from voicebot.voice.bridge import AgentAudioBridge, Bridges, CallerAudioTap
+
+    async def nothing(*_args) -> None:
+        return None
+
+    bridges = Bridges()
+    bridge = AgentAudioBridge(CALL_ID, nothing, nothing)
+    bridges.add(bridge)
+
+    def frame() -> InputAudioRawFrame:
+        return InputAudioRawFrame(audio=b"\x01\x00" * 320, sample_rate=16000, num_channels=1)
+
+    down, _ = await run_test(CallerAudioTap(bridges, CALL_ID), frames_to_send=[frame()])
+    assert bridge.to_agent.empty()  # nobody listening yet: nothing kept
+    bridge.connect()
+    down, _ = await run_test(CallerAudioTap(bridges, CALL_ID), frames_to_send=[frame(), frame()])
+    assert sum(isinstance(f, InputAudioRawFrame) for f in down) == 2  # VAD and STT still get the audio
+    assert bridge.to_agent.qsize() == 2 and bridge.to_agent.get_nowait() == b"\x01\x00" * 320

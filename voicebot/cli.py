@@ -390,12 +390,7 @@ def cmd_eval_asr(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_kb_ask(args: argparse.Namespace, settings: Settings) -> int:
     from knowledge.service import KnowledgeBase
 
-    kb = KnowledgeBase(
-        settings.kb_dir,
-        settings.cache_dir,
-        min_answer_score=settings.kb_min_answer_score,
-        min_answer_margin=settings.kb_min_answer_margin,
-    )
+    kb = KnowledgeBase.from_settings(settings)
     answer = kb.answer(args.question)
     hits = kb.search(args.question, kind=args.kind, limit=args.limit)
     if args.json:

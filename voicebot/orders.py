@@ -40,6 +40,7 @@ from voicebot.db.models import (
     Shipment,
     Ticket,
     TicketKind,
+    TicketStatus,
     utc_now,
 )
 from voicebot.db.session import DatabaseUnavailable, transaction
@@ -556,23 +557,15 @@ class OrderService:
             handoff = load_handoff(session, handoff_id)
             if handoff.status != HandoffStatus.WAITING:
                 raise NotAllowed("not_waiting", f"Handoff {handoff_id} is {handoff.status}.")
-            call = session.get(Call, handoff.call_id) if handoff.call_id else None
-            order = (
-                session.scalars(select(Order).where(Order.order_number == handoff.order_number)).first()
-                if handoff.order_number
-                else None
+            phone = caller_of(session, handoff)
+            ticket = handoff_ticket(
+                session,
+                handoff,
+                TicketKind.CALLBACK,
+                f"Call back {phone or 'the caller'} at {when.isoformat(timespec='minutes')}",
+                {"at": when.isoformat(), "phone": phone, "queue": handoff.queue, "handoff_id": handoff.id, "summary": handoff.summary},
+                self._clock(),
             )
-            ticket = Ticket(
-                kind=TicketKind.CALLBACK,
-                order_id=order.id if order else None,
-                customer_id=order.customer_id if order else None,
-                call_id=handoff.call_id,
-                subject=f"Call back {call.caller if call and call.caller else 'the caller'} at {when.isoformat(timespec='minutes')}",
-                body={"at": when.isoformat(), "phone": call.caller if call else None, "queue": handoff.queue,
-                      "handoff_id": handoff.id, "summary": handoff.summary},
-                created_at=self._clock(),
-            )
-            session.add(ticket)
             handoff.status, handoff.closed_at = HandoffStatus.CALLBACK, self._clock()
             session.flush()
             return {"ticket_id": ticket.id, "handoff_id": handoff.id, "call_id": handoff.call_id, "queue": handoff.queue, "at": when.isoformat()}
@@ -617,13 +610,19 @@ class OrderService:
             if order_number:
                 order = session.scalars(select(Order).where(Order.order_number == order_number)).one_or_none()
                 customer = order.customer if order else None
-            if customer is None and phone and len(_digits(phone)) >= 7:
-                wanted = _digits(phone)[-10:]
-                candidates = session.scalars(select(Customer).where(Customer.phone.like(f"%{wanted[-4:]}")))
-                customer = next((c for c in candidates if _digits(c.phone)[-10:] == wanted), None)
+            if customer is None:
+                customer = _customer_by_phone(session, phone)
             if customer is None:
                 return None
             return {"id": customer.id, "name": customer.name, "tier": str(customer.tier), "language": customer.language, "phone": customer.phone}
+
+    def customer_orders(self, customer_id: int, limit: int = 10) -> list[dict[str, Any]]:
+        """The customer's latest orders, newest first, with shipments and refunds."""
+        with self._transaction() as session:
+            orders = session.scalars(
+                _full_order().where(Order.customer_id == customer_id).order_by(Order.placed_at.desc()).limit(limit)
+            )
+            return [_order_dict(o) for o in orders]
 
     # -- calls ----------------------------------------------------------------------------
 
@@ -748,21 +747,60 @@ def _refuse_closed_call(session: Session, call_id: str) -> NoReturn:
 def _new_ticket(
     session: Session,
     kind: TicketKind,
-    order: Order,
+    order: Order | None,
     call_id: str | None,
     subject: str,
     body: dict[str, Any],
     now: datetime,
+    customer_id: int | None = None,
+    status: TicketStatus = TicketStatus.OPEN,
 ) -> Ticket:
-    """File a ticket for the back office alongside an order change, in the same transaction."""
+    """File a ticket for the back office, in the caller's transaction; against the order when there is one."""
     ticket = Ticket(
         kind=kind,
-        order_id=order.id,
-        customer_id=order.customer_id,
+        order_id=order.id if order else None,
+        customer_id=order.customer_id if order else customer_id,
         call_id=call_id,
+        status=status,
         subject=subject,
         body=body,
         created_at=now,
     )
     session.add(ticket)
     return ticket
+
+
+def caller_of(session: Session, handoff: Handoff) -> str | None:
+    """The number the handed-off call came from, if known."""
+    call = session.get(Call, handoff.call_id) if handoff.call_id else None
+    return call.caller if call else None
+
+
+def handoff_ticket(
+    session: Session,
+    handoff: Handoff,
+    kind: TicketKind,
+    subject: str,
+    body: dict[str, Any],
+    now: datetime,
+    status: TicketStatus = TicketStatus.OPEN,
+) -> Ticket:
+    """A ticket about a handed-off call, filed against its order, else against the customer who called."""
+    order = (
+        session.scalars(select(Order).where(Order.order_number == handoff.order_number)).first()
+        if handoff.order_number
+        else None
+    )
+    customer = None if order else _customer_by_phone(session, caller_of(session, handoff))
+    return _new_ticket(
+        session, kind, order, handoff.call_id, subject, body, now, customer_id=customer.id if customer else None, status=status
+    )
+
+
+def _customer_by_phone(session: Session, phone: str | None) -> Customer | None:
+    """Matched on the last 10 digits, so +1 (555) 010-4233 and 5550104233 are the same caller."""
+    if not phone or len(_digits(phone)) < 7:
+        return None
+    wanted = _digits(phone)[-10:]
+    candidates = session.scalars(select(Customer).where(Customer.phone.like(f"%{wanted[-4:]}")))
+    return next((c for c in candidates if _digits(c.phone)[-10:] == wanted), None)

@@ -19,9 +19,9 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import text
 
+from knowledge.service import KnowledgeBase
 from telephony.twilio import router as twilio_router
 from voicebot import __version__
-from knowledge.service import KnowledgeBase
 from voicebot.api.backend import install_error_handlers, router as backend_router
 from voicebot.api.knowledge import router as knowledge_router
 from voicebot.db.session import init_database, session_factory
@@ -104,12 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.agents = AgentService(sessions, settings.agent_session_hours)
         app.state.desk = AgentDesk(sessions, app.state.orders, app.state.events.publish)
         app.state.knowledge = await asyncio.to_thread(
-            KnowledgeBase,
-            settings.kb_dir,
-            settings.cache_dir,
-            known_intents=domain_intents(settings.nlu_dir),
-            min_answer_score=settings.kb_min_answer_score,
-            min_answer_margin=settings.kb_min_answer_margin,
+            KnowledgeBase.from_settings, settings, domain_intents(settings.nlu_dir)
         )
         emotion = await asyncio.to_thread(TextEmotion, app.state.knowledge.encoder)  # one MiniLM for both
         app.state.dialogue = DialogueService(

@@ -17,10 +17,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from voicebot.db.models import (
     Call,
-    Customer,
     Handoff,
     HandoffStatus,
-    Order,
     Ticket,
     TicketKind,
     TicketStatus,
@@ -29,7 +27,17 @@ from voicebot.db.models import (
 from voicebot.db.session import transaction
 from voicebot.desktop.agents import SignedIn
 from voicebot.handoff.service import Publish
-from voicebot.orders import Forbidden, InvalidInput, NotAllowed, NotFound, OrderService, handoff_dict, iso, load_handoff
+from voicebot.orders import (
+    Forbidden,
+    InvalidInput,
+    NotAllowed,
+    NotFound,
+    OrderService,
+    handoff_dict,
+    handoff_ticket,
+    iso,
+    load_handoff,
+)
 
 DISPOSITIONS = {
     "resolved": "Resolved on the call",
@@ -105,15 +113,10 @@ class AgentDesk:
         summary = result["summary_json"] or {}
         numbers = [o["order_number"] for o in summary.get("orders", [])]
         customer = self.orders.customer_for(order_number=numbers[0] if numbers else None, phone=(summary.get("caller") or {}).get("phone"))
+        orders = self.orders.customer_orders(customer["id"]) if customer else []
         with self._transaction() as session:
-            orders, tickets, past_calls = [], [], []
+            tickets, past_calls = [], []
             if customer:
-                orders = [
-                    o.order_number
-                    for o in session.scalars(
-                        select(Order).where(Order.customer_id == customer["id"]).order_by(Order.placed_at.desc()).limit(10)
-                    )
-                ]
                 tickets = [
                     {"id": t.id, "kind": str(t.kind), "status": str(t.status), "subject": t.subject, "created_at": iso(t.created_at), "call_id": t.call_id}
                     for t in session.scalars(select(Ticket).where(Ticket.customer_id == customer["id"]).order_by(Ticket.created_at.desc()).limit(20))
@@ -134,7 +137,7 @@ class AgentDesk:
         return {
             "handoff": result,
             "customer": customer,
-            "orders": [self.orders.get_order(n) for n in orders],
+            "orders": orders,
             "tickets": tickets,
             "past_calls": past_calls,
             "transcript": transcript,
@@ -154,25 +157,16 @@ class AgentDesk:
             self._check_owner(handoff, agent)
             if handoff.status != HandoffStatus.ACCEPTED:
                 raise NotAllowed("not_accepted", f"Handoff {handoff_id} is {handoff.status}, not in progress.")
-            order = (
-                session.scalars(select(Order).where(Order.order_number == handoff.order_number)).first()
-                if handoff.order_number
-                else None
-            )
-            caller = ((handoff.summary_json or {}).get("caller") or {}).get("phone")
-            customer_id = order.customer_id if order else _customer_id_for_phone(session, caller)
             now = self._clock()
-            ticket = Ticket(
-                kind=TicketKind.WRAP_UP,
-                order_id=order.id if order else None,
-                customer_id=customer_id,
-                call_id=handoff.call_id,
+            ticket = handoff_ticket(
+                session,
+                handoff,
+                TicketKind.WRAP_UP,
+                f"Call wrap-up: {DISPOSITIONS[disposition]}",
+                {"notes": notes, "disposition": disposition, "agent": agent.username, "handoff_id": handoff_id},
+                now,
                 status=TicketStatus.CLOSED if disposition in ("resolved", "no_action") else TicketStatus.OPEN,
-                subject=f"Call wrap-up: {DISPOSITIONS[disposition]}",
-                body={"notes": notes, "disposition": disposition, "agent": agent.username, "handoff_id": handoff_id},
-                created_at=now,
             )
-            session.add(ticket)
             handoff.status, handoff.closed_at = HandoffStatus.CLOSED, now
             session.flush()
             result = {"ticket_id": ticket.id, "handoff_id": handoff_id, "disposition": disposition, "status": str(ticket.status)}
@@ -226,13 +220,6 @@ class AgentDesk:
                     for c in calls
                 ],
             }
-
-
-def _customer_id_for_phone(session: Session, phone: str | None) -> int | None:
-    if not phone:
-        return None
-    customer = session.scalars(select(Customer).where(Customer.phone == phone)).first()
-    return customer.id if customer else None
 
 
 def wrap_up_draft(summary: dict[str, Any]) -> str:

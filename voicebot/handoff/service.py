@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -94,8 +95,7 @@ class HandoffService:
                 language=customer.get("language"),
             )
         )
-        state = CallState(**{**state.__dict__, "queue": route.queue, "priority": route.priority})
-        summary = build_summary(state)
+        summary = build_summary(replace(state, queue=route.queue, priority=route.priority))
         handoff_id = self.orders.record_handoff(
             call_id,
             reason,
@@ -116,7 +116,7 @@ class HandoffService:
             "queue": route.queue,
             "priority": route.priority,
             "position": position,
-            "expected_wait_s": round(position * self.average_handle_s),
+            "expected_wait_s": self.expected_wait_s(position),
             "summary": summary,
         }
         self.publish("handoff.waiting", result)
@@ -130,8 +130,7 @@ class HandoffService:
         """
         handoff = self.orders.get_handoff(handoff_id)
         state = self.call_state(handoff["call_id"], handoff["reason"], handoff["collected"], handoff["order_number"])
-        state = CallState(**{**state.__dict__, "queue": handoff["queue"], "priority": handoff["priority"]})
-        summary = build_summary(state)
+        summary = build_summary(replace(state, queue=handoff["queue"], priority=handoff["priority"]))
         self.orders.set_handoff_summary(handoff_id, summary["text"], summary)
         self.publish("handoff.updated", {"handoff_id": handoff_id, "call_id": handoff["call_id"], "queue": handoff["queue"], "summary": summary})
         return summary
@@ -140,7 +139,10 @@ class HandoffService:
         """Where a handoff stands now, for the caller on hold: status, position, expected wait."""
         handoff = self.orders.get_handoff(handoff_id)
         position = self.orders.queue_position(handoff_id) if handoff["status"] == "waiting" else 0
-        return {"status": handoff["status"], "position": position, "expected_wait_s": round(position * self.average_handle_s)}
+        return {"status": handoff["status"], "position": position, "expected_wait_s": self.expected_wait_s(position)}
+
+    def expected_wait_s(self, position: int) -> int:
+        return round(position * self.average_handle_s)
 
     def caller_left(self, call_id: str) -> None:
         for handoff in self.orders.abandon_waiting_handoffs(call_id):

@@ -13,6 +13,9 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
+from pipecat.frames.frames import Frame, InputAudioRawFrame
+from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
+
 logger = logging.getLogger(__name__)
 
 SAMPLE_RATE = 16000
@@ -63,3 +66,25 @@ class Bridges:
 
     def get(self, call_id: str | None) -> AgentAudioBridge | None:
         return self._by_call.get(call_id) if call_id else None
+
+
+class CallerAudioTap(FrameProcessor):
+    """Copies the caller's audio to an agent listening on this call's bridge; passes every frame on.
+
+    It sits right after the transport's input, before VAD and STT, so the agent hears the
+    caller whatever the later processors keep of the audio (STT only passes it on when
+    calls are recorded).
+    """
+
+    def __init__(self, bridges: Bridges, call_id: str, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._bridges = bridges
+        self._call_id = call_id
+
+    async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
+        await super().process_frame(frame, direction)
+        if isinstance(frame, InputAudioRawFrame):
+            bridge = self._bridges.get(self._call_id)
+            if bridge is not None:
+                bridge.from_caller(frame.audio)
+        await self.push_frame(frame, direction)

@@ -25,7 +25,6 @@ from pipecat.audio.utils import create_stream_resampler
 from pipecat.frames.frames import (
     EndWorkerFrame,
     Frame,
-    InputAudioRawFrame,
     InputDTMFFrame,
     OutputAudioRawFrame,
     OutputTransportMessageFrame,
@@ -257,8 +256,6 @@ class CallDialogueProcessor(UserTurnProcessor):
         self._out_rate = setup.audio_out_sample_rate or self._out_rate
 
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
-        if isinstance(frame, InputAudioRawFrame) and self.bridge:
-            self.bridge.from_caller(frame.audio)
         if isinstance(frame, TranscriptionFrame) and frame.text.strip():
             if self._in_turn:
                 self._transcript.append(frame.text.strip())

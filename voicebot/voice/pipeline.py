@@ -29,7 +29,7 @@ from pipecat.workers.runner import WorkerRunner
 from voicebot.dialogue import DialogueService
 from voicebot.settings import Settings
 from voicebot.speech.whisper import NO_SPEECH_PROB, transcribe_turn
-from voicebot.voice.bridge import Bridges
+from voicebot.voice.bridge import Bridges, CallerAudioTap
 from voicebot.voice.dialogue import CallDialogueProcessor, CallInfo
 from voicebot.voice.latency import TurnLatencyObserver
 from voicebot.voice.recording import CallRecording
@@ -146,7 +146,8 @@ async def run_call(
         logger.info("Call %s: caller stopped → bot speaking in %.0f ms %s", call_id, stages["total"], stages)
         await resources.dialogue.record_latency(call_id, stages)
 
-    processors = [transport.input(), vad, stt, dialogue, tts, transport.output()]
+    tap = CallerAudioTap(resources.bridges, call_id)  # the caller's line to an agent's browser, once on hold
+    processors = [transport.input(), tap, vad, stt, dialogue, tts, transport.output()]
     recording = CallRecording(settings.data_dir / "recordings" / f"{call_id}.wav") if settings.record_calls else None
     if recording:
         processors.append(recording.processor())
