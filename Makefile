@@ -36,11 +36,11 @@ setup: .venv/.installed .venv-rasa/.installed .venv-piper/.installed
 	@touch $@
 
 # Piper TTS is GPL-3.0: it lives in its own environment and runs as its own process.
-.venv-piper/.installed: telephony/piper-requirements.txt
+.venv-piper/.installed: voicebot/runtime/piper-requirements.txt
 	@echo "==> [setup 3/3] Piper TTS environment (.venv-piper, Python 3.11)"
 	test -x .venv-piper/bin/python || $(PYTHON311) -m venv .venv-piper
 	.venv-piper/bin/pip install -q --upgrade pip
-	.venv-piper/bin/pip install -q -r telephony/piper-requirements.txt
+	.venv-piper/bin/pip install -q -r voicebot/runtime/piper-requirements.txt
 	@touch $@
 
 train: setup

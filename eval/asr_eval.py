@@ -1,4 +1,4 @@
-"""`voicebot eval asr`: word error rate and time of the caller-side speech recogniser.
+"""`voicebot-eval asr`: word error rate and time of the caller-side speech recogniser.
 
 Every caller turn in eval/data/asr_caller_turns.txt is voiced (Piper at two speeds,
 plus espeak-ng's American voice where espeak-ng is installed), put
@@ -111,7 +111,7 @@ def over_the_phone(wav: bytes) -> np.ndarray:
     import soundfile as sf
     import soxr
 
-    from voicebot.call_client import lin2ulaw, ulaw2lin
+    from voicebot.telephony.twilio.caller import lin2ulaw, ulaw2lin
 
     audio, rate = sf.read(io.BytesIO(wav), dtype="float32", always_2d=True)
     narrow = soxr.resample(audio.mean(axis=1), rate, 8000)
@@ -124,7 +124,7 @@ def over_the_phone(wav: bytes) -> np.ndarray:
 
 
 def evaluate(model, clips: list[tuple[str, str, np.ndarray]], settings: Settings, window_s: float) -> dict:
-    from voicebot.speech.whisper import transcribe_turn
+    from voicebot.voice.whisper import transcribe_turn
 
     model.min_window_s = window_s
     errors = words = digits_right = digits_total = 0
@@ -154,9 +154,9 @@ def evaluate(model, clips: list[tuple[str, str, np.ndarray]], settings: Settings
 
 
 def run(settings: Settings, args: argparse.Namespace, echo: Callable[[str], None]) -> int:
-    from voicebot.speech.models import load_whisper
-    from voicebot.speech.piper_server import PiperServer
-    from voicebot.speech.whisper import transcribe_turn
+    from voicebot.runtime.models import load_whisper
+    from voicebot.runtime.piper import PiperServer
+    from voicebot.voice.whisper import transcribe_turn
 
     texts = caller_turns()
     piper = None if PiperServer(settings).healthy() else PiperServer(settings)

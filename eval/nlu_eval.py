@@ -1,4 +1,4 @@
-"""`voicebot eval nlu`: intent accuracy and macro-F1 on phrasings the model never saw.
+"""`voicebot-eval nlu`: intent accuracy and macro-F1 on phrasings the model never saw.
 
 The test sets in eval/data/nlu_fresh*.yml were written by hand, independently of the
 training data (a random split of the Bitext file would hide the generalisation gap).

@@ -1,4 +1,4 @@
-"""`voicebot eval soak`: many phone calls in a row, and the engine's memory after each.
+"""`voicebot-eval soak`: many phone calls in a row, and the engine's memory after each.
 
 A voice engine that leaks a little per call (a pipeline, a resampler, a task left
 behind) dies after a day in production. This places `--calls` short calls one after
@@ -20,8 +20,8 @@ from typing import Callable
 import httpx
 
 from eval.voice_latency import synthesise_script
-from voicebot.call_client import place_call
 from voicebot.settings import PROJECT_ROOT, Settings
+from voicebot.telephony.twilio.caller import place_call
 
 RESULTS_FILE = PROJECT_ROOT / "eval" / "results" / "soak.json"
 WARM_UP_CALLS = 5  # the first calls allocate caches that then stay
@@ -43,7 +43,7 @@ def trend_kb_per_call(points: list[tuple[int, float]]) -> float | None:
 
 
 def run(settings: Settings, args: argparse.Namespace, echo: Callable[[str], None]) -> int:
-    from voicebot.cli import local_engine
+    from voicebot.runtime.stack import local_engine
 
     url = f"ws://{settings.host}:{settings.port}/telephony/twilio"
     samples: list[dict] = []

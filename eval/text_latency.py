@@ -1,4 +1,4 @@
-"""`voicebot eval text-latency`: text-level turn latency (NLU parse + dialogue + actions + response).
+"""`voicebot-eval text-latency`: text-level turn latency (NLU parse + dialogue + actions + response).
 
 Runs scripted conversations through the engine's dialogue API, as a text caller
 would, and reports p50/p95 of each turn as measured by the client. The scripts
@@ -45,7 +45,7 @@ def run_conversations(base_url: str, conversations: int) -> list[dict]:
 
 
 def run(settings: Settings, args: argparse.Namespace, echo: Callable[[str], None]) -> int:
-    from voicebot.cli import local_engine
+    from voicebot.runtime.stack import local_engine
 
     with local_engine(settings, "the benchmark"):
         run_conversations(settings.engine_url, 2)  # warm-up: first parses load caches

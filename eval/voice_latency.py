@@ -1,10 +1,10 @@
-"""`voicebot eval latency`: phone turn latency, end of caller speech → first bot audio.
+"""`voicebot-eval latency`: phone turn latency, end of caller speech → first bot audio.
 
 Per stage too: the engine times every spoken turn (endpointing, transcription, turn
 wait, dialogue, TTS, output) and files it in the call record, read back here.
 
 Scripted callers (voiced by the stack's Piper server, sent as μ-law 8 kHz in real time
-by `voicebot.call_client`) phone the engine's Twilio WebSocket. The latency of every
+by `voicebot.telephony.twilio.caller`) phone the engine's Twilio WebSocket. The latency of every
 turn is measured by the caller itself. With `--calls-at-once 1,2,4` the same script
 runs with that many simultaneous calls, to see how many one machine holds while p95
 stays under 1.5 s.
@@ -24,9 +24,9 @@ from typing import Callable
 import httpx
 
 from eval.latency_stats import summarise
-from voicebot.call_client import fetch_call_record, place_call
-from voicebot.voice.latency import STAGES
 from voicebot.settings import PROJECT_ROOT, Settings
+from voicebot.telephony.twilio.caller import fetch_call_record, place_call
+from voicebot.voice.latency import STAGES
 
 RESULTS_FILE = PROJECT_ROOT / "eval" / "results" / "voice_latency.json"
 SCRIPT = ["Where is my order?", "It's one zero four two three three.", "Can I pay with PayPal?", "Is there a fee if I cancel?"]
@@ -66,7 +66,7 @@ def stage_summary(stage_timings: list[dict]) -> dict:
 
 
 def run(settings: Settings, args: argparse.Namespace, echo: Callable[[str], None]) -> int:
-    from voicebot.cli import local_engine
+    from voicebot.runtime.stack import local_engine
 
     url = f"ws://{settings.host}:{settings.port}/telephony/twilio"
     report: dict = {

@@ -8,8 +8,8 @@ from typing import Any, Iterator
 import httpx
 
 from tests.pg_server import free_port
-from voicebot.cli import EngineStack
-from voicebot.rasa_runner import train
+from voicebot.runtime.rasa import train
+from voicebot.runtime.stack import EngineStack
 from voicebot.settings import Settings
 
 

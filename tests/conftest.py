@@ -11,8 +11,8 @@ import pytest
 
 from tests.bot_stack import running_stack, stack_settings
 from tests.pg_server import postgres_server  # noqa: F401  (fixture)
-from voicebot.db import init_database
 from voicebot.settings import Settings
+from voicebot.store import init_database
 
 
 @pytest.fixture(scope="module")

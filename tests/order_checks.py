@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import threading
 
-from voicebot.orders import NotAllowed, OrderService
+from voicebot.domain.errors import NotAllowed
+from voicebot.store.repositories import Store
 
 
-def assert_one_of_parallel_cancellations_wins(service: OrderService, number: str, callers: int = 8) -> None:
+def assert_one_of_parallel_cancellations_wins(service: Store, number: str, callers: int = 8) -> None:
     """Parallel cancellations of one order: exactly one succeeds and exactly one refund is made."""
     outcomes: list[str] = []
 
     def cancel() -> None:
         try:
-            service.cancel_order(number)
+            service.orders.cancel_order(number)
             outcomes.append("ok")
         except NotAllowed as exc:
             outcomes.append(exc.code)
@@ -24,4 +25,4 @@ def assert_one_of_parallel_cancellations_wins(service: OrderService, number: str
     for t in threads:
         t.join()
     assert sorted(outcomes) == ["already_cancelled"] * (callers - 1) + ["ok"]
-    assert len(service.refund_status(number)) == 1
+    assert len(service.orders.refund_status(number)) == 1

@@ -15,10 +15,10 @@ import pytest
 from sqlalchemy import select
 
 from tests.bot_stack import Caller
-from voicebot.db.models import Ticket
-from voicebot.db.session import make_engine, session_factory
-from voicebot.desktop.agents import AgentService
+from voicebot.desk.agents import AgentService
 from voicebot.settings import PROJECT_ROOT
+from voicebot.store.models import Ticket
+from voicebot.store.session import make_engine, session_factory
 
 pytestmark = pytest.mark.integration
 

@@ -9,30 +9,30 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from voicebot.api.backend import install_error_handlers, router
-from voicebot.db import make_engine, session_factory
-from voicebot.db.seed import FIXED_ORDERS
+from voicebot.api.orders import install_error_handlers, router
 from voicebot.handoff.routing import load_rules
 from voicebot.handoff.service import HandoffService
-from voicebot.orders import OrderService
+from voicebot.store import make_engine, session_factory
+from voicebot.store.repositories import Store
+from voicebot.store.seed import FIXED_ORDERS
 
 DEMO = {o.number: o for o in FIXED_ORDERS}
 IN_TRANSIT, PENDING, PAID, DELIVERED_RECENT, DELIVERED_OLD = "104233", "100512", "101874", "106347", "107081"
 
 
-def _app(service: OrderService) -> FastAPI:
+def _app(store: Store) -> FastAPI:
     app = FastAPI()
     app.include_router(router)
     install_error_handlers(app)
-    app.state.orders = service
-    app.state.handoffs = HandoffService(service, load_rules())
+    app.state.store = store
+    app.state.handoffs = HandoffService(store, load_rules())
     return app
 
 
 @pytest.fixture
 def client(db_url: str):
     engine = make_engine(db_url)
-    with TestClient(_app(OrderService(session_factory(engine)))) as client:
+    with TestClient(_app(Store.open(session_factory(engine)))) as client:
         yield client
     engine.dispose()
 
@@ -237,7 +237,7 @@ def test_database_down_is_503(tmp_path: Path) -> None:
         port = sock.getsockname()[1]
     engine = make_engine(f"postgresql+psycopg://voicebot@127.0.0.1:{port}/voicebot")
     try:
-        with TestClient(_app(OrderService(session_factory(engine)))) as client:
+        with TestClient(_app(Store.open(session_factory(engine)))) as client:
             for method, path in (("get", f"/api/v1/orders/{IN_TRANSIT}"), ("post", "/api/v1/calls")):
                 response = client.request(method, path)
                 assert response.status_code == 503

@@ -21,9 +21,9 @@ import soundfile
 import websockets
 from playwright.sync_api import expect, sync_playwright
 
-from voicebot.call_client import place_call
-from voicebot.db.session import make_engine, session_factory
-from voicebot.desktop.agents import AgentService
+from voicebot.desk.agents import AgentService
+from voicebot.store.session import make_engine, session_factory
+from voicebot.telephony.twilio.caller import place_call
 
 pytestmark = pytest.mark.integration
 

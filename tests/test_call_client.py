@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from voicebot import call_client as cc
+from voicebot.telephony.twilio import caller as cc
 
 # --- mu-law ------------------------------------------------------------------------------
 

@@ -11,19 +11,20 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from starlette.websockets import WebSocketDisconnect
 
-from telephony.twilio import router as twilio_router
-from voicebot.api.backend import install_error_handlers
-from voicebot.db.models import Ticket, TicketKind, utc_now
-from voicebot.db.seed import FIXED_ORDERS
-from voicebot.db.session import make_engine, session_factory
-from voicebot.desktop import routes
-from voicebot.desktop.agents import AgentService, hash_password, verify_password
-from voicebot.desktop.desk import AgentDesk
-from voicebot.desktop.events import EventBus
+from voicebot.api.orders import install_error_handlers
+from voicebot.desk import routes
+from voicebot.desk.agents import AgentService, hash_password, verify_password
+from voicebot.desk.desk import AgentDesk
+from voicebot.domain.types import TicketKind, utc_now
+from voicebot.events.bus import EventBus
 from voicebot.handoff.routing import load_rules
 from voicebot.handoff.service import HandoffService
-from voicebot.orders import OrderService
 from voicebot.settings import Settings
+from voicebot.store.models import Ticket
+from voicebot.store.repositories import Store
+from voicebot.store.seed import FIXED_ORDERS
+from voicebot.store.session import make_engine, session_factory
+from voicebot.telephony.twilio.routes import router as twilio_router
 
 PASSWORD = "correct horse battery"
 OLD = next(o for o in FIXED_ORDERS if o.number == "107081")  # delivered outside the return window
@@ -49,10 +50,10 @@ def app(db_url: str):
     app.include_router(twilio_router)
     app.state.settings = Settings(data_dir=Path(db_url.removeprefix("sqlite:///")).parent)
     app.state.events = EventBus()
-    app.state.orders = OrderService(sessions)
-    app.state.handoffs = HandoffService(app.state.orders, load_rules(), publish=app.state.events.publish)
+    app.state.store = Store.open(sessions)
+    app.state.handoffs = HandoffService(app.state.store, load_rules(), publish=app.state.events.publish)
     app.state.agents = AgentService(sessions, session_hours=8, clock=clock)
-    app.state.desk = AgentDesk(sessions, app.state.orders, app.state.events.publish)
+    app.state.desk = AgentDesk(sessions, app.state.store, app.state.events.publish)
     app.state.clock = clock
     app.state.sessions = sessions
     app.state.agents.create_agent("ana", PASSWORD, "Ana Agent", "agent", ["after_sales"])
@@ -72,10 +73,10 @@ def client_for(app: FastAPI, username: str | None = None) -> TestClient:
 
 def handed_off_call(app: FastAPI) -> dict:
     """A caller asks for a refund on an order outside the return window and accepts a person."""
-    orders = app.state.orders
-    orders.start_call(call_id="call-1", caller=OLD.phone, channel="phone")
-    orders.add_turn("call-1", "i want my money back for the coffee machine on order one oh seven oh eight one", "get_refund", emotion="neutral")
-    orders.get_order(OLD.number, call_id="call-1")
+    store = app.state.store
+    store.calls.start_call(call_id="call-1", caller=OLD.phone, channel="phone")
+    store.calls.add_turn("call-1", "i want my money back for the coffee machine on order one oh seven oh eight one", "get_refund", emotion="neutral")
+    store.orders.get_order(OLD.number, call_id="call-1")
     return app.state.handoffs.hand_off(
         "call-1", "outside_return_window", intent="affirm", collected={"task": "get_refund", "order_number": OLD.number}
     )
@@ -174,7 +175,7 @@ def test_taking_a_call_then_wrapping_it_up_files_a_ticket(app) -> None:
         assert ticket.kind is TicketKind.WRAP_UP and ticket.call_id == "call-1"
         assert ticket.body == {"notes": notes, "disposition": "refund_issued", "agent": "ana", "handoff_id": hid}
         assert ticket.order_id is not None and ticket.customer_id is not None
-    assert app.state.orders.get_handoff(hid)["status"] == "closed"
+    assert app.state.store.handoffs.get_handoff(hid)["status"] == "closed"
     overview = sue.get("/api/v1/desk/overview").json()
     assert overview["queues"] == [] and overview["calls"][0]["call_id"] == "call-1"
     assert overview["calls"][0]["queue"] == "after_sales" and overview["calls"][0]["outcome"] == "handed_off"
@@ -202,7 +203,7 @@ def test_transfer_twiml_takes_the_call_to_its_queue_with_the_call_id(app) -> Non
     twiml = client.post("/telephony/twilio/transfer/call-1")
     assert twiml.status_code == 200 and twiml.headers["content-type"].startswith("application/xml")
     assert twiml.text.endswith("<Response><Enqueue>after_sales</Enqueue></Response>")
-    assert app.state.orders.get_handoff(queued["handoff_id"])["status"] == "transferred"
+    assert app.state.store.handoffs.get_handoff(queued["handoff_id"])["status"] == "transferred"
     assert client_for(app, "ana").get("/api/v1/desk/queues").json()["waiting"] == []  # the desk no longer offers it
     app.state.settings.transfer_sip_uri = "sip:{queue}@pbx.example.com"
     sip = client.get("/telephony/twilio/transfer/call-1").text
@@ -226,7 +227,7 @@ def test_a_caller_who_hangs_up_while_waiting_is_taken_off_the_queue(app) -> None
 
 
 def test_a_call_back_is_a_ticket_and_leaves_the_queue(app) -> None:
-    from voicebot.orders import NotAllowed
+    from voicebot.domain.errors import NotAllowed
 
     ana = client_for(app, "ana")
     queued = handed_off_call(app)
@@ -241,7 +242,7 @@ def test_a_call_back_is_a_ticket_and_leaves_the_queue(app) -> None:
         assert ticket.kind is TicketKind.CALLBACK and ticket.call_id == "call-1"
         assert ticket.body["phone"] == OLD.phone and ticket.body["at"] == when.isoformat()
         assert ticket.body["queue"] == "after_sales" and OLD.number in ticket.body["summary"]
-    assert app.state.orders.get_handoff(queued["handoff_id"])["status"] == "callback"
+    assert app.state.store.handoffs.get_handoff(queued["handoff_id"])["status"] == "callback"
     assert ana.get("/api/v1/desk/queues").json()["waiting"] == []
     with pytest.raises(NotAllowed):
         app.state.handoffs.schedule_callback(queued["handoff_id"], when)

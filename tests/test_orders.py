@@ -16,30 +16,19 @@ from sqlalchemy import func, inspect, select
 from sqlalchemy.orm import selectinload
 
 from tests.order_checks import assert_one_of_parallel_cancellations_wins
-from voicebot.db import init_database, make_engine, session_factory
-from voicebot.db.models import (
-    Base,
-    Call,
-    Handoff,
-    Order,
-    OrderStatus,
-    Refund,
-    RefundStatus,
-    Shipment,
-    Ticket,
-    TicketKind,
-)
-from voicebot.db.seed import DEMO_ORDERS, FIXED_ORDERS, MIN_PER_STATUS, build_demo_data
-from voicebot.db.session import alembic_config, upgrade
-from voicebot.orders import (
-    CallNotFound,
-    DatabaseUnavailable,
-    InvalidInput,
-    NotAllowed,
-    OrderNotFound,
-    OrderService,
-)
+from voicebot.domain.errors import CallNotFound, InvalidInput, NotAllowed, OrderNotFound
+from voicebot.domain.types import OrderStatus, RefundStatus, TicketKind
 from voicebot.settings import Settings
+from voicebot.store import init_database, make_engine, session_factory
+from voicebot.store.models import Base, Call, Handoff, Order, Refund, Shipment, Ticket
+from voicebot.store.repositories import Store
+from voicebot.store.seed import (
+    DEMO_ORDERS,
+    FIXED_ORDERS,
+    MIN_PER_STATUS,
+    build_demo_data,
+)
+from voicebot.store.session import DatabaseUnavailable, alembic_config, upgrade
 
 S = OrderStatus
 DEMO = {o.number: o for o in FIXED_ORDERS}
@@ -60,8 +49,8 @@ def engine(db_url: str):
 
 
 @pytest.fixture
-def service(engine) -> OrderService:
-    return OrderService(session_factory(engine))
+def service(engine) -> Store:
+    return Store.open(session_factory(engine))
 
 
 def _count(engine, model, *where) -> int:
@@ -69,9 +58,9 @@ def _count(engine, model, *where) -> int:
         return session.scalar(select(func.count()).select_from(model).where(*where))
 
 
-def _numbers_by_status(service: OrderService) -> dict[str, list[str]]:
+def _numbers_by_status(service: Store) -> dict[str, list[str]]:
     by_status: dict[str, list[str]] = {}
-    for row in service.list_orders():
+    for row in service.orders.list_orders():
         by_status.setdefault(row["status"], []).append(row["order_number"])
     return by_status
 
@@ -85,8 +74,8 @@ def _closed_port() -> int:
 # -- demo data ------------------------------------------------------------------------------
 
 
-def test_seed_covers_every_status_with_valid_numbers(service: OrderService) -> None:
-    orders = service.list_orders()
+def test_seed_covers_every_status_with_valid_numbers(service: Store) -> None:
+    orders = service.orders.list_orders()
     assert len(orders) >= Settings().seed_orders
     counts = Counter(o["status"] for o in orders)
     assert {s.value for s in S} == set(counts)
@@ -180,18 +169,18 @@ def test_small_seed_still_covers_every_status(tmp_path: Path) -> None:
     assert min(Counter(o.status for o in orders).values()) >= MIN_PER_STATUS
 
 
-def test_demo_orders_are_documented_and_verifiable(service: OrderService) -> None:
+def test_demo_orders_are_documented_and_verifiable(service: Store) -> None:
     assert set(DEMO_ORDERS) == set(DEMO)
     assert DEMO[IN_TRANSIT].status is S.IN_TRANSIT
     assert {o.status for o in FIXED_ORDERS} == set(S)
     for number, demo in DEMO.items():
         assert demo.phone_last4 in DEMO_ORDERS[number] and demo.postcode in DEMO_ORDERS[number]
-        order = service.get_order(number)
+        order = service.orders.get_order(number)
         assert order["status"] == demo.status
         assert order["customer_first_name"] == demo.first_name
         assert order["shipping_address"]["postcode"] == demo.postcode
-        assert service.verify_identity(number, phone_last4=demo.phone_last4)
-        assert service.verify_identity(number, postcode=demo.postcode)
+        assert service.orders.verify_identity(number, phone_last4=demo.phone_last4)
+        assert service.orders.verify_identity(number, postcode=demo.postcode)
         if demo.incident:
             assert order["last_event"]["description"] == demo.incident
 
@@ -245,8 +234,8 @@ def test_init_database_creates_data_dir(tmp_path: Path, capsys: pytest.CaptureFi
 # -- look-ups -------------------------------------------------------------------------------
 
 
-def test_get_order_shape(service: OrderService) -> None:
-    order = service.get_order(IN_TRANSIT)
+def test_get_order_shape(service: Store) -> None:
+    order = service.orders.get_order(IN_TRANSIT)
     assert order["order_number"] == IN_TRANSIT
     assert order["status"] == "in_transit"
     assert order["customer_first_name"] == "Maria"
@@ -263,8 +252,8 @@ def test_get_order_shape(service: OrderService) -> None:
     assert order["refunds"] == []
 
 
-def test_list_orders_shape(service: OrderService) -> None:
-    rows = service.list_orders()
+def test_list_orders_shape(service: Store) -> None:
+    rows = service.orders.list_orders()
     assert set(rows[0]) == {"order_number", "status", "expected_delivery", "customer"}
     assert {"order_number": IN_TRANSIT, "status": "in_transit", "customer": "Maria Garcia"}.items() <= next(
         r for r in rows if r["order_number"] == IN_TRANSIT
@@ -282,9 +271,9 @@ def test_list_orders_shape(service: OrderService) -> None:
         lambda s: s.request_refund("999999", "broken"),
     ],
 )
-def test_unknown_order(service: OrderService, call) -> None:
+def test_unknown_order(service: Store, call) -> None:
     with pytest.raises(OrderNotFound) as caught:
-        call(service)
+        call(service.orders)
     assert caught.value.code == "order_not_found" and "999999" in caught.value.message
 
 
@@ -292,10 +281,10 @@ def test_unknown_order(service: OrderService, call) -> None:
 
 
 @pytest.mark.parametrize("status", list(S))
-def test_cancel_by_status(service: OrderService, engine, status: OrderStatus) -> None:
+def test_cancel_by_status(service: Store, engine, status: OrderStatus) -> None:
     number = _numbers_by_status(service)[status][0]
     if status in (S.PENDING, S.PAID, S.PACKED):
-        result = service.cancel_order(number, call_id="call-1")
+        result = service.orders.cancel_order(number, call_id="call-1")
         assert result["order"]["status"] == "cancelled"
         assert (result["refund"] is not None) == (status is not S.PENDING)
         if result["refund"]:
@@ -303,13 +292,13 @@ def test_cancel_by_status(service: OrderService, engine, status: OrderStatus) ->
             assert result["refund"]["amount"] == result["order"]["total"]
         ticket = _ticket(engine, result["ticket_id"])
         assert ticket.kind is TicketKind.CANCELLATION and ticket.call_id == "call-1"
-        assert service.get_order(number)["status"] == "cancelled"
+        assert service.orders.get_order(number)["status"] == "cancelled"
     else:
-        before = service.get_order(number)
+        before = service.orders.get_order(number)
         with pytest.raises(NotAllowed) as caught:
-            service.cancel_order(number)
+            service.orders.cancel_order(number)
         assert caught.value.code == ("already_cancelled" if status is S.CANCELLED else "already_shipped")
-        assert service.get_order(number) == before
+        assert service.orders.get_order(number) == before
         assert _count(engine, Ticket) == 0
 
 
@@ -320,39 +309,39 @@ def _ticket(engine, ticket_id: int) -> Ticket:
         return ticket
 
 
-def test_cancel_twice(service: OrderService) -> None:
-    service.cancel_order(PAID)
+def test_cancel_twice(service: Store) -> None:
+    service.orders.cancel_order(PAID)
     with pytest.raises(NotAllowed, match="already cancelled") as caught:
-        service.cancel_order(PAID)
+        service.orders.cancel_order(PAID)
     assert caught.value.code == "already_cancelled"
-    assert len(service.refund_status(PAID)) == 1
+    assert len(service.orders.refund_status(PAID)) == 1
 
 
-def test_concurrent_cancels_make_one_refund(service: OrderService, engine) -> None:
+def test_concurrent_cancels_make_one_refund(service: Store, engine) -> None:
     assert_one_of_parallel_cancellations_wins(service, PACKED)
 
 
 # -- identity and address -------------------------------------------------------------------
 
 
-def test_verify_identity(service: OrderService) -> None:
+def test_verify_identity(service: Store) -> None:
     demo = DEMO[IN_TRANSIT]
-    assert service.verify_identity(IN_TRANSIT, phone_last4=demo.phone_last4)
-    assert service.verify_identity(IN_TRANSIT, postcode=demo.postcode)
-    assert service.verify_identity(IN_TRANSIT, phone_last4=demo.phone_last4, postcode=demo.postcode)
-    assert service.verify_identity(IN_TRANSIT, phone_last4="512-555-0147")
-    assert not service.verify_identity(IN_TRANSIT, phone_last4="9999")
-    assert not service.verify_identity(IN_TRANSIT, postcode="10001")
-    assert not service.verify_identity(IN_TRANSIT, phone_last4=demo.phone_last4, postcode="10001")
-    assert not service.verify_identity(IN_TRANSIT, phone_last4="47")
-    assert not service.verify_identity(IN_TRANSIT)
+    assert service.orders.verify_identity(IN_TRANSIT, phone_last4=demo.phone_last4)
+    assert service.orders.verify_identity(IN_TRANSIT, postcode=demo.postcode)
+    assert service.orders.verify_identity(IN_TRANSIT, phone_last4=demo.phone_last4, postcode=demo.postcode)
+    assert service.orders.verify_identity(IN_TRANSIT, phone_last4="512-555-0147")
+    assert not service.orders.verify_identity(IN_TRANSIT, phone_last4="9999")
+    assert not service.orders.verify_identity(IN_TRANSIT, postcode="10001")
+    assert not service.orders.verify_identity(IN_TRANSIT, phone_last4=demo.phone_last4, postcode="10001")
+    assert not service.orders.verify_identity(IN_TRANSIT, phone_last4="47")
+    assert not service.orders.verify_identity(IN_TRANSIT)
     # Another customer's details do not unlock this order.
-    assert not service.verify_identity(IN_TRANSIT, phone_last4=DEMO[PENDING].phone_last4)
+    assert not service.orders.verify_identity(IN_TRANSIT, phone_last4=DEMO[PENDING].phone_last4)
 
 
-def test_change_address_before_shipment(service: OrderService, engine) -> None:
+def test_change_address_before_shipment(service: Store, engine) -> None:
     demo = DEMO[PENDING]
-    result = service.change_address(
+    result = service.orders.change_address(
         PENDING, "12 Oak Street, Apt 4B, Springfield, IL 62704", phone_last4=demo.phone_last4, call_id="c-7"
     )
     assert result["order"]["shipping_address"] == {
@@ -365,12 +354,12 @@ def test_change_address_before_shipment(service: OrderService, engine) -> None:
     assert ticket.kind is TicketKind.ADDRESS_CHANGE and ticket.call_id == "c-7"
     assert ticket.body["old"]["postcode"] == demo.postcode and ticket.body["new"]["postcode"] == "62704"
     # The identity check now uses the new ZIP code.
-    assert service.verify_identity(PENDING, postcode="62704")
+    assert service.orders.verify_identity(PENDING, postcode="62704")
 
 
-def test_change_address_free_form_keeps_city(service: OrderService) -> None:
+def test_change_address_free_form_keeps_city(service: Store) -> None:
     demo = DEMO[PAID]
-    result = service.change_address(PAID, "  77  Maple   Ave ", postcode="30310", postcode_check=demo.postcode)
+    result = service.orders.change_address(PAID, "  77  Maple   Ave ", postcode="30310", postcode_check=demo.postcode)
     assert result["order"]["shipping_address"] == {
         "line": "77 Maple Ave",
         "city": demo.city,
@@ -379,48 +368,48 @@ def test_change_address_free_form_keeps_city(service: OrderService) -> None:
     }
 
 
-def test_change_address_after_shipment(service: OrderService) -> None:
+def test_change_address_after_shipment(service: Store) -> None:
     demo = DEMO[IN_TRANSIT]
     with pytest.raises(NotAllowed) as caught:
-        service.change_address(IN_TRANSIT, "1 Main St, Austin, TX 78701", phone_last4=demo.phone_last4)
+        service.orders.change_address(IN_TRANSIT, "1 Main St, Austin, TX 78701", phone_last4=demo.phone_last4)
     assert caught.value.code == "already_shipped"
-    assert service.get_order(IN_TRANSIT)["shipping_address"]["line"] == demo.line
+    assert service.orders.get_order(IN_TRANSIT)["shipping_address"]["line"] == demo.line
     with pytest.raises(NotAllowed) as caught:
-        service.change_address(CANCELLED, "1 Main St, Boston, MA", phone_last4=DEMO[CANCELLED].phone_last4)
+        service.orders.change_address(CANCELLED, "1 Main St, Boston, MA", phone_last4=DEMO[CANCELLED].phone_last4)
     assert caught.value.code == "already_cancelled"
 
 
-def test_change_address_needs_identity(service: OrderService, engine) -> None:
+def test_change_address_needs_identity(service: Store, engine) -> None:
     for check in ({}, {"phone_last4": "0000"}, {"postcode_check": "99999"}):
         with pytest.raises(NotAllowed) as caught:
-            service.change_address(PACKED, "1 Main St, Seattle, WA 98101", **check)
+            service.orders.change_address(PACKED, "1 Main St, Seattle, WA 98101", **check)
         assert caught.value.code == "identity_check_failed"
-    assert service.get_order(PACKED)["shipping_address"]["line"] == DEMO[PACKED].line
+    assert service.orders.get_order(PACKED)["shipping_address"]["line"] == DEMO[PACKED].line
     assert _count(engine, Ticket) == 0
 
 
-def test_change_address_rejects_bad_input(service: OrderService) -> None:
+def test_change_address_rejects_bad_input(service: Store) -> None:
     with pytest.raises(InvalidInput):
-        service.change_address(PACKED, "1 Main St", postcode="123", phone_last4=DEMO[PACKED].phone_last4)
+        service.orders.change_address(PACKED, "1 Main St", postcode="123", phone_last4=DEMO[PACKED].phone_last4)
     with pytest.raises(InvalidInput):
-        service.change_address(PACKED, "  ", phone_last4=DEMO[PACKED].phone_last4)
+        service.orders.change_address(PACKED, "  ", phone_last4=DEMO[PACKED].phone_last4)
 
 
 # -- refunds --------------------------------------------------------------------------------
 
 
-def test_refund_inside_window(service: OrderService, engine) -> None:
-    assert service.refund_status(DELIVERED_RECENT) == []
-    result = service.request_refund(DELIVERED_RECENT, "Wrong size", call_id="c-9")
+def test_refund_inside_window(service: Store, engine) -> None:
+    assert service.orders.refund_status(DELIVERED_RECENT) == []
+    result = service.orders.request_refund(DELIVERED_RECENT, "Wrong size", call_id="c-9")
     refund = result["refund"]
     assert refund["status"] == "requested" and refund["reason"] == "Wrong size"
-    assert refund["amount"] == service.get_order(DELIVERED_RECENT)["total"]
+    assert refund["amount"] == service.orders.get_order(DELIVERED_RECENT)["total"]
     assert date.fromisoformat(refund["expected_by"]) > date.today()
     ticket = _ticket(engine, result["ticket_id"])
     assert ticket.kind is TicketKind.REFUND_REQUEST and ticket.body == {"reason": "Wrong size"}
-    assert service.refund_status(DELIVERED_RECENT) == [refund]
+    assert service.orders.refund_status(DELIVERED_RECENT) == [refund]
     with pytest.raises(NotAllowed) as caught:
-        service.request_refund(DELIVERED_RECENT, "Wrong size")
+        service.orders.request_refund(DELIVERED_RECENT, "Wrong size")
     assert caught.value.code == "refund_already_requested"
 
 
@@ -437,35 +426,35 @@ def test_refund_inside_window(service: OrderService, engine) -> None:
         (REFUND_REJECTED, "outside_return_window"),
     ],
 )
-def test_refund_refused(service: OrderService, engine, number: str, code: str) -> None:
-    refunds = service.refund_status(number)
+def test_refund_refused(service: Store, engine, number: str, code: str) -> None:
+    refunds = service.orders.refund_status(number)
     with pytest.raises(NotAllowed) as caught:
-        service.request_refund(number, "Changed my mind")
+        service.orders.request_refund(number, "Changed my mind")
     assert caught.value.code == code
-    assert service.refund_status(number) == refunds
+    assert service.orders.refund_status(number) == refunds
     assert _count(engine, Ticket) == 0
 
 
 def test_refund_window_edges(engine) -> None:
     with session_factory(engine)() as session:
         delivered_at = session.scalar(select(Order.delivered_at).where(Order.order_number == DELIVERED_OLD))
-    inside = OrderService(session_factory(engine), clock=lambda: delivered_at + timedelta(days=29, hours=23))
-    outside = OrderService(session_factory(engine), clock=lambda: delivered_at + timedelta(days=30, minutes=1))
+    inside = Store.open(session_factory(engine), clock=lambda: delivered_at + timedelta(days=29, hours=23))
+    outside = Store.open(session_factory(engine), clock=lambda: delivered_at + timedelta(days=30, minutes=1))
     with pytest.raises(NotAllowed, match="more than 30 days"):
-        outside.request_refund(DELIVERED_OLD, "Broken")
-    assert inside.request_refund(DELIVERED_OLD, "Broken")["refund"]["status"] == "requested"
+        outside.orders.request_refund(DELIVERED_OLD, "Broken")
+    assert inside.orders.request_refund(DELIVERED_OLD, "Broken")["refund"]["status"] == "requested"
 
 
-def test_refund_needs_reason(service: OrderService) -> None:
+def test_refund_needs_reason(service: Store) -> None:
     with pytest.raises(InvalidInput):
-        service.request_refund(DELIVERED_RECENT, "   ")
+        service.orders.request_refund(DELIVERED_RECENT, "   ")
 
 
 # -- handoffs and calls ---------------------------------------------------------------------
 
 
-def test_handoff_recorded(service: OrderService, engine) -> None:
-    handoff_id = service.record_handoff(
+def test_handoff_recorded(service: Store, engine) -> None:
+    handoff_id = service.handoffs.record_handoff(
         "call-42",
         "caller asked for a person",
         intent="human_agent",
@@ -482,99 +471,99 @@ def test_handoff_recorded(service: OrderService, engine) -> None:
         assert handoff.summary.startswith("Wants")
 
 
-def test_call_turns_stored(service: OrderService) -> None:
-    call = service.start_call(caller="+15125550147", channel="phone")
+def test_call_turns_stored(service: Store) -> None:
+    call = service.calls.start_call(caller="+15125550147", channel="phone")
     assert len(call["id"]) == 36 and call["channel"] == "phone" and call["ended_at"] is None
-    first = service.add_turn(call["id"], "where is my order", "track_order", 0.91, "What is the order number?")
-    second = service.add_turn(call["id"], "104233", "inform", 0.88, "It is in transit.")
+    first = service.calls.add_turn(call["id"], "where is my order", "track_order", 0.91, "What is the order number?")
+    second = service.calls.add_turn(call["id"], "104233", "inform", 0.88, "It is in transit.")
     assert (first["seq"], second["seq"]) == (1, 2)
-    ended = service.end_call(call["id"], "resolved")
+    ended = service.calls.end_call(call["id"], "resolved")
     assert ended["outcome"] == "resolved" and ended["ended_at"] is not None
-    stored = service.get_call(call["id"])
+    stored = service.calls.get_call(call["id"])
     assert [t["caller_text"] for t in stored["turns"]] == ["where is my order", "104233"]
     assert stored["turns"][0]["intent"] == "track_order" and stored["turns"][0]["confidence"] == 0.91
     assert stored["outcome"] == "resolved"
 
 
-def test_call_rules(service: OrderService) -> None:
-    call = service.start_call(call_id="fixed-call-id")
+def test_call_rules(service: Store) -> None:
+    call = service.calls.start_call(call_id="fixed-call-id")
     assert call["id"] == "fixed-call-id" and call["channel"] == "text"
     with pytest.raises(NotAllowed) as caught:
-        service.start_call(call_id="fixed-call-id")
+        service.calls.start_call(call_id="fixed-call-id")
     assert caught.value.code == "call_exists"
     with pytest.raises(InvalidInput):
-        service.end_call("fixed-call-id", "great")
+        service.calls.end_call("fixed-call-id", "great")
     with pytest.raises(InvalidInput):
-        service.start_call(channel="fax")
-    service.end_call("fixed-call-id", "abandoned")
+        service.calls.start_call(channel="fax")
+    service.calls.end_call("fixed-call-id", "abandoned")
     for late in (
-        lambda: service.end_call("fixed-call-id", "resolved"),
-        lambda: service.add_turn("fixed-call-id", "hi"),
+        lambda: service.calls.end_call("fixed-call-id", "resolved"),
+        lambda: service.calls.add_turn("fixed-call-id", "hi"),
     ):
         with pytest.raises(NotAllowed) as caught:
             late()
         assert caught.value.code == "call_ended"
-    assert service.get_call("fixed-call-id")["outcome"] == "abandoned"
+    assert service.calls.get_call("fixed-call-id")["outcome"] == "abandoned"
     for unknown in (
-        lambda: service.get_call("nope"),
-        lambda: service.add_turn("nope", "hi"),
-        lambda: service.end_call("nope", "resolved"),
+        lambda: service.calls.get_call("nope"),
+        lambda: service.calls.add_turn("nope", "hi"),
+        lambda: service.calls.end_call("nope", "resolved"),
     ):
         with pytest.raises(CallNotFound):
             unknown()
 
 
-def test_concurrent_turns_get_unique_seq(service: OrderService) -> None:
-    call_id = service.start_call()["id"]
-    threads = [threading.Thread(target=service.add_turn, args=(call_id, f"turn {i}")) for i in range(10)]
+def test_concurrent_turns_get_unique_seq(service: Store) -> None:
+    call_id = service.calls.start_call()["id"]
+    threads = [threading.Thread(target=service.calls.add_turn, args=(call_id, f"turn {i}")) for i in range(10)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert [t["seq"] for t in service.get_call(call_id)["turns"]] == list(range(1, 11))
+    assert [t["seq"] for t in service.calls.get_call(call_id)["turns"]] == list(range(1, 11))
 
 
 # -- durability and failures ----------------------------------------------------------------
 
 
-def test_failed_write_rolls_back_only_itself(service: OrderService, engine, db_url: str, monkeypatch) -> None:
-    service.cancel_order(PAID, call_id="first")
-    handoff_id = service.record_handoff("first", "needs a person")
+def test_failed_write_rolls_back_only_itself(service: Store, engine, db_url: str, monkeypatch) -> None:
+    service.orders.cancel_order(PAID, call_id="first")
+    handoff_id = service.handoffs.record_handoff("first", "needs a person")
     tickets_before = _count(engine, Ticket)
     refunds_before = _count(engine, Refund)
 
     def broken_ticket(*_args, **_kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr("voicebot.orders._new_ticket", broken_ticket)
+    monkeypatch.setattr("voicebot.store.orders.new_ticket", broken_ticket)
     with pytest.raises(RuntimeError, match="disk full"):
-        service.cancel_order(PACKED, call_id="second")  # fails after the status change
+        service.orders.cancel_order(PACKED, call_id="second")  # fails after the status change
     monkeypatch.undo()
 
     # The failed cancellation left no trace; the earlier one is intact, also for a new connection.
     fresh = make_engine(db_url)
     try:
-        reopened = OrderService(session_factory(fresh))
-        assert reopened.get_order(PACKED)["status"] == "packed"
-        assert reopened.refund_status(PACKED) == []
-        assert reopened.get_order(PAID)["status"] == "cancelled"
-        assert reopened.refund_status(PAID)[0]["status"] == "processing"
+        reopened = Store.open(session_factory(fresh))
+        assert reopened.orders.get_order(PACKED)["status"] == "packed"
+        assert reopened.orders.refund_status(PACKED) == []
+        assert reopened.orders.get_order(PAID)["status"] == "cancelled"
+        assert reopened.orders.refund_status(PAID)[0]["status"] == "processing"
         assert _count(fresh, Ticket) == tickets_before and _count(fresh, Refund) == refunds_before
         assert _count(fresh, Handoff, Handoff.id == handoff_id) == 1
     finally:
         fresh.dispose()
     # The service is still usable after the failure.
-    assert service.cancel_order(PACKED)["order"]["status"] == "cancelled"
+    assert service.orders.cancel_order(PACKED)["order"]["status"] == "cancelled"
 
 
-def test_refused_change_leaves_no_trace(service: OrderService, engine) -> None:
+def test_refused_change_leaves_no_trace(service: Store, engine) -> None:
     def updated_at() -> datetime:
         with session_factory(engine)() as session:
             return session.scalar(select(Order.updated_at).where(Order.order_number == IN_TRANSIT))
 
     before = updated_at()
     with pytest.raises(NotAllowed):
-        service.cancel_order(IN_TRANSIT)
+        service.orders.cancel_order(IN_TRANSIT)
     assert updated_at() == before
 
 
@@ -589,13 +578,13 @@ def test_refused_change_leaves_no_trace(service: OrderService, engine) -> None:
 def test_dead_database(url: str) -> None:
     engine = make_engine(url)
     try:
-        service = OrderService(session_factory(engine))
+        service = Store.open(session_factory(engine))
         for call in (
-            lambda: service.get_order(IN_TRANSIT),
-            lambda: service.list_orders(),
-            lambda: service.cancel_order(PENDING),
-            lambda: service.start_call(),
-            lambda: service.record_handoff(None, "db down"),
+            lambda: service.orders.get_order(IN_TRANSIT),
+            lambda: service.orders.list_orders(),
+            lambda: service.orders.cancel_order(PENDING),
+            lambda: service.calls.start_call(),
+            lambda: service.handoffs.record_handoff(None, "db down"),
         ):
             with pytest.raises(DatabaseUnavailable) as caught:
                 call()
@@ -610,23 +599,23 @@ def test_init_database_on_dead_database(tmp_path: Path) -> None:
         init_database(settings)
 
 
-def test_calls_table_survives_failures(service: OrderService, engine) -> None:
-    call_id = service.start_call()["id"]
-    service.add_turn(call_id, "hello")
+def test_calls_table_survives_failures(service: Store, engine) -> None:
+    call_id = service.calls.start_call()["id"]
+    service.calls.add_turn(call_id, "hello")
     with pytest.raises(NotAllowed):
-        service.start_call(call_id=call_id)
+        service.calls.start_call(call_id=call_id)
     assert _count(engine, Call) == 1
-    assert len(service.get_call(call_id)["turns"]) == 1
+    assert len(service.calls.get_call(call_id)["turns"]) == 1
 
 
-def test_turn_latency_goes_on_the_latest_caller_turn_once(service: OrderService) -> None:
-    call = service.start_call(channel="phone")
-    service.add_turn(call["id"], None, None, None, "Hello, how can I help?")  # the greeting: not timed
-    assert service.set_turn_latency(call["id"], {"total": 1.0}) is None
-    first = service.add_turn(call["id"], "where is my order", "track_order", 0.9, "What is the order number?")
+def test_turn_latency_goes_on_the_latest_caller_turn_once(service: Store) -> None:
+    call = service.calls.start_call(channel="phone")
+    service.calls.add_turn(call["id"], None, None, None, "Hello, how can I help?")  # the greeting: not timed
+    assert service.calls.set_turn_latency(call["id"], {"total": 1.0}) is None
+    first = service.calls.add_turn(call["id"], "where is my order", "track_order", 0.9, "What is the order number?")
     timings = {"endpointing": 200.0, "transcription": 310.5, "total": 790.0}
-    assert service.set_turn_latency(call["id"], timings) == first["seq"]
-    assert service.set_turn_latency(call["id"], {"total": 5.0}) is None  # already timed: kept
-    service.end_call(call["id"], "resolved")  # the answer may start playing after the call closed
-    turns = service.get_call(call["id"])["turns"]
+    assert service.calls.set_turn_latency(call["id"], timings) == first["seq"]
+    assert service.calls.set_turn_latency(call["id"], {"total": 5.0}) is None  # already timed: kept
+    service.calls.end_call(call["id"], "resolved")  # the answer may start playing after the call closed
+    turns = service.calls.get_call(call["id"])["turns"]
     assert [t["latency_ms"] for t in turns] == [None, timings]

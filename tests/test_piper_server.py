@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 from tests.pg_server import free_port
+from voicebot.runtime.models import load_whisper
+from voicebot.runtime.piper import PiperServer
 from voicebot.settings import Settings
-from voicebot.speech.models import load_whisper
-from voicebot.speech.piper_server import PiperServer
 
 pytestmark = pytest.mark.integration
 

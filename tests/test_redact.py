@@ -1,4 +1,4 @@
-from voicebot.redact import redact
+from voicebot.domain.redact import redact
 
 
 def test_card_numbers_are_redacted_in_any_grouping():

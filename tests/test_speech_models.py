@@ -8,8 +8,14 @@ from pathlib import Path
 
 import pytest
 
+from voicebot.runtime.models import (
+    WHISPER_BASE_SHA256,
+    WHISPER_BASE_SIZE,
+    ModelError,
+    piper_voice_path,
+    prepare_whisper,
+)
 from voicebot.settings import Settings
-from voicebot.speech.models import WHISPER_BASE_SHA256, WHISPER_BASE_SIZE, ModelError, piper_voice_path, prepare_whisper
 
 
 def sha256(path: Path) -> str:

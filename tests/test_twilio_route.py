@@ -13,8 +13,10 @@ from pipecat.frames.frames import CancelWorkerFrame, InputAudioRawFrame, InputDT
 from pipecat.processors.frame_processor import FrameProcessorSetup
 from starlette.websockets import WebSocketDisconnect
 
-import telephony.twilio as twilio_route
-from voicebot.voice.dialogue import CallInfo
+import voicebot.telephony.twilio.routes as twilio_route
+from voicebot.telephony.twilio.handshake import MAX_MESSAGE_CHARS, call_from_start
+from voicebot.telephony.twilio.serializer import CheckedTwilioSerializer
+from voicebot.voice.call import CallInfo
 
 STREAM_SID = "MZ" + "0" * 32
 START = {
@@ -31,7 +33,7 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
 
     async def fake_run_call(websocket: WebSocket, call: CallInfo, serializer: object, resources: object) -> None:
         assert resources is app_resources
-        assert isinstance(serializer, twilio_route.CheckedTwilioSerializer) and serializer.call is call
+        assert isinstance(serializer, CheckedTwilioSerializer) and serializer.call is call
         started.append(call)
         await websocket.send_text(json.dumps({"event": "mark", "mark": {"name": "ok"}}))
         await websocket.close()
@@ -95,7 +97,7 @@ def test_wrong_media_format_is_closed_1003(client: TestClient, calls: list, capl
 
 
 def test_oversized_message_before_start_is_closed_1003(client: TestClient, calls: list, caplog: pytest.LogCaptureFixture) -> None:
-    huge = json.dumps({"event": "connected", "padding": "x" * (twilio_route.MAX_MESSAGE_CHARS + 1)})
+    huge = json.dumps({"event": "connected", "padding": "x" * (MAX_MESSAGE_CHARS + 1)})
     assert closed_with(client, huge) == 1003
     assert "limit" in caplog.text
 
@@ -113,8 +115,8 @@ def test_custom_parameters_reach_the_call(client: TestClient, calls: list) -> No
 
 
 @pytest.fixture
-async def serializer() -> twilio_route.CheckedTwilioSerializer:
-    checked = twilio_route.CheckedTwilioSerializer(twilio_route.call_from_start(START))
+async def serializer() -> CheckedTwilioSerializer:
+    checked = CheckedTwilioSerializer(call_from_start(START))
     # Only the sample rates matter to a serializer; the clock and task manager are unused.
     await checked.setup(FrameProcessorSetup(clock=None, task_manager=None, pipeline_worker=None, audio_out_sample_rate=8000))
     return checked
@@ -124,7 +126,7 @@ def media(payload: str) -> str:
     return json.dumps({"event": "media", "streamSid": STREAM_SID, "media": {"track": "inbound", "payload": payload}})
 
 
-async def audio_flows(serializer: twilio_route.CheckedTwilioSerializer) -> bool:
+async def audio_flows(serializer: CheckedTwilioSerializer) -> bool:
     """Some 20 ms frames of μ-law come out as 16 kHz audio (the resampler holds the first back)."""
     frame = media(base64.b64encode(b"\x7f" * 160).decode())
     frames = [await serializer.deserialize(frame) for _ in range(25)]

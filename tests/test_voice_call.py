@@ -1,7 +1,7 @@
 """Phone calls end to end: a scripted caller on the Twilio WebSocket, real VAD, Whisper, Rasa and Piper.
 
 The caller's speech is synthesised by the stack's own Piper server and sent as
-μ-law 8 kHz telephone audio, in real time, by `voicebot.call_client`.
+μ-law 8 kHz telephone audio, in real time, by `voicebot.telephony.twilio.caller`.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ import pytest
 import soundfile
 import soxr
 
-from voicebot.call_client import fetch_call_record, merge, place_call
-from voicebot.speech.models import load_whisper
+from voicebot.runtime.models import load_whisper
+from voicebot.telephony.twilio.caller import fetch_call_record, merge, place_call
 
 pytestmark = pytest.mark.integration
 
@@ -136,7 +136,7 @@ def test_malformed_messages_mid_call_are_dropped_and_the_call_goes_on(settings, 
         json.dumps({"event": "transcription", "text": "hello"}),
         json.dumps({"event": "media", "media": {"payload": "A" * 200_000}}),  # oversized
     ]
-    with caplog.at_level(logging.WARNING, logger="telephony.twilio"):
+    with caplog.at_level(logging.WARNING, logger="voicebot.telephony.twilio.routes"):
         merged, _ = call(settings, [say("Where is my order?")], raw_after_start=junk)
     assert merged["turns"][0]["intent"] == "track_order"
     for problem in ("malformed message", "not base64", "unknown event", "limit"):

@@ -22,8 +22,8 @@ from pipecat.frames.frames import (
 )
 from pipecat.tests.utils import SleepFrame, run_test
 
-from voicebot.dialogue import BotTurn
-from voicebot.voice.dialogue import (
+from voicebot.dialogue.service import BotTurn
+from voicebot.voice.call import (
     AGENT_REQUEST,
     REPROMPT,
     SILENCE_GOODBYE,

@@ -51,7 +51,7 @@ class Settings(BaseSettings):
     whisper_min_window_s: float = Field(
         10.0,
         description="Shortest audio window Whisper's encoder sees (30 = Whisper's own, slowest); "
-        "shorter windows transcribe short turns faster. `voicebot eval asr` measures each.",
+        "shorter windows transcribe short turns faster. `voicebot-eval asr` measures each.",
     )
     whisper_initial_prompt: str = Field(
         "Customer service call about an online order. My order number is 1 0 4 2 3 3. "

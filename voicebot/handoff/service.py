@@ -8,29 +8,27 @@ the routing rules and a summary built from the same call state.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from voicebot.domain.errors import CallNotFound, OrderNotFound
+from voicebot.events.bus import Publish
 from voicebot.handoff.routing import CallFacts, RoutingRules
 from voicebot.handoff.summary import CallState, build_summary
-from voicebot.orders import CallNotFound, OrderNotFound, OrderService
+from voicebot.store.repositories import Store
 
 logger = logging.getLogger(__name__)
-
-Publish = Callable[[str, dict[str, Any]], None]  # EventBus.publish: event type, data
-
 
 class HandoffService:
     def __init__(
         self,
-        orders: OrderService,
+        store: Store,
         rules: RoutingRules,
         average_handle_s: float = 180.0,
         publish: Publish = lambda _type, _data: None,
     ) -> None:
-        self.orders = orders
+        self.store = store
         self.rules = rules
         self.average_handle_s = average_handle_s
         self.publish = publish
@@ -43,10 +41,10 @@ class HandoffService:
         events: list[dict[str, Any]] = []
         if call_id:
             try:
-                call = self.orders.get_call(call_id)
+                call = self.store.calls.get_call(call_id)
             except CallNotFound:
                 logger.warning("Handoff for unknown call %s: summarising what the request carries", call_id)
-            events = self.orders.call_events(call_id)
+            events = self.store.calls.call_events(call_id)
         numbers: list[str] = []
         for number in [
             *(e["order_number"] for e in events if e["detail"].get("outcome") == "done"),
@@ -58,7 +56,7 @@ class HandoffService:
         orders = []
         for number in numbers:
             try:
-                orders.append(self.orders.get_order(number))
+                orders.append(self.store.orders.get_order(number))
             except OrderNotFound:
                 continue
         first = orders[0]["order_number"] if orders else None
@@ -70,7 +68,7 @@ class HandoffService:
             events=events,
             collected=dict(collected),
             orders=orders,
-            customer=self.orders.customer_for(order_number=first, phone=call.get("caller")),
+            customer=self.store.customers.customer_for(order_number=first, phone=call.get("caller")),
         )
 
     def hand_off(
@@ -96,7 +94,7 @@ class HandoffService:
             )
         )
         summary = build_summary(replace(state, queue=route.queue, priority=route.priority))
-        handoff_id = self.orders.record_handoff(
+        handoff_id = self.store.handoffs.record_handoff(
             call_id,
             reason,
             intent=intent,
@@ -108,7 +106,7 @@ class HandoffService:
             routing_rule=route.rule,
             summary_json=summary,
         )
-        position = self.orders.queue_position(handoff_id)
+        position = self.store.handoffs.queue_position(handoff_id)
         logger.info("Call %s handed off (%s) to %s, position %d, rule %r", call_id, reason, route.queue, position, route.rule)
         result = {
             "handoff_id": handoff_id,
@@ -128,35 +126,35 @@ class HandoffService:
         The bot asks for the handoff while the turn is still being answered, so the
         first summary lacks the caller's last words; the queue chosen then stays.
         """
-        handoff = self.orders.get_handoff(handoff_id)
+        handoff = self.store.handoffs.get_handoff(handoff_id)
         state = self.call_state(handoff["call_id"], handoff["reason"], handoff["collected"], handoff["order_number"])
         summary = build_summary(replace(state, queue=handoff["queue"], priority=handoff["priority"]))
-        self.orders.set_handoff_summary(handoff_id, summary["text"], summary)
+        self.store.handoffs.set_handoff_summary(handoff_id, summary["text"], summary)
         self.publish("handoff.updated", {"handoff_id": handoff_id, "call_id": handoff["call_id"], "queue": handoff["queue"], "summary": summary})
         return summary
 
     def status(self, handoff_id: int) -> dict[str, Any]:
         """Where a handoff stands now, for the caller on hold: status, position, expected wait."""
-        handoff = self.orders.get_handoff(handoff_id)
-        position = self.orders.queue_position(handoff_id) if handoff["status"] == "waiting" else 0
+        handoff = self.store.handoffs.get_handoff(handoff_id)
+        position = self.store.handoffs.queue_position(handoff_id) if handoff["status"] == "waiting" else 0
         return {"status": handoff["status"], "position": position, "expected_wait_s": self.expected_wait_s(position)}
 
     def expected_wait_s(self, position: int) -> int:
         return round(position * self.average_handle_s)
 
     def caller_left(self, call_id: str) -> None:
-        for handoff in self.orders.abandon_waiting_handoffs(call_id):
+        for handoff in self.store.handoffs.abandon_waiting_handoffs(call_id):
             logger.info("Call %s: caller hung up while waiting in %s", call_id, handoff["queue"])
             self.publish("handoff.abandoned", handoff)
 
     def transfer(self, call_id: str) -> dict[str, Any]:
         """The telephony side takes the call (it fetched the transfer TwiML): the desk stops offering it."""
-        handoff = self.orders.mark_transferred(call_id)
+        handoff = self.store.handoffs.mark_transferred(call_id)
         self.publish("handoff.transferred", {"handoff_id": handoff["handoff_id"], "call_id": call_id, "queue": handoff["queue"]})
         return handoff
 
     def schedule_callback(self, handoff_id: int, when: datetime) -> dict[str, Any]:
         """The caller would rather be called back at `when`: a ticket for the queue, off the waiting list."""
-        scheduled = self.orders.schedule_callback(handoff_id, when)
+        scheduled = self.store.handoffs.schedule_callback(handoff_id, when)
         self.publish("handoff.callback", scheduled)
         return scheduled

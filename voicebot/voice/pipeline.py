@@ -23,18 +23,21 @@ from pipecat.pipeline.pipeline import Pipeline
 from pipecat.pipeline.worker import PipelineParams, PipelineWorker
 from pipecat.processors.audio.vad_processor import VADProcessor
 from pipecat.serializers.base_serializer import FrameSerializer
-from pipecat.transports.websocket.fastapi import FastAPIWebsocketParams, FastAPIWebsocketTransport
+from pipecat.transports.websocket.fastapi import (
+    FastAPIWebsocketParams,
+    FastAPIWebsocketTransport,
+)
 from pipecat.workers.runner import WorkerRunner
 
-from voicebot.dialogue import DialogueService
+from voicebot.dialogue.service import DialogueService
 from voicebot.settings import Settings
-from voicebot.speech.whisper import NO_SPEECH_PROB, transcribe_turn
 from voicebot.voice.bridge import Bridges, CallerAudioTap
-from voicebot.voice.dialogue import CallDialogueProcessor, CallInfo
+from voicebot.voice.call import CallDialogueProcessor, CallInfo
 from voicebot.voice.latency import TurnLatencyObserver
 from voicebot.voice.recording import CallRecording
 from voicebot.voice.stt import SharedWhisperSTTService
 from voicebot.voice.tts import PiperHttpTTSService, SpeechCache
+from voicebot.voice.whisper import NO_SPEECH_PROB, transcribe_turn
 
 if TYPE_CHECKING:
     from faster_whisper import WhisperModel
@@ -50,7 +53,7 @@ def release_freed_memory() -> None:
     A finished call's pipeline sits in reference cycles that hold megabytes of native
     buffers (ONNX VAD state, resamplers, audio); Python frees them only at its next
     full collection, so resident memory climbed ~4 MB a call until one happened
-    (`voicebot eval soak`). A full collection stalls the event loop for a moment, so
+    (`voicebot-eval soak`). A full collection stalls the event loop for a moment, so
     it runs only while the line is idle; then glibc hands its free pages back to the OS.
     """
     gc.collect()
@@ -87,7 +90,7 @@ class VoiceResources:
     ) -> "VoiceResources":
         """Loads the Whisper model (off the event loop) unless one is given."""
         if whisper is None:
-            from voicebot.speech.models import load_whisper
+            from voicebot.runtime.models import load_whisper
 
             whisper = await asyncio.to_thread(load_whisper, settings)
             # The first decode allocates the decoder's buffers: pay that now, not on a caller's turn.

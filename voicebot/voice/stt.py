@@ -17,7 +17,7 @@ from pipecat.frames.frames import ErrorFrame, Frame, TranscriptionFrame
 from pipecat.services.whisper.stt import WhisperSTTService
 from pipecat.utils.time import time_now_iso8601
 
-from voicebot.speech.whisper import transcribe_turn
+from voicebot.voice.whisper import transcribe_turn
 
 if TYPE_CHECKING:
     from faster_whisper import WhisperModel

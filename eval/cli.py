@@ -1,0 +1,107 @@
+"""`voicebot-eval`: the evaluation suites and benchmarks.
+
+They import the product and start it as a user would; the product never imports them.
+Each suite prints its figures and writes a results file under eval/results/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from voicebot.runtime.console import echo
+from voicebot.settings import Settings, get_settings
+
+DESCRIPTION = """\
+Evaluation suites and benchmarks of the voicebot engine.
+
+  voicebot-eval nlu           intent accuracy on fresh phrasings
+  voicebot-eval kb            knowledge-base retrieval: recall, MRR, query latency
+  voicebot-eval text-latency  text-level turn latency
+  voicebot-eval latency       phone turn latency per stage, and calls held at once
+  voicebot-eval asr           speech recognition errors and speed over a phone line
+  voicebot-eval soak          many calls in a row: engine memory stays flat?
+
+Suites that need the bot reuse a running `voicebot serve` or start one.
+"""
+
+
+def cmd_eval_nlu(args: argparse.Namespace, settings: Settings) -> int:
+    from eval.nlu_eval import run
+    from voicebot.runtime.rasa import parse_texts
+
+    return run(settings, args, parse_texts, echo)
+
+
+def cmd_eval_text_latency(args: argparse.Namespace, settings: Settings) -> int:
+    from eval.text_latency import run
+
+    return run(settings, args, echo)
+
+
+def cmd_eval_voice_latency(args: argparse.Namespace, settings: Settings) -> int:
+    from eval.voice_latency import run
+
+    return run(settings, args, echo)
+
+
+def cmd_eval_soak(args: argparse.Namespace, settings: Settings) -> int:
+    from eval.soak import run
+
+    return run(settings, args, echo)
+
+
+def cmd_eval_asr(args: argparse.Namespace, settings: Settings) -> int:
+    from eval.asr_eval import run
+
+    return run(settings, args, echo)
+
+
+def cmd_eval_kb(args: argparse.Namespace, settings: Settings) -> int:
+    from eval.kb_eval import run
+
+    return run(settings, args, echo)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="voicebot-eval", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ev = parser.add_subparsers(dest="suite", required=True, metavar="SUITE")
+    p = ev.add_parser("nlu", help="intent accuracy and macro-F1 on fresh phrasings", description="Parses the held-out fresh phrasings (eval/data/nlu_fresh.yml) with the trained model and prints accuracy, macro-F1, per-intent scores and confusion pairs. Results are written to eval/results/nlu.json.")
+    p.add_argument("--data", action="append", help="Rasa NLU YAML test file(s) (default: eval/data/nlu_fresh*.yml)")
+    p.add_argument("--json", action="store_true", help="print the results as JSON")
+    p.set_defaults(func=cmd_eval_nlu)
+    p = ev.add_parser("text-latency", help="text-level turn latency benchmark", description="Runs scripted text conversations against the running engine (or starts one) and prints p50/p95 of parse+action+response per turn. Results go to eval/results/text_latency.json.")
+    p.add_argument("--conversations", type=int, default=10, help="how many scripted conversations to run (default 10)")
+    p.add_argument("--json", action="store_true", help="print the results as JSON")
+    p.set_defaults(func=cmd_eval_text_latency)
+    p = ev.add_parser("latency", help="phone turn latency and concurrent-call capacity", description="Phones the engine's Twilio WebSocket with scripted callers (voiced by Piper, μ-law 8 kHz, real time) and prints p50/p95 from the end of the caller's speech to the first bot audio, for each number of simultaneous calls. Starts the engine if none is running. Results go to eval/results/voice_latency.json.")
+    p.add_argument("--turns", type=int, default=20, help="caller turns to measure per concurrency level (default 20)")
+    p.add_argument("--calls-at-once", type=lambda v: [int(x) for x in v.split(",")], default=[1], help="comma-separated simultaneous call counts, e.g. 1,2,4 (default 1)")
+    p.add_argument("--json", action="store_true", help="print the results as JSON")
+    p.set_defaults(func=cmd_eval_voice_latency)
+    p = ev.add_parser("asr", help="speech recognition word error rate and speed over a phone line", description="Voices the caller turns in eval/data/asr_caller_turns.txt (Piper at two speeds, and espeak-ng's US voice when espeak-ng is installed), sends them through an 8 kHz mu-law line and transcribes them as a call does, once per Whisper encoder window. Prints word error rate, exact digit strings and time per turn. Starts Piper if it is not running. Results go to eval/results/asr.json.")
+    p.add_argument("--windows", type=lambda v: [float(x) for x in v.split(",")], default=[30.0, 10.0], help="comma-separated encoder windows in seconds (default 30,10; 30 is Whisper's own)")
+    p.add_argument("--json", action="store_true", help="print the results as JSON")
+    p.set_defaults(func=cmd_eval_asr)
+    p = ev.add_parser("soak", help="many calls in a row: does the engine's memory stay flat?", description="Places --calls short phone calls one after another on the engine's Twilio WebSocket (starting the engine if none is running) and reads its resident memory and open-call count from /health after each. Prints the memory growth per call after the warm-up calls. Results go to eval/results/soak.json.")
+    p.add_argument("--calls", type=int, default=50, help="how many calls to place (default 50)")
+    p.add_argument("--json", action="store_true", help="print the results as JSON")
+    p.set_defaults(func=cmd_eval_soak)
+    p = ev.add_parser("kb", help="knowledge-base retrieval: recall@1/@3, MRR, bot answers, query latency", description="Asks the knowledge base every question in eval/data/kb_questions.yaml (caller-style questions labelled with the article that answers them, questions no article answers, and agent situations labelled with a script). Prints recall@1, recall@3 and MRR; what the bot would say at VOICEBOT_KB_MIN_ANSWER_SCORE (right answer, wrong answer, handoff offer); script recall for agents; query latency p50/p95. Needs no running services. Results go to eval/results/kb.json.")
+    p.add_argument("--questions", type=Path, help="another question file in the same format")
+    p.add_argument("--dev", action="store_true", help="use the development set (eval/data/kb_questions_dev.yaml), the one the ranker is tuned on")
+    p.add_argument("--show-misses", action="store_true", help="list every question whose article was not ranked first, and every false answer")
+    p.add_argument("--json", action="store_true", help="print the results as JSON")
+    p.set_defaults(func=cmd_eval_kb)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args, get_settings())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

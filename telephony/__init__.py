@@ -1,1 +1,0 @@
-"""Telephony front ends: each turns a carrier's media stream into a voicebot call."""

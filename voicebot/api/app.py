@@ -1,0 +1,153 @@
+"""The engine's HTTP app: health, the order API, the knowledge API and the text dialogue API.
+
+Routes are thin; the work is done by `OrderService` (orders and call records),
+`KnowledgeBase` (retrieval) and `DialogueService` (turns through Rasa), all created
+once at start-up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, AsyncIterator, Literal
+
+import httpx
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from sqlalchemy import text
+
+from knowledge.service import KnowledgeBase
+from voicebot import __version__
+from voicebot.api.knowledge import router as knowledge_router
+from voicebot.api.orders import install_error_handlers
+from voicebot.api.orders import router as backend_router
+from voicebot.desk import routes as desktop
+from voicebot.desk.agents import AgentService
+from voicebot.desk.desk import AgentDesk
+from voicebot.dialogue.service import DialogueService
+from voicebot.emotion import TextEmotion
+from voicebot.events.bus import EventBus
+from voicebot.handoff.routing import load_rules
+from voicebot.handoff.service import HandoffService
+from voicebot.runtime.rasa import domain_intents
+from voicebot.settings import Settings, get_settings
+from voicebot.store.repositories import Store
+from voicebot.store.session import init_database, session_factory
+from voicebot.telephony.twilio.routes import router as twilio_router
+from voicebot.voice.pipeline import VoiceResources
+
+
+class StartConversation(BaseModel):
+    caller: str | None = Field(None, max_length=40, description="Caller's number, if known")
+    channel: Literal["text", "phone"] = "text"
+
+
+class CallerMessage(BaseModel):
+    text: str = Field(min_length=1, max_length=2000)
+
+
+class EndConversation(BaseModel):
+    outcome: Literal["resolved", "handed_off", "abandoned", "failed"]
+
+
+async def component_health(app: FastAPI) -> dict[str, dict[str, Any]]:
+    """Each component's readiness: the database, the knowledge base, Rasa with its model, the action server, TTS."""
+    settings: Settings = app.state.settings
+    status: dict[str, dict[str, Any]] = {"knowledge": app.state.knowledge.status()}
+    try:
+        with app.state.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        status["database"] = {"ok": True, "url": app.state.engine.url.render_as_string(hide_password=True)}
+    except Exception as error:  # any driver error means "not ready"
+        status["database"] = {"ok": False, "error": str(error).splitlines()[0]}
+    async with httpx.AsyncClient(timeout=2.0) as client:
+        for name, url, ready in (
+            ("rasa", f"{settings.rasa_url}/status", lambda body: bool(body.get("model_file"))),
+            ("action_server", f"{settings.action_url}/health", lambda body: body.get("status") == "ok"),
+            ("tts", f"{settings.tts_url}/info", lambda body: bool(body)),
+        ):
+            try:
+                response = await client.get(url)
+                body = response.json()
+                status[name] = {"ok": response.status_code == 200 and ready(body), "url": url}
+                if name == "rasa":
+                    status[name]["model"] = body.get("model_file")
+            except (httpx.HTTPError, ValueError) as error:
+                status[name] = {"ok": False, "url": url, "error": type(error).__name__}
+    return status
+
+
+def process_rss_mb() -> float | None:
+    """This process's resident memory now (Linux /proc; None elsewhere): the soak test watches it."""
+    try:
+        resident_pages = int(Path("/proc/self/statm").read_text().split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+    return round(resident_pages * os.sysconf("SC_PAGE_SIZE") / 2**20, 1)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = init_database(settings)
+        app.state.engine = engine
+        sessions = session_factory(engine)
+        app.state.events = EventBus()
+        app.state.store = Store.open(sessions)
+        app.state.handoffs = HandoffService(
+            app.state.store, load_rules(settings.routing_file), settings.handoff_average_handle_s, app.state.events.publish
+        )
+        app.state.agents = AgentService(sessions, settings.agent_session_hours)
+        app.state.desk = AgentDesk(sessions, app.state.store, app.state.events.publish)
+        app.state.knowledge = await asyncio.to_thread(
+            KnowledgeBase.from_settings, settings, domain_intents(settings.nlu_dir)
+        )
+        emotion = await asyncio.to_thread(TextEmotion, app.state.knowledge.encoder)  # one MiniLM for both
+        app.state.dialogue = DialogueService(
+            settings.rasa_url, app.state.store.calls, app.state.handoffs, settings.rasa_timeout_s, emotion, app.state.events.publish
+        )
+        app.state.voice = await VoiceResources.open(settings, app.state.dialogue)  # one Whisper model for all calls
+        yield
+        await app.state.voice.close()
+        await app.state.dialogue.close()
+        engine.dispose()
+
+    app = FastAPI(title="voicebot engine", version=__version__, lifespan=lifespan)
+    app.state.settings = settings
+    install_error_handlers(app)
+    app.include_router(backend_router)
+    app.include_router(knowledge_router)
+    app.include_router(desktop.api)
+    app.include_router(desktop.pages)
+    app.include_router(twilio_router)
+
+    @app.get("/health", tags=["health"])
+    async def health(request: Request) -> JSONResponse:
+        components = await component_health(request.app)
+        ready = all(c["ok"] for c in components.values())
+        engine = {"rss_mb": process_rss_mb(), "active_calls": request.app.state.voice.active_calls}
+        return JSONResponse(
+            {"status": "ok" if ready else "starting", "components": components, "engine": engine}, 200 if ready else 503
+        )
+
+    @app.post("/api/v1/conversations", tags=["dialogue"])
+    async def start_conversation(body: StartConversation, request: Request) -> dict[str, Any]:
+        turn = await request.app.state.dialogue.start_call(caller=body.caller, channel=body.channel)
+        return turn.to_dict()
+
+    @app.post("/api/v1/conversations/{call_id}/messages", tags=["dialogue"])
+    async def send_message(call_id: str, body: CallerMessage, request: Request) -> dict[str, Any]:
+        turn = await request.app.state.dialogue.say(call_id, body.text)
+        return turn.to_dict()
+
+    @app.post("/api/v1/conversations/{call_id}/end", tags=["dialogue"])
+    async def end_conversation(call_id: str, body: EndConversation, request: Request) -> dict[str, str]:
+        await request.app.state.dialogue.end_call(call_id, body.outcome)
+        return {"call_id": call_id, "outcome": body.outcome}
+
+    return app

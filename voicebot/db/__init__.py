@@ -1,5 +1,0 @@
-"""Order database: models, migrations, engine/session helpers and demo data."""
-
-from voicebot.db.session import DatabaseUnavailable, init_database, make_engine, session_factory
-
-__all__ = ["DatabaseUnavailable", "init_database", "make_engine", "session_factory"]

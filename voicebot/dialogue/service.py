@@ -1,0 +1,221 @@
+"""The dialogue bridge: one caller turn in, the bot's turn out, through the Rasa server.
+
+Rasa keeps the conversation state per call (sender id = call id); this service adds
+what a phone line needs around it: call records, the recognised intent for each turn,
+and a guarantee that the caller always hears something. If Rasa or the action server
+fails, the turn becomes an apology and a handoff instead of silence.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+import httpx
+
+from voicebot.domain.errors import ServiceError
+from voicebot.domain.redact import redact
+from voicebot.emotion import TextEmotion, sustained_anger
+from voicebot.events.bus import Publish
+from voicebot.handoff.service import HandoffService
+from voicebot.store.calls import CallRepository
+from voicebot.store.session import DatabaseUnavailable
+
+RECORD_ERRORS = (ServiceError, DatabaseUnavailable)
+
+logger = logging.getLogger(__name__)
+
+APOLOGY = "I'm sorry, something went wrong on our side. Let me connect you to a colleague who can help. Please hold."
+GREETING_TRIGGER = "/greet"
+# Sent to Rasa instead of the caller's words once they have been upset for several turns:
+# the rules answer it with a handoff (reason angry_caller).
+UPSET_TRIGGER = "/caller_upset"
+
+
+@dataclass
+class BotTurn:
+    call_id: str
+    caller_text: str | None
+    bot_texts: list[str]
+    intent: str | None = None
+    confidence: float | None = None
+    entities: list[dict[str, Any]] = field(default_factory=list)
+    handoff: dict[str, Any] | None = None
+    end_call: bool = False
+    failed: bool = False
+    requested_slot: str | None = None  # what the bot just asked for, e.g. "order_number"
+    latency_ms: float = 0.0
+
+    @property
+    def bot_text(self) -> str:
+        return " ".join(self.bot_texts)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "bot_text": self.bot_text}
+
+
+class DialogueService:
+    """Talks to Rasa's REST channel for every call and keeps the call records."""
+
+    def __init__(
+        self,
+        rasa_url: str,
+        calls: CallRepository,
+        handoffs: HandoffService,
+        timeout_s: float = 10.0,
+        emotion: TextEmotion | None = None,
+        publish: Publish = lambda _type, _data: None,
+    ) -> None:
+        self.rasa_url = rasa_url.rstrip("/")
+        self.calls = calls
+        self.handoffs = handoffs
+        self.emotion = emotion
+        self.publish = publish  # the event stream: live transcripts for agents
+        self.client = httpx.AsyncClient(timeout=timeout_s)
+
+    async def close(self) -> None:
+        await self.client.aclose()
+
+    async def start_call(
+        self, caller: str | None = None, channel: str = "text", call_id: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> BotTurn:
+        """Opens a call record and returns the bot's greeting.
+
+        `metadata` (caller number, telephony custom parameters) goes to Rasa with the
+        first message; Rasa keeps it in the `session_started_metadata` slot for actions.
+        """
+        call_id = call_id or str(uuid.uuid4())
+        await self._record(lambda: self.calls.start_call(call_id=call_id, caller=caller, channel=channel))
+        return await self._exchange(call_id, GREETING_TRIGGER, caller_text=None, metadata={"channel": channel, **(metadata or {})})
+
+    async def say(self, call_id: str, text: str) -> BotTurn:
+        """One caller turn; a caller upset for several turns is handed to a person."""
+        emotion = await asyncio.to_thread(self.emotion.label, text) if self.emotion else None
+        message = text
+        if emotion in ("angry", "frustrated") and await asyncio.to_thread(self._stays_upset, call_id, emotion):
+            logger.info("Call %s: caller upset for several turns, handing off", call_id)
+            message = UPSET_TRIGGER
+        return await self._exchange(call_id, message, caller_text=text, emotion=emotion)
+
+    def _stays_upset(self, call_id: str, emotion: str) -> bool:
+        """Sustained anger over the recorded turns plus this one, and not yet escalated for it."""
+        try:
+            turns = self.calls.get_call(call_id)["turns"]
+        except RECORD_ERRORS:
+            return False
+        if any(t["intent"] == UPSET_TRIGGER.lstrip("/") for t in turns):
+            return False
+        return sustained_anger([t["emotion"] for t in turns] + [emotion])
+
+    async def end_call(self, call_id: str, outcome: str) -> None:
+        await self._record(lambda: self.calls.end_call(call_id, outcome))
+        await self._record(lambda: self.handoffs.caller_left(call_id))
+        self.publish("call.ended", {"call_id": call_id, "outcome": outcome})
+
+    async def hold_status(self, handoff_id: int) -> dict[str, Any]:
+        """For a caller on hold: is the handoff still waiting, and where in the queue."""
+        return await asyncio.to_thread(self.handoffs.status, handoff_id)
+
+    async def schedule_callback(self, handoff_id: int, when: datetime) -> dict[str, Any]:
+        return await asyncio.to_thread(self.handoffs.schedule_callback, handoff_id, when)
+
+    async def transfer_requested(self, call_id: str, handoff: dict[str, Any]) -> None:
+        """Tells the telephony side (event stream) it may take the call: Twilio fetches the TwiML path."""
+        self.publish(
+            "call.transfer",
+            {
+                "call_id": call_id,
+                "handoff_id": handoff.get("handoff_id"),
+                "queue": handoff.get("queue"),
+                "twiml_path": f"/telephony/twilio/transfer/{call_id}",
+            },
+        )
+
+    async def record_latency(self, call_id: str, latency_ms: dict[str, float]) -> None:
+        """Stage timings of the call's latest spoken turn (see voicebot.voice.latency)."""
+        await self._record(lambda: self.calls.set_turn_latency(call_id, latency_ms))
+
+    async def _exchange(
+        self,
+        call_id: str,
+        message: str,
+        caller_text: str | None,
+        metadata: dict[str, Any] | None = None,
+        emotion: str | None = None,
+    ) -> BotTurn:
+        started = time.perf_counter()
+        try:
+            turn = await self._ask_rasa(call_id, message, caller_text, metadata)
+        except (httpx.HTTPError, ValueError) as error:
+            logger.error("Dialogue failed for call %s: %s", call_id, error)
+            turn = await asyncio.to_thread(self._failure, call_id, caller_text)
+        turn.latency_ms = (time.perf_counter() - started) * 1000
+        stored = await self._record(
+            lambda: self.calls.add_turn(call_id, caller_text, turn.intent, turn.confidence, turn.bot_text, emotion=emotion)
+        )
+        # What agents see is what was stored: redacted (or redacted here when the store is down).
+        caller_said, bot_said = (stored["caller_text"], stored["bot_text"]) if stored else (redact(caller_text), redact(turn.bot_text))
+        self.publish(
+            "call.turn",
+            {"call_id": call_id, "caller_text": caller_said, "bot_text": bot_said, "intent": turn.intent, "emotion": emotion},
+        )
+        if turn.handoff and turn.handoff.get("handoff_id"):
+            handoff_id = turn.handoff["handoff_id"]
+            await self._record(lambda: self.handoffs.refresh_summary(handoff_id))
+        return turn
+
+    async def _ask_rasa(
+        self, call_id: str, message: str, caller_text: str | None, metadata: dict[str, Any] | None
+    ) -> BotTurn:
+        payload: dict[str, Any] = {"sender": call_id, "message": message}
+        if metadata:
+            payload["metadata"] = metadata
+        response = await self.client.post(f"{self.rasa_url}/webhooks/rest/webhook", json=payload)
+        response.raise_for_status()
+        turn = BotTurn(call_id=call_id, caller_text=caller_text, bot_texts=[])
+        for item in response.json():
+            if item.get("text"):
+                turn.bot_texts.append(item["text"])
+            custom = item.get("custom") or {}
+            turn.handoff = custom.get("handoff", turn.handoff)
+            turn.end_call = turn.end_call or "end_call" in custom
+        if not turn.bot_texts:
+            # Rasa answers with nothing when a custom action crashed or timed out.
+            raise ValueError("Rasa returned no bot message (action server down?)")
+        tracker = await self.client.get(
+            f"{self.rasa_url}/conversations/{call_id}/tracker", params={"include_events": "NONE"}
+        )
+        tracker.raise_for_status()
+        state = tracker.json()
+        turn.requested_slot = (state.get("slots") or {}).get("requested_slot")
+        latest = state.get("latest_message") or {}
+        intent = latest.get("intent") or {}
+        turn.intent, turn.confidence = intent.get("name"), intent.get("confidence")
+        turn.entities = [
+            {k: e.get(k) for k in ("entity", "value", "start", "end")} for e in latest.get("entities") or []
+        ]
+        return turn
+
+    def _failure(self, call_id: str, caller_text: str | None) -> BotTurn:
+        handoff: dict[str, Any] = {"reason": "internal_error", "queue": None, "handoff_id": None}
+        try:
+            queued = self.handoffs.hand_off(call_id, "internal_error")
+            handoff.update(queue=queued["queue"], handoff_id=queued["handoff_id"])
+        except RECORD_ERRORS as error:
+            logger.error("Could not record the handoff for call %s: %s", call_id, error)
+        return BotTurn(call_id=call_id, caller_text=caller_text, bot_texts=[APOLOGY], handoff=handoff, failed=True)
+
+    async def _record(self, write: Callable[[], Any]) -> Any:
+        """Call records must never break the conversation: log and go on (off the event loop); None on failure."""
+        try:
+            return await asyncio.to_thread(write)
+        except RECORD_ERRORS as error:
+            logger.error("Could not write the call record: %s", error)
+            return None

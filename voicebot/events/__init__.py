@@ -1,0 +1,1 @@
+"""The event stream that the agent desktop and other clients subscribe to (docs/events.md)."""

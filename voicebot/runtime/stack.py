@@ -1,0 +1,102 @@
+"""The engine stack: everything the bot needs, started in order and supervised.
+
+`voicebot serve` runs it; `voicebot chat`, the benchmarks and the integration tests
+use `local_engine` to reuse a running engine or start one for their purpose.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import httpx
+
+from voicebot.runtime.console import echo
+from voicebot.settings import Settings
+
+
+class EngineStack:
+    """Everything the bot needs, started in order: database, action server, Rasa, engine."""
+
+    def __init__(self, settings: Settings) -> None:
+        from voicebot.runtime.piper import PiperServer
+        from voicebot.runtime.rasa import RasaProcesses
+
+        self.settings = settings
+        self.rasa = RasaProcesses(settings)
+        self.piper = PiperServer(settings)
+        self.server = None
+        self.thread: threading.Thread | None = None
+
+    def start(self, train_first: bool = True) -> None:
+        import uvicorn
+
+        from voicebot.api.app import create_app
+        from voicebot.runtime.models import ModelError, prepare_whisper
+        from voicebot.runtime.piper import PiperError
+        from voicebot.runtime.rasa import latest_model, train
+
+        s = self.settings
+        model = train(s, echo=echo) if train_first else latest_model(s.nlu_dir)
+        if model is None:
+            raise SystemExit("error: no trained model; run `voicebot train` first")
+        try:
+            prepare_whisper(s, echo=echo)
+            echo("Starting Piper TTS ...")
+            self.piper.start()
+        except (ModelError, PiperError) as error:
+            raise SystemExit(f"error: {error}") from error
+        echo(f"Starting the engine on {s.engine_url} ...")
+        config = uvicorn.Config(create_app(s), host=s.host, port=s.port, log_level="warning")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, name="engine", daemon=True)
+        self.thread.start()
+        while not self.server.started:
+            if not self.thread.is_alive():
+                raise SystemExit(f"error: the engine could not start on port {s.port}")
+            time.sleep(0.1)
+        echo("Starting the action server and the Rasa server ...")
+        self.rasa.start(model)
+        self.rasa.wait_ready(s.rasa_start_timeout_s, echo=echo)
+        try:
+            self.piper.wait_ready(60, echo=echo)
+        except PiperError as error:
+            raise SystemExit(f"error: {error}") from error
+
+    def supervise_once(self) -> None:
+        for name in self.rasa.restart_dead():
+            echo(f"warning: {name} had stopped; restarted it (calls meanwhile were handed to a person)")
+        if self.piper.restart_if_dead():
+            echo("warning: Piper TTS had stopped; restarted it")
+
+    def stop(self) -> None:
+        self.rasa.stop()
+        self.piper.stop()
+        if self.server is not None:
+            self.server.should_exit = True
+        if self.thread is not None:
+            self.thread.join(timeout=10)
+
+
+def engine_is_up(settings: Settings) -> bool:
+    try:
+        return httpx.get(f"{settings.engine_url}/health", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+@contextmanager
+def local_engine(settings: Settings, purpose: str) -> Iterator[None]:
+    """Uses the running local engine, or starts one for `purpose` and stops it afterwards."""
+    if engine_is_up(settings):
+        yield
+        return
+    echo(f"No engine running; starting one for {purpose} ...")
+    stack = EngineStack(settings)
+    try:
+        stack.start()
+        yield
+    finally:
+        stack.stop()

@@ -1,1 +1,0 @@
-"""The phone voice loop's speech side: Whisper (speech to text) and Piper (text to speech)."""

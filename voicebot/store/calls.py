@@ -1,0 +1,158 @@
+"""Call records: the call, its turns (redacted on write), stage timings, and what the bot did on it.
+
+Every write of caller or bot words goes through `add_turn`, which redacts card numbers
+and security codes first: no other path stores a transcript.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, NoReturn
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, selectinload
+
+from voicebot.domain.errors import CallNotFound, InvalidInput, NotAllowed, OrderNotFound
+from voicebot.domain.redact import redact
+from voicebot.domain.types import CallOutcome, Channel
+from voicebot.store.models import Call, CallEvent, CallTurn
+from voicebot.store.records import call_dict, iso, turn_dict
+from voicebot.store.session import Repository
+
+
+class CallRepository(Repository):
+    def start_call(self, call_id: str | None = None, caller: str | None = None, channel: str = "text") -> dict[str, Any]:
+        try:
+            channel_value = Channel(channel)
+        except ValueError:
+            raise InvalidInput(f"Unknown channel {channel!r}.") from None
+        with self._transaction() as session:
+            call_id = call_id or str(uuid.uuid4())
+            if session.get(Call, call_id) is not None:
+                raise NotAllowed("call_exists", f"Call {call_id} already exists.")
+            call = Call(id=call_id, caller=caller, channel=channel_value, started_at=self._clock(), turn_count=0)
+            session.add(call)
+            session.flush()
+            return call_dict(call)
+
+    def add_turn(
+        self,
+        call_id: str,
+        caller_text: str | None,
+        intent: str | None = None,
+        confidence: float | None = None,
+        bot_text: str | None = None,
+        emotion: str | None = None,
+    ) -> dict[str, Any]:
+        """Stores one turn, card numbers and security codes redacted from both sides."""
+        with self._transaction() as session:
+            # Allocating the sequence number with one UPDATE keeps it unique under concurrency.
+            seq = session.execute(
+                update(Call)
+                .where(Call.id == call_id, Call.ended_at.is_(None))
+                .values(turn_count=Call.turn_count + 1)
+                .returning(Call.turn_count)
+                .execution_options(synchronize_session=False)
+            ).scalar_one_or_none()
+            if seq is None:
+                _refuse_closed_call(session, call_id)
+            turn = CallTurn(
+                call_id=call_id,
+                seq=seq,
+                at=self._clock(),
+                caller_text=redact(caller_text),
+                intent=intent,
+                confidence=confidence,
+                bot_text=redact(bot_text),
+                emotion=emotion,
+            )
+            session.add(turn)
+            session.flush()
+            return turn_dict(turn)
+
+    def set_turn_latency(self, call_id: str, latency_ms: dict[str, float]) -> int | None:
+        """Files a spoken turn's stage timings on the call's latest caller turn not yet timed.
+
+        The timings are complete only once the bot's answer starts playing, after the
+        turn was recorded (and maybe after the call was closed). Returns the turn's seq.
+        """
+        with self._transaction() as session:
+            turn = session.scalars(
+                select(CallTurn)
+                .where(CallTurn.call_id == call_id, CallTurn.caller_text.is_not(None))
+                .order_by(CallTurn.seq.desc())
+                .limit(1)
+            ).first()
+            if turn is None or turn.latency_ms is not None:
+                return None
+            turn.latency_ms = latency_ms
+            return turn.seq
+
+    def end_call(self, call_id: str, outcome: str) -> dict[str, Any]:
+        try:
+            outcome_value = CallOutcome(outcome)
+        except ValueError:
+            raise InvalidInput(f"Unknown call outcome {outcome!r}.") from None
+        with self._transaction() as session:
+            ended = session.execute(
+                update(Call)
+                .where(Call.id == call_id, Call.ended_at.is_(None))
+                .values(ended_at=self._clock(), outcome=outcome_value)
+                .returning(Call.id)
+                .execution_options(synchronize_session=False)
+            ).scalar_one_or_none()
+            if ended is None:
+                _refuse_closed_call(session, call_id)
+            call = session.get(Call, call_id, populate_existing=True)
+            assert call is not None
+            return call_dict(call)
+
+    def get_call(self, call_id: str) -> dict[str, Any]:
+        with self._transaction() as session:
+            call = session.get(Call, call_id, options=[selectinload(Call.turns)])
+            if call is None:
+                raise CallNotFound(call_id)
+            return call_dict(call, call.turns)
+
+    # -- what the bot did on a call --------------------------------------------------------
+
+    @contextmanager
+    def noting(self, call_id: str | None, action: str, number: str | None) -> Iterator[dict[str, Any]]:
+        """Records `action` on the call with its outcome (done, refused + code, not_found).
+
+        The event is written in its own transaction after the action's, so a refusal,
+        which rolls the action back, is still on record. The block may add details.
+        """
+        detail: dict[str, Any] = {}
+        if not call_id:
+            yield detail
+            return
+        try:
+            yield detail
+        except NotAllowed as refused:
+            self.record_event(call_id, action, number, {**detail, "outcome": "refused", "code": refused.code})
+            raise
+        except OrderNotFound:
+            self.record_event(call_id, action, number, {**detail, "outcome": "not_found"})
+            raise
+        self.record_event(call_id, action, number, {**detail, "outcome": "done"})
+
+    def record_event(self, call_id: str, kind: str, order_number: str | None = None, detail: dict[str, Any] | None = None) -> None:
+        with self._transaction() as session:
+            session.add(CallEvent(call_id=call_id, at=self._clock(), kind=kind, order_number=order_number, detail=dict(detail or {})))
+
+    def call_events(self, call_id: str) -> list[dict[str, Any]]:
+        with self._transaction() as session:
+            events = session.scalars(select(CallEvent).where(CallEvent.call_id == call_id).order_by(CallEvent.id))
+            return [
+                {"at": iso(e.at), "kind": e.kind, "order_number": e.order_number, "detail": e.detail} for e in events
+            ]
+
+
+def _refuse_closed_call(session: Session, call_id: str) -> NoReturn:
+    """An update matched no open call: say whether it is unknown or already over."""
+    if session.get(Call, call_id) is None:
+        raise CallNotFound(call_id)
+    raise NotAllowed("call_ended", f"Call {call_id} has already ended.")
