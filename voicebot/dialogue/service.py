@@ -24,6 +24,7 @@ from voicebot.domain.redact import redact
 from voicebot.emotion import TextEmotion, sustained_anger
 from voicebot.events.bus import Publish
 from voicebot.handoff.service import HandoffService
+from voicebot.prompts import say
 from voicebot.store.calls import CallRepository
 from voicebot.store.session import DatabaseUnavailable
 
@@ -31,7 +32,6 @@ RECORD_ERRORS = (ServiceError, DatabaseUnavailable)
 
 logger = logging.getLogger(__name__)
 
-APOLOGY = "I'm sorry, something went wrong on our side. Let me connect you to a colleague who can help. Please hold."
 GREETING_TRIGGER = "/greet"
 # Sent to Rasa instead of the caller's words once they have been upset for several turns:
 # the rules answer it with a handoff (reason angry_caller).
@@ -210,7 +210,7 @@ class DialogueService:
             handoff.update(queue=queued["queue"], handoff_id=queued["handoff_id"])
         except RECORD_ERRORS as error:
             logger.error("Could not record the handoff for call %s: %s", call_id, error)
-        return BotTurn(call_id=call_id, caller_text=caller_text, bot_texts=[APOLOGY], handoff=handoff, failed=True)
+        return BotTurn(call_id=call_id, caller_text=caller_text, bot_texts=[say("apology_handoff")], handoff=handoff, failed=True)
 
     async def _record(self, write: Callable[[], Any]) -> Any:
         """Call records must never break the conversation: log and go on (off the event loop); None on failure."""

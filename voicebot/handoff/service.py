@@ -16,6 +16,7 @@ from voicebot.domain.errors import CallNotFound, OrderNotFound
 from voicebot.events.bus import Publish
 from voicebot.handoff.routing import CallFacts, RoutingRules
 from voicebot.handoff.summary import CallState, build_summary
+from voicebot.prompts import queue_status, say
 from voicebot.store.repositories import Store
 
 logger = logging.getLogger(__name__)
@@ -115,6 +116,7 @@ class HandoffService:
             "priority": route.priority,
             "position": position,
             "expected_wait_s": self.expected_wait_s(position),
+            "announcement": say("hold_please", status=queue_status(position, self.expected_wait_s(position))),
             "summary": summary,
         }
         self.publish("handoff.waiting", result)

@@ -16,6 +16,7 @@ from xml.sax.saxutils import escape
 from fastapi import APIRouter, Path, Request, Response, WebSocket
 
 from voicebot.domain.errors import NotFound
+from voicebot.prompts import say
 from voicebot.telephony.twilio.handshake import (
     POLICY_VIOLATION,
     START_TIMEOUT_S,
@@ -66,7 +67,7 @@ def transfer_twiml(call_id: Annotated[str, Path(max_length=64, pattern=r"^[A-Za-
     try:
         handoff = request.app.state.handoffs.transfer(call_id)
     except NotFound:
-        sorry = "<Say>Sorry, we could not find your call. Please call us again.</Say><Hangup/>"
+        sorry = f"<Say>{escape(say('call_not_found'))}</Say><Hangup/>"
         return Response(f'<?xml version="1.0" encoding="UTF-8"?><Response>{sorry}</Response>', 404, media_type="application/xml")
     sip_uri = request.app.state.settings.transfer_sip_uri
     if sip_uri:
