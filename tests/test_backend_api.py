@@ -9,7 +9,8 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from voicebot.api.orders import install_error_handlers, router
+from voicebot.api import calls, orders
+from voicebot.api.errors import install_error_handlers
 from voicebot.handoff.routing import load_rules
 from voicebot.handoff.service import HandoffService
 from voicebot.store import make_engine, session_factory
@@ -22,7 +23,8 @@ IN_TRANSIT, PENDING, PAID, DELIVERED_RECENT, DELIVERED_OLD = "104233", "100512",
 
 def _app(store: Store) -> FastAPI:
     app = FastAPI()
-    app.include_router(router)
+    app.include_router(orders.router)
+    app.include_router(calls.router)
     install_error_handlers(app)
     app.state.store = store
     app.state.handoffs = HandoffService(store, load_rules())

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from starlette.websockets import WebSocketDisconnect
 
-from voicebot.api.orders import install_error_handlers
+from voicebot.api.errors import install_error_handlers
 from voicebot.desk import routes
 from voicebot.desk.agents import AgentService, hash_password, verify_password
 from voicebot.desk.desk import AgentDesk
@@ -92,7 +92,7 @@ def test_passwords_are_salted_scrypt_hashes() -> None:
 def test_unauthenticated_requests_are_refused(app) -> None:
     client = client_for(app)
     queued = handed_off_call(app)
-    hid = queued["handoff_id"]
+    hid = queued.handoff_id
     for method, path in [
         ("GET", "/api/v1/desk/me"),
         ("GET", "/api/v1/desk/queues"),
@@ -132,7 +132,7 @@ def test_signing_out_ends_the_session(app) -> None:
 
 
 def test_wrong_role_or_queue_is_refused(app) -> None:
-    hid = handed_off_call(app)["handoff_id"]  # routed to after_sales
+    hid = handed_off_call(app).handoff_id  # routed to after_sales
     lou, ana = client_for(app, "lou"), client_for(app, "ana")
     assert lou.get("/api/v1/desk/overview").status_code == 403
     assert lou.get("/api/v1/desk/queues").json()["waiting"] == []  # not lou's queue
@@ -150,12 +150,12 @@ def test_wrong_role_or_queue_is_refused(app) -> None:
 
 def test_taking_a_call_then_wrapping_it_up_files_a_ticket(app) -> None:
     queued = handed_off_call(app)
-    assert queued["queue"] == "after_sales"
+    assert queued.queue == "after_sales"
     ana, sue = client_for(app, "ana"), client_for(app, "sue")
     waiting = ana.get("/api/v1/desk/queues").json()["waiting"]
-    assert [w["handoff_id"] for w in waiting] == [queued["handoff_id"]]
+    assert [w["handoff_id"] for w in waiting] == [queued.handoff_id]
     assert OLD.number in waiting[0]["summary"] and "outside the return window" in waiting[0]["summary"]
-    hid = queued["handoff_id"]
+    hid = queued.handoff_id
     assert ana.post(f"/api/v1/desk/handoffs/{hid}/accept").json()["status"] == "accepted"
     again = sue.post(f"/api/v1/desk/handoffs/{hid}/accept")
     assert again.status_code == 409 and again.json()["error"] == "not_waiting"
@@ -175,7 +175,7 @@ def test_taking_a_call_then_wrapping_it_up_files_a_ticket(app) -> None:
         assert ticket.kind is TicketKind.WRAP_UP and ticket.call_id == "call-1"
         assert ticket.body == {"notes": notes, "disposition": "refund_issued", "agent": "ana", "handoff_id": hid}
         assert ticket.order_id is not None and ticket.customer_id is not None
-    assert app.state.store.handoffs.get_handoff(hid)["status"] == "closed"
+    assert app.state.store.handoffs.get_handoff(hid).status == "closed"
     overview = sue.get("/api/v1/desk/overview").json()
     assert overview["queues"] == [] and overview["calls"][0]["call_id"] == "call-1"
     assert overview["calls"][0]["queue"] == "after_sales" and overview["calls"][0]["outcome"] == "handed_off"
@@ -191,7 +191,7 @@ def test_event_stream_shows_agents_their_queues_only(app) -> None:
         app.state.events.publish("call.turn", {"call_id": "other-call", "caller_text": "not ana's", "bot_text": ""})
         app.state.events.publish("handoff.waiting", {"handoff_id": 99, "call_id": "call-9", "queue": "logistics"})
         first = ana_events.receive_json()
-        assert first["v"] == 1 and first["type"] == "handoff.waiting" and first["data"]["handoff_id"] == queued["handoff_id"]
+        assert first["v"] == 1 and first["type"] == "handoff.waiting" and first["data"]["handoff_id"] == queued.handoff_id
         turn = ana_events.receive_json()
         assert turn["type"] == "call.turn" and turn["data"]["caller_text"] == "hello?"  # other-call skipped
         assert lou_events.receive_json()["data"]["handoff_id"] == 99  # only the logistics handoff reaches lou
@@ -203,11 +203,11 @@ def test_transfer_twiml_takes_the_call_to_its_queue_with_the_call_id(app) -> Non
     twiml = client.post("/telephony/twilio/transfer/call-1")
     assert twiml.status_code == 200 and twiml.headers["content-type"].startswith("application/xml")
     assert twiml.text.endswith("<Response><Enqueue>after_sales</Enqueue></Response>")
-    assert app.state.store.handoffs.get_handoff(queued["handoff_id"])["status"] == "transferred"
+    assert app.state.store.handoffs.get_handoff(queued.handoff_id).status == "transferred"
     assert client_for(app, "ana").get("/api/v1/desk/queues").json()["waiting"] == []  # the desk no longer offers it
     app.state.settings.transfer_sip_uri = "sip:{queue}@pbx.example.com"
     sip = client.get("/telephony/twilio/transfer/call-1").text
-    assert f"<Dial><Sip>sip:after_sales@pbx.example.com?X-Voicebot-Call-Id=call-1&amp;X-Voicebot-Handoff-Id={queued['handoff_id']}</Sip></Dial>" in sip
+    assert f"<Dial><Sip>sip:after_sales@pbx.example.com?X-Voicebot-Call-Id=call-1&amp;X-Voicebot-Handoff-Id={queued.handoff_id}</Sip></Dial>" in sip
     missing = client.get("/telephony/twilio/transfer/no-such-call")
     assert missing.status_code == 404 and "<Hangup/>" in missing.text
 
@@ -215,15 +215,15 @@ def test_transfer_twiml_takes_the_call_to_its_queue_with_the_call_id(app) -> Non
 def test_a_caller_who_hangs_up_while_waiting_is_taken_off_the_queue(app) -> None:
     ana = client_for(app, "ana")
     queued = handed_off_call(app)
-    status = app.state.handoffs.status(queued["handoff_id"])
+    status = app.state.handoffs.status(queued.handoff_id)
     assert status == {"status": "waiting", "position": 1, "expected_wait_s": 180}
     with ana.websocket_connect("/api/v1/desk/events") as events:
         events.receive_json()
         app.state.handoffs.caller_left("call-1")
         gone = events.receive_json()
-    assert gone["type"] == "handoff.abandoned" and gone["data"]["handoff_id"] == queued["handoff_id"]
+    assert gone["type"] == "handoff.abandoned" and gone["data"]["handoff_id"] == queued.handoff_id
     assert ana.get("/api/v1/desk/queues").json()["waiting"] == []
-    assert app.state.handoffs.status(queued["handoff_id"])["status"] == "abandoned"
+    assert app.state.handoffs.status(queued.handoff_id)["status"] == "abandoned"
 
 
 def test_a_call_back_is_a_ticket_and_leaves_the_queue(app) -> None:
@@ -234,7 +234,7 @@ def test_a_call_back_is_a_ticket_and_leaves_the_queue(app) -> None:
     when = utc_now().replace(microsecond=0) + timedelta(days=1)
     with ana.websocket_connect("/api/v1/desk/events") as events:
         events.receive_json()
-        booked = app.state.handoffs.schedule_callback(queued["handoff_id"], when)
+        booked = app.state.handoffs.schedule_callback(queued.handoff_id, when)
         event = events.receive_json()
     assert event["type"] == "handoff.callback" and event["data"]["ticket_id"] == booked["ticket_id"]
     with app.state.sessions() as session:
@@ -242,7 +242,7 @@ def test_a_call_back_is_a_ticket_and_leaves_the_queue(app) -> None:
         assert ticket.kind is TicketKind.CALLBACK and ticket.call_id == "call-1"
         assert ticket.body["phone"] == OLD.phone and ticket.body["at"] == when.isoformat()
         assert ticket.body["queue"] == "after_sales" and OLD.number in ticket.body["summary"]
-    assert app.state.store.handoffs.get_handoff(queued["handoff_id"])["status"] == "callback"
+    assert app.state.store.handoffs.get_handoff(queued.handoff_id).status == "callback"
     assert ana.get("/api/v1/desk/queues").json()["waiting"] == []
     with pytest.raises(NotAllowed):
-        app.state.handoffs.schedule_callback(queued["handoff_id"], when)
+        app.state.handoffs.schedule_callback(queued.handoff_id, when)

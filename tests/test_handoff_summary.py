@@ -2,25 +2,45 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from voicebot.domain.policy import order_policy
+from voicebot.domain.records import Address, CallEvent, Customer, Order, Refund, Turn
+from voicebot.domain.types import OrderStatus, RefundStatus
 from voicebot.handoff.summary import CallState, build_summary
 
-ORDER_SHIPPED = {
-    "order_number": "103158", "status": "shipped", "expected_delivery": "2026-11-26T00:00:00+00:00",
-    "delivered_at": None, "carrier": "UPS", "total": 84.5, "refunds": [],
-}
-ORDER_OLD = {
-    "order_number": "107081", "status": "delivered", "expected_delivery": None,
-    "delivered_at": "2026-09-30T10:00:00+00:00", "carrier": "FedEx", "total": 129.0,
-    "refunds": [{"status": "rejected", "amount": 20.0}],
-}
+
+def order(number, status, expected_delivery, delivered_at, carrier, total, refunds=()):
+    """An order record as the store returns it; the summary reads only some of its fields."""
+    delivered = datetime.fromisoformat(delivered_at) if delivered_at else None
+    refund_records = tuple(
+        Refund(id=i, amount=amount, status=refund_status, method="original_payment", requested_at=datetime.fromisoformat("2026-10-01T10:00:00+00:00"),
+               expected_by=None, completed_at=None, reason=None)
+        for i, (refund_status, amount) in enumerate(refunds, 1)
+    )
+    return Order(
+        order_number=number, status=status, customer_first_name="Dana", placed_at=datetime.fromisoformat("2026-09-20T10:00:00+00:00"),
+        items=(), total=total, currency="USD", payment_method="card", carrier=carrier, tracking_number=None, last_event=None,
+        expected_delivery=datetime.fromisoformat(expected_delivery) if expected_delivery else None, delivered_at=delivered,
+        shipping_address=Address("1 Main St", "Austin", "TX", "78704"), refunds=refund_records,
+        policy=order_policy(number, OrderStatus(status), delivered, [RefundStatus(r) for r, _ in refunds], datetime.fromisoformat("2026-11-22T10:00:00+00:00")),
+    )
+
+
+ORDER_SHIPPED = order("103158", "shipped", "2026-11-26T00:00:00+00:00", None, "UPS", 84.5)
+ORDER_OLD = order("107081", "delivered", None, "2026-09-30T10:00:00+00:00", "FedEx", 129.0, [("rejected", 20.0)])
 
 
 def turn(seq, text, intent, emotion="neutral"):
-    return {"seq": seq, "caller_text": text, "intent": intent, "emotion": emotion, "bot_text": "..."}
+    return Turn(seq=seq, at=datetime.fromisoformat("2026-11-22T10:00:00+00:00"), caller_text=text, intent=intent, confidence=None, bot_text="...", emotion=emotion, latency_ms=None)
 
 
 def event(kind, number, **detail):
-    return {"at": "2026-11-22T10:00:00+00:00", "kind": kind, "order_number": number, "detail": detail}
+    return CallEvent(at=datetime.fromisoformat("2026-11-22T10:00:00+00:00"), kind=kind, order_number=number, detail=detail)
+
+
+def customer(name, tier):
+    return Customer(id=1, name=name, tier=tier, language="en", phone="+15550104233")
 
 
 ANGRY_CANCEL = CallState(
@@ -40,7 +60,7 @@ ANGRY_CANCEL = CallState(
     ],
     collected={"task": "cancel_order", "order_number": "103158"},
     orders=[ORDER_SHIPPED],
-    customer={"name": "Dana Whitfield", "tier": "standard", "language": "en"},
+    customer=customer("Dana Whitfield", "standard"),
     queue="complaints",
     priority=8,
 )
@@ -100,7 +120,7 @@ def test_summary_of_a_vip_outside_the_return_window_after_a_failed_then_passed_i
         ],
         collected={"task": "get_refund", "order_number": "107081"},
         orders=[ORDER_OLD],
-        customer={"name": "Priya Raman", "tier": "vip", "language": "en"},
+        customer=customer("Priya Raman", "vip"),
     )
     s = build_summary(state)
     assert s["caller"]["identity"] == "verified" and s["caller"]["tier"] == "vip"
@@ -113,9 +133,9 @@ def test_summary_of_a_vip_outside_the_return_window_after_a_failed_then_passed_i
 
 def test_every_summary_field_comes_from_the_call_state() -> None:
     s = build_summary(ANGRY_CANCEL)
-    said = {t["caller_text"] for t in ANGRY_CANCEL.turns}
+    said = {t.caller_text for t in ANGRY_CANCEL.turns}
     assert set(s["quotes"]) <= said
-    assert set(s["intents"]) <= {t["intent"] for t in ANGRY_CANCEL.turns}
-    assert {o["order_number"] for o in s["orders"]} <= {o["order_number"] for o in ANGRY_CANCEL.orders}
-    assert {(a["action"], a["order_number"]) for a in s["bot_actions"]} <= {(e["kind"], e["order_number"]) for e in ANGRY_CANCEL.events}
-    assert set(s["emotion"]["trajectory"]) <= {t["emotion"] for t in ANGRY_CANCEL.turns}
+    assert set(s["intents"]) <= {t.intent for t in ANGRY_CANCEL.turns}
+    assert {o["order_number"] for o in s["orders"]} <= {o.order_number for o in ANGRY_CANCEL.orders}
+    assert {(a["action"], a["order_number"]) for a in s["bot_actions"]} <= {(e.kind, e.order_number) for e in ANGRY_CANCEL.events}
+    assert set(s["emotion"]["trajectory"]) <= {t.emotion for t in ANGRY_CANCEL.turns}

@@ -17,6 +17,7 @@ from sqlalchemy.orm import selectinload
 
 from tests.order_checks import assert_one_of_parallel_cancellations_wins
 from voicebot.domain.errors import CallNotFound, InvalidInput, NotAllowed, OrderNotFound
+from voicebot.domain.records import to_json
 from voicebot.domain.types import OrderStatus, RefundStatus, TicketKind
 from voicebot.settings import Settings
 from voicebot.store import init_database, make_engine, session_factory
@@ -61,7 +62,7 @@ def _count(engine, model, *where) -> int:
 def _numbers_by_status(service: Store) -> dict[str, list[str]]:
     by_status: dict[str, list[str]] = {}
     for row in service.orders.list_orders():
-        by_status.setdefault(row["status"], []).append(row["order_number"])
+        by_status.setdefault(row.status, []).append(row.order_number)
     return by_status
 
 
@@ -77,10 +78,10 @@ def _closed_port() -> int:
 def test_seed_covers_every_status_with_valid_numbers(service: Store) -> None:
     orders = service.orders.list_orders()
     assert len(orders) >= Settings().seed_orders
-    counts = Counter(o["status"] for o in orders)
+    counts = Counter(o.status for o in orders)
     assert {s.value for s in S} == set(counts)
     assert min(counts.values()) >= MIN_PER_STATUS
-    numbers = [o["order_number"] for o in orders]
+    numbers = [o.order_number for o in orders]
     assert len(set(numbers)) == len(numbers)
     assert all(len(n) == 6 and n.isdigit() and n[0] != "0" for n in numbers)
 
@@ -176,13 +177,13 @@ def test_demo_orders_are_documented_and_verifiable(service: Store) -> None:
     for number, demo in DEMO.items():
         assert demo.phone_last4 in DEMO_ORDERS[number] and demo.postcode in DEMO_ORDERS[number]
         order = service.orders.get_order(number)
-        assert order["status"] == demo.status
-        assert order["customer_first_name"] == demo.first_name
-        assert order["shipping_address"]["postcode"] == demo.postcode
+        assert order.status == demo.status
+        assert order.customer_first_name == demo.first_name
+        assert order.shipping_address.postcode == demo.postcode
         assert service.orders.verify_identity(number, phone_last4=demo.phone_last4)
         assert service.orders.verify_identity(number, postcode=demo.postcode)
         if demo.incident:
-            assert order["last_event"]["description"] == demo.incident
+            assert order.last_event.description == demo.incident
 
 
 # -- database set-up ------------------------------------------------------------------------
@@ -235,7 +236,7 @@ def test_init_database_creates_data_dir(tmp_path: Path, capsys: pytest.CaptureFi
 
 
 def test_get_order_shape(service: Store) -> None:
-    order = service.orders.get_order(IN_TRANSIT)
+    order = to_json(service.orders.get_order(IN_TRANSIT))
     assert order["order_number"] == IN_TRANSIT
     assert order["status"] == "in_transit"
     assert order["customer_first_name"] == "Maria"
@@ -253,7 +254,7 @@ def test_get_order_shape(service: Store) -> None:
 
 
 def test_list_orders_shape(service: Store) -> None:
-    rows = service.orders.list_orders()
+    rows = to_json(service.orders.list_orders())
     assert set(rows[0]) == {"order_number", "status", "expected_delivery", "customer"}
     assert {"order_number": IN_TRANSIT, "status": "in_transit", "customer": "Maria Garcia"}.items() <= next(
         r for r in rows if r["order_number"] == IN_TRANSIT
@@ -285,14 +286,14 @@ def test_cancel_by_status(service: Store, engine, status: OrderStatus) -> None:
     number = _numbers_by_status(service)[status][0]
     if status in (S.PENDING, S.PAID, S.PACKED):
         result = service.orders.cancel_order(number, call_id="call-1")
-        assert result["order"]["status"] == "cancelled"
-        assert (result["refund"] is not None) == (status is not S.PENDING)
-        if result["refund"]:
-            assert result["refund"]["status"] == "processing"
-            assert result["refund"]["amount"] == result["order"]["total"]
-        ticket = _ticket(engine, result["ticket_id"])
+        assert result.order.status == "cancelled"
+        assert (result.refund is not None) == (status is not S.PENDING)
+        if result.refund:
+            assert result.refund.status == "processing"
+            assert result.refund.amount == result.order.total
+        ticket = _ticket(engine, result.ticket_id)
         assert ticket.kind is TicketKind.CANCELLATION and ticket.call_id == "call-1"
-        assert service.orders.get_order(number)["status"] == "cancelled"
+        assert service.orders.get_order(number).status == "cancelled"
     else:
         before = service.orders.get_order(number)
         with pytest.raises(NotAllowed) as caught:
@@ -344,13 +345,13 @@ def test_change_address_before_shipment(service: Store, engine) -> None:
     result = service.orders.change_address(
         PENDING, "12 Oak Street, Apt 4B, Springfield, IL 62704", phone_last4=demo.phone_last4, call_id="c-7"
     )
-    assert result["order"]["shipping_address"] == {
+    assert to_json(result.order.shipping_address) == {
         "line": "12 Oak Street, Apt 4B",
         "city": "Springfield",
         "state": "IL",
         "postcode": "62704",
     }
-    ticket = _ticket(engine, result["ticket_id"])
+    ticket = _ticket(engine, result.ticket_id)
     assert ticket.kind is TicketKind.ADDRESS_CHANGE and ticket.call_id == "c-7"
     assert ticket.body["old"]["postcode"] == demo.postcode and ticket.body["new"]["postcode"] == "62704"
     # The identity check now uses the new ZIP code.
@@ -360,7 +361,7 @@ def test_change_address_before_shipment(service: Store, engine) -> None:
 def test_change_address_free_form_keeps_city(service: Store) -> None:
     demo = DEMO[PAID]
     result = service.orders.change_address(PAID, "  77  Maple   Ave ", postcode="30310", postcode_check=demo.postcode)
-    assert result["order"]["shipping_address"] == {
+    assert to_json(result.order.shipping_address) == {
         "line": "77 Maple Ave",
         "city": demo.city,
         "state": demo.state,
@@ -373,7 +374,7 @@ def test_change_address_after_shipment(service: Store) -> None:
     with pytest.raises(NotAllowed) as caught:
         service.orders.change_address(IN_TRANSIT, "1 Main St, Austin, TX 78701", phone_last4=demo.phone_last4)
     assert caught.value.code == "already_shipped"
-    assert service.orders.get_order(IN_TRANSIT)["shipping_address"]["line"] == demo.line
+    assert service.orders.get_order(IN_TRANSIT).shipping_address.line == demo.line
     with pytest.raises(NotAllowed) as caught:
         service.orders.change_address(CANCELLED, "1 Main St, Boston, MA", phone_last4=DEMO[CANCELLED].phone_last4)
     assert caught.value.code == "already_cancelled"
@@ -384,7 +385,7 @@ def test_change_address_needs_identity(service: Store, engine) -> None:
         with pytest.raises(NotAllowed) as caught:
             service.orders.change_address(PACKED, "1 Main St, Seattle, WA 98101", **check)
         assert caught.value.code == "identity_check_failed"
-    assert service.orders.get_order(PACKED)["shipping_address"]["line"] == DEMO[PACKED].line
+    assert service.orders.get_order(PACKED).shipping_address.line == DEMO[PACKED].line
     assert _count(engine, Ticket) == 0
 
 
@@ -401,11 +402,11 @@ def test_change_address_rejects_bad_input(service: Store) -> None:
 def test_refund_inside_window(service: Store, engine) -> None:
     assert service.orders.refund_status(DELIVERED_RECENT) == []
     result = service.orders.request_refund(DELIVERED_RECENT, "Wrong size", call_id="c-9")
-    refund = result["refund"]
-    assert refund["status"] == "requested" and refund["reason"] == "Wrong size"
-    assert refund["amount"] == service.orders.get_order(DELIVERED_RECENT)["total"]
-    assert date.fromisoformat(refund["expected_by"]) > date.today()
-    ticket = _ticket(engine, result["ticket_id"])
+    refund = result.refund
+    assert refund.status == "requested" and refund.reason == "Wrong size"
+    assert refund.amount == service.orders.get_order(DELIVERED_RECENT).total
+    assert refund.expected_by > date.today()
+    ticket = _ticket(engine, result.ticket_id)
     assert ticket.kind is TicketKind.REFUND_REQUEST and ticket.body == {"reason": "Wrong size"}
     assert service.orders.refund_status(DELIVERED_RECENT) == [refund]
     with pytest.raises(NotAllowed) as caught:
@@ -442,7 +443,7 @@ def test_refund_window_edges(engine) -> None:
     outside = Store.open(session_factory(engine), clock=lambda: delivered_at + timedelta(days=30, minutes=1))
     with pytest.raises(NotAllowed, match="more than 30 days"):
         outside.orders.request_refund(DELIVERED_OLD, "Broken")
-    assert inside.orders.request_refund(DELIVERED_OLD, "Broken")["refund"]["status"] == "requested"
+    assert inside.orders.request_refund(DELIVERED_OLD, "Broken").refund.status == "requested"
 
 
 def test_refund_needs_reason(service: Store) -> None:
@@ -473,21 +474,21 @@ def test_handoff_recorded(service: Store, engine) -> None:
 
 def test_call_turns_stored(service: Store) -> None:
     call = service.calls.start_call(caller="+15125550147", channel="phone")
-    assert len(call["id"]) == 36 and call["channel"] == "phone" and call["ended_at"] is None
-    first = service.calls.add_turn(call["id"], "where is my order", "track_order", 0.91, "What is the order number?")
-    second = service.calls.add_turn(call["id"], "104233", "inform", 0.88, "It is in transit.")
-    assert (first["seq"], second["seq"]) == (1, 2)
-    ended = service.calls.end_call(call["id"], "resolved")
-    assert ended["outcome"] == "resolved" and ended["ended_at"] is not None
-    stored = service.calls.get_call(call["id"])
-    assert [t["caller_text"] for t in stored["turns"]] == ["where is my order", "104233"]
-    assert stored["turns"][0]["intent"] == "track_order" and stored["turns"][0]["confidence"] == 0.91
-    assert stored["outcome"] == "resolved"
+    assert len(call.id) == 36 and call.channel == "phone" and call.ended_at is None
+    first = service.calls.add_turn(call.id, "where is my order", "track_order", 0.91, "What is the order number?")
+    second = service.calls.add_turn(call.id, "104233", "inform", 0.88, "It is in transit.")
+    assert (first.seq, second.seq) == (1, 2)
+    ended = service.calls.end_call(call.id, "resolved")
+    assert ended.outcome == "resolved" and ended.ended_at is not None
+    stored = service.calls.get_call(call.id)
+    assert [t.caller_text for t in stored.turns] == ["where is my order", "104233"]
+    assert stored.turns[0].intent == "track_order" and stored.turns[0].confidence == 0.91
+    assert stored.outcome == "resolved"
 
 
 def test_call_rules(service: Store) -> None:
     call = service.calls.start_call(call_id="fixed-call-id")
-    assert call["id"] == "fixed-call-id" and call["channel"] == "text"
+    assert call.id == "fixed-call-id" and call.channel == "text"
     with pytest.raises(NotAllowed) as caught:
         service.calls.start_call(call_id="fixed-call-id")
     assert caught.value.code == "call_exists"
@@ -503,7 +504,7 @@ def test_call_rules(service: Store) -> None:
         with pytest.raises(NotAllowed) as caught:
             late()
         assert caught.value.code == "call_ended"
-    assert service.calls.get_call("fixed-call-id")["outcome"] == "abandoned"
+    assert service.calls.get_call("fixed-call-id").outcome == "abandoned"
     for unknown in (
         lambda: service.calls.get_call("nope"),
         lambda: service.calls.add_turn("nope", "hi"),
@@ -514,13 +515,13 @@ def test_call_rules(service: Store) -> None:
 
 
 def test_concurrent_turns_get_unique_seq(service: Store) -> None:
-    call_id = service.calls.start_call()["id"]
+    call_id = service.calls.start_call().id
     threads = [threading.Thread(target=service.calls.add_turn, args=(call_id, f"turn {i}")) for i in range(10)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert [t["seq"] for t in service.calls.get_call(call_id)["turns"]] == list(range(1, 11))
+    assert [t.seq for t in service.calls.get_call(call_id).turns] == list(range(1, 11))
 
 
 # -- durability and failures ----------------------------------------------------------------
@@ -544,16 +545,16 @@ def test_failed_write_rolls_back_only_itself(service: Store, engine, db_url: str
     fresh = make_engine(db_url)
     try:
         reopened = Store.open(session_factory(fresh))
-        assert reopened.orders.get_order(PACKED)["status"] == "packed"
+        assert reopened.orders.get_order(PACKED).status == "packed"
         assert reopened.orders.refund_status(PACKED) == []
-        assert reopened.orders.get_order(PAID)["status"] == "cancelled"
-        assert reopened.orders.refund_status(PAID)[0]["status"] == "processing"
+        assert reopened.orders.get_order(PAID).status == "cancelled"
+        assert reopened.orders.refund_status(PAID)[0].status == "processing"
         assert _count(fresh, Ticket) == tickets_before and _count(fresh, Refund) == refunds_before
         assert _count(fresh, Handoff, Handoff.id == handoff_id) == 1
     finally:
         fresh.dispose()
     # The service is still usable after the failure.
-    assert service.orders.cancel_order(PACKED)["order"]["status"] == "cancelled"
+    assert service.orders.cancel_order(PACKED).order.status == "cancelled"
 
 
 def test_refused_change_leaves_no_trace(service: Store, engine) -> None:
@@ -600,22 +601,22 @@ def test_init_database_on_dead_database(tmp_path: Path) -> None:
 
 
 def test_calls_table_survives_failures(service: Store, engine) -> None:
-    call_id = service.calls.start_call()["id"]
+    call_id = service.calls.start_call().id
     service.calls.add_turn(call_id, "hello")
     with pytest.raises(NotAllowed):
         service.calls.start_call(call_id=call_id)
     assert _count(engine, Call) == 1
-    assert len(service.calls.get_call(call_id)["turns"]) == 1
+    assert len(service.calls.get_call(call_id).turns) == 1
 
 
 def test_turn_latency_goes_on_the_latest_caller_turn_once(service: Store) -> None:
     call = service.calls.start_call(channel="phone")
-    service.calls.add_turn(call["id"], None, None, None, "Hello, how can I help?")  # the greeting: not timed
-    assert service.calls.set_turn_latency(call["id"], {"total": 1.0}) is None
-    first = service.calls.add_turn(call["id"], "where is my order", "track_order", 0.9, "What is the order number?")
+    service.calls.add_turn(call.id, None, None, None, "Hello, how can I help?")  # the greeting: not timed
+    assert service.calls.set_turn_latency(call.id, {"total": 1.0}) is None
+    first = service.calls.add_turn(call.id, "where is my order", "track_order", 0.9, "What is the order number?")
     timings = {"endpointing": 200.0, "transcription": 310.5, "total": 790.0}
-    assert service.calls.set_turn_latency(call["id"], timings) == first["seq"]
-    assert service.calls.set_turn_latency(call["id"], {"total": 5.0}) is None  # already timed: kept
-    service.calls.end_call(call["id"], "resolved")  # the answer may start playing after the call closed
-    turns = service.calls.get_call(call["id"])["turns"]
-    assert [t["latency_ms"] for t in turns] == [None, timings]
+    assert service.calls.set_turn_latency(call.id, timings) == first.seq
+    assert service.calls.set_turn_latency(call.id, {"total": 5.0}) is None  # already timed: kept
+    service.calls.end_call(call.id, "resolved")  # the answer may start playing after the call closed
+    turns = service.calls.get_call(call.id).turns
+    assert [t.latency_ms for t in turns] == [None, timings]

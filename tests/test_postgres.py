@@ -12,6 +12,7 @@ from alembic.migration import MigrationContext
 from tests.order_checks import assert_one_of_parallel_cancellations_wins
 from tests.pg_server import postgres_server, start_server  # noqa: F401  (fixture)
 from voicebot.domain.errors import NotAllowed
+from voicebot.domain.records import to_json
 from voicebot.domain.types import OrderStatus
 from voicebot.settings import Settings
 from voicebot.store import init_database, session_factory
@@ -52,7 +53,7 @@ def test_migrations_and_seed(engine, service: Store) -> None:
     with engine.connect() as connection:
         assert connection.dialect.name == "postgresql"
         assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
-    counts = Counter(o["status"] for o in service.orders.list_orders())
+    counts = Counter(o.status for o in service.orders.list_orders())
     assert set(counts) == {s.value for s in OrderStatus} and min(counts.values()) >= MIN_PER_STATUS
 
 
@@ -64,7 +65,7 @@ def test_init_again_does_not_reseed(settings: Settings, service: Store, capsys) 
 
 
 def test_get_order(service: Store) -> None:
-    order = service.orders.get_order(IN_TRANSIT)
+    order = to_json(service.orders.get_order(IN_TRANSIT))
     assert order["status"] == "in_transit" and order["customer_first_name"] == "Maria"
     assert order["last_event"]["at"].endswith("+00:00")
     demo = next(o for o in FIXED_ORDERS if o.number == IN_TRANSIT)
@@ -73,7 +74,7 @@ def test_get_order(service: Store) -> None:
 
 def test_cancel(service: Store) -> None:
     result = service.orders.cancel_order(PAID, call_id="pg-call")
-    assert result["order"]["status"] == "cancelled" and result["refund"]["status"] == "processing"
+    assert result.order.status == "cancelled" and result.refund.status == "processing"
     with pytest.raises(NotAllowed) as caught:
         service.orders.cancel_order(IN_TRANSIT)
     assert caught.value.code == "already_shipped"
@@ -85,18 +86,18 @@ def test_concurrent_cancels_make_one_refund(service: Store) -> None:
 
 def test_refunds(service: Store) -> None:
     created = service.orders.request_refund(DELIVERED_RECENT, "Wrong size")
-    assert service.orders.refund_status(DELIVERED_RECENT) == [created["refund"]]
+    assert service.orders.refund_status(DELIVERED_RECENT) == [created.refund]
     with pytest.raises(NotAllowed) as caught:
         service.orders.request_refund(DELIVERED_OLD, "Wrong size")
     assert caught.value.code == "outside_return_window"
 
 
 def test_calls_and_handoffs(service: Store) -> None:
-    call_id = service.calls.start_call(channel="phone")["id"]
+    call_id = service.calls.start_call(channel="phone").id
     service.calls.add_turn(call_id, "agent please", "human_agent", 0.97, "Connecting you.")
     assert service.handoffs.record_handoff(call_id, "asked for agent", collected={"verified": False}) > 0
-    assert service.calls.end_call(call_id, "handed_off")["outcome"] == "handed_off"
-    assert len(service.calls.get_call(call_id)["turns"]) == 1
+    assert service.calls.end_call(call_id, "handed_off").outcome == "handed_off"
+    assert len(service.calls.get_call(call_id).turns) == 1
 
 
 def test_outage_and_recovery(tmp_path: Path) -> None:
@@ -115,8 +116,8 @@ def test_outage_and_recovery(tmp_path: Path) -> None:
             with pytest.raises(DatabaseUnavailable):
                 service.orders.cancel_order(PAID)
             server.start()
-            assert service.orders.get_order(PENDING)["status"] == "cancelled"
-            assert service.orders.get_order(PAID)["status"] == "paid"
+            assert service.orders.get_order(PENDING).status == "cancelled"
+            assert service.orders.get_order(PAID).status == "paid"
         finally:
             engine.dispose()
     finally:

@@ -22,8 +22,8 @@ from sqlalchemy import text
 from knowledge.service import KnowledgeBase
 from voicebot import __version__
 from voicebot.api.knowledge import router as knowledge_router
-from voicebot.api.orders import install_error_handlers
-from voicebot.api.orders import router as backend_router
+from voicebot.api import calls, orders
+from voicebot.api.errors import install_error_handlers
 from voicebot.desk import routes as desktop
 from voicebot.desk.agents import AgentService
 from voicebot.desk.desk import AgentDesk
@@ -120,7 +120,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="voicebot engine", version=__version__, lifespan=lifespan)
     app.state.settings = settings
     install_error_handlers(app)
-    app.include_router(backend_router)
+    app.include_router(orders.router)
+    app.include_router(calls.router)
     app.include_router(knowledge_router)
     app.include_router(desktop.api)
     app.include_router(desktop.pages)

@@ -11,6 +11,7 @@ from voicebot.settings import Settings
 
 
 def cmd_orders_list(args: argparse.Namespace, settings: Settings) -> int:
+    from voicebot.domain.records import to_json
     from voicebot.store.calls import CallRepository
     from voicebot.store.orders import OrderRepository
     from voicebot.store.session import init_database, session_factory
@@ -18,10 +19,10 @@ def cmd_orders_list(args: argparse.Namespace, settings: Settings) -> int:
     sessions = session_factory(init_database(settings))
     orders = OrderRepository(sessions, CallRepository(sessions)).list_orders()
     if args.json:
-        print(json.dumps(orders, indent=2))
+        print(json.dumps(to_json(orders), indent=2))
     else:
         for order in orders:
-            print(f"{order['order_number']}  {order['status']:<17} {order.get('expected_delivery') or '-':<12} {order.get('customer', '')}")
+            print(f"{order.order_number}  {order.status:<17} {to_json(order.expected_delivery) or '-':<12} {order.customer}")
     return 0
 
 

@@ -44,10 +44,10 @@ def cmd_handoffs_show(args: argparse.Namespace, settings: Settings) -> int:
         print(f"error: {error.message}", file=sys.stderr)
         return 1
     if args.json:
-        print(json.dumps(handoff["summary_json"] or {}, indent=2))
+        print(json.dumps(handoff.summary_json or {}, indent=2))
         return 0
-    print(f"handoff {handoff['handoff_id']}  {handoff['status']}  queue {handoff['queue']} (priority {handoff['priority']}, rule: {handoff['routing_rule']})")
-    print(handoff["summary"] or "(no summary)")
+    print(f"handoff {handoff.handoff_id}  {handoff.status}  queue {handoff.queue} (priority {handoff.priority}, rule: {handoff.routing_rule})")
+    print(handoff.summary or "(no summary)")
     return 0
 
 

@@ -17,11 +17,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from voicebot.desk.agents import SignedIn
 from voicebot.domain.errors import Forbidden, InvalidInput, NotAllowed, NotFound
+from voicebot.domain.records import to_json
 from voicebot.domain.types import HandoffStatus, TicketKind, TicketStatus, utc_now
 from voicebot.events.bus import Publish
 from voicebot.store.handoffs import load_handoff
 from voicebot.store.models import Call, Handoff
-from voicebot.store.records import handoff_dict, iso
+from voicebot.store.records import handoff_record
 from voicebot.store.repositories import Store
 from voicebot.store.session import transaction
 from voicebot.store.tickets import handoff_ticket
@@ -62,7 +63,7 @@ class AgentDesk:
                 .order_by(Handoff.priority.desc(), Handoff.created_at)
             )
             return [
-                {**handoff_dict(h), "waiting_s": round((now - h.created_at).total_seconds())}
+                {**to_json(handoff_record(h)), "waiting_s": round((now - h.created_at).total_seconds())}
                 for h in rows
                 if agent.is_supervisor or agent.serves(h.queue)
             ]
@@ -82,9 +83,9 @@ class AgentDesk:
             if taken is None:
                 raise NotAllowed("not_waiting", f"Handoff {handoff_id} is {handoff.status}: someone else has it, or it ended.")
             session.refresh(handoff)
-            result = handoff_dict(handoff)
-        self.publish("handoff.accepted", {"handoff_id": handoff_id, "call_id": result["call_id"], "queue": result["queue"], "agent": agent.as_dict()})
-        return result
+            result = handoff_record(handoff)
+        self.publish("handoff.accepted", {"handoff_id": handoff_id, "call_id": result.call_id, "queue": result.queue, "agent": agent.as_dict()})
+        return to_json(result)
 
     def _check_owner(self, handoff: Handoff, agent: SignedIn) -> None:
         if handoff.accepted_by != agent.agent_id and not agent.is_supervisor:
@@ -96,27 +97,27 @@ class AgentDesk:
             handoff = load_handoff(session, handoff_id)
             if not (agent.is_supervisor or agent.serves(handoff.queue)):
                 raise Forbidden(f"Queue {handoff.queue} is not one of yours.")
-            result = handoff_dict(handoff)
-        summary = result["summary_json"] or {}
+            result = handoff_record(handoff)
+        summary = result.summary_json or {}
         numbers = [o["order_number"] for o in summary.get("orders", [])]
         customers = self.store.customers
         customer = customers.customer_for(order_number=numbers[0] if numbers else None, phone=(summary.get("caller") or {}).get("phone"))
-        orders = customers.customer_orders(customer["id"]) if customer else []
-        tickets = customers.tickets(customer["id"]) if customer else []
-        past_calls = customers.past_calls(customer["phone"], excluding=result["call_id"]) if customer else []
-        transcript = []
-        if result["call_id"]:
+        orders = customers.customer_orders(customer.id) if customer else []
+        tickets = customers.tickets(customer.id) if customer else []
+        past_calls = customers.past_calls(customer.phone, excluding=result.call_id) if customer else []
+        transcript = ()
+        if result.call_id:
             try:
-                transcript = self.store.calls.get_call(result["call_id"])["turns"]
+                transcript = self.store.calls.get_call(result.call_id).turns
             except NotFound:
-                transcript = []
+                transcript = ()
         return {
-            "handoff": result,
-            "customer": customer,
-            "orders": orders,
-            "tickets": tickets,
-            "past_calls": past_calls,
-            "transcript": transcript,
+            "handoff": to_json(result),
+            "customer": to_json(customer),
+            "orders": to_json(orders),
+            "tickets": to_json(tickets),
+            "past_calls": to_json(past_calls),
+            "transcript": to_json(transcript),
             "wrap_up_draft": wrap_up_draft(summary),
             "dispositions": DISPOSITIONS,
         }
@@ -186,7 +187,7 @@ class AgentDesk:
                 "calls": [
                     {
                         "call_id": c.id,
-                        "started_at": iso(c.started_at),
+                        "started_at": to_json(c.started_at),
                         "caller": c.caller,
                         "channel": str(c.channel),
                         "outcome": str(c.outcome) if c.outcome else "in progress",

@@ -182,10 +182,10 @@ async def call_audio(websocket: WebSocket, handoff_id: int) -> None:
     except NotFound:
         await websocket.close(code=4404, reason="no such handoff")
         return
-    if handoff["accepted_by"] != agent.agent_id:
+    if handoff.accepted_by != agent.agent_id:
         await websocket.close(code=4403, reason="accept the call first")
         return
-    bridge = websocket.app.state.voice.bridges.get(handoff["call_id"])
+    bridge = websocket.app.state.voice.bridges.get(handoff.call_id)
     if bridge is None:
         await websocket.close(code=4404, reason="no phone audio for this call")
         return

@@ -107,12 +107,12 @@ class DialogueService:
     def _stays_upset(self, call_id: str, emotion: str) -> bool:
         """Sustained anger over the recorded turns plus this one, and not yet escalated for it."""
         try:
-            turns = self.calls.get_call(call_id)["turns"]
+            turns = self.calls.get_call(call_id).turns
         except RECORD_ERRORS:
             return False
-        if any(t["intent"] == UPSET_TRIGGER.lstrip("/") for t in turns):
+        if any(t.intent == UPSET_TRIGGER.lstrip("/") for t in turns):
             return False
-        return sustained_anger([t["emotion"] for t in turns] + [emotion])
+        return sustained_anger([t.emotion for t in turns] + [emotion])
 
     async def end_call(self, call_id: str, outcome: str) -> None:
         await self._record(lambda: self.calls.end_call(call_id, outcome))
@@ -161,7 +161,7 @@ class DialogueService:
             lambda: self.calls.add_turn(call_id, caller_text, turn.intent, turn.confidence, turn.bot_text, emotion=emotion)
         )
         # What agents see is what was stored: redacted (or redacted here when the store is down).
-        caller_said, bot_said = (stored["caller_text"], stored["bot_text"]) if stored else (redact(caller_text), redact(turn.bot_text))
+        caller_said, bot_said = (stored.caller_text, stored.bot_text) if stored else (redact(caller_text), redact(turn.bot_text))
         self.publish(
             "call.turn",
             {"call_id": call_id, "caller_text": caller_said, "bot_text": bot_said, "intent": turn.intent, "emotion": emotion},
@@ -207,7 +207,7 @@ class DialogueService:
         handoff: dict[str, Any] = {"reason": "internal_error", "queue": None, "handoff_id": None}
         try:
             queued = self.handoffs.hand_off(call_id, "internal_error")
-            handoff.update(queue=queued["queue"], handoff_id=queued["handoff_id"])
+            handoff.update(queue=queued.queue, handoff_id=queued.handoff_id)
         except RECORD_ERRORS as error:
             logger.error("Could not record the handoff for call %s: %s", call_id, error)
         return BotTurn(call_id=call_id, caller_text=caller_text, bot_texts=[say("apology_handoff")], handoff=handoff, failed=True)

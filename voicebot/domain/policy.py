@@ -39,16 +39,6 @@ class OrderPolicy:
     in_delivery: bool
     return_window_days: int = RETURN_WINDOW_DAYS
 
-    def to_json(self) -> dict[str, object]:
-        return {
-            "can_cancel": self.can_cancel,
-            "can_change_address": self.can_change_address,
-            "can_request_refund": self.can_request_refund,
-            "refund_until": self.refund_until.isoformat() if self.refund_until else None,
-            "in_delivery": self.in_delivery,
-            "return_window_days": self.return_window_days,
-        }
-
 
 def refund_until(delivered_at: datetime | None) -> datetime | None:
     return delivered_at + RETURN_WINDOW if delivered_at is not None else None

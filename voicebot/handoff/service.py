@@ -13,6 +13,14 @@ from datetime import datetime
 from typing import Any
 
 from voicebot.domain.errors import CallNotFound, OrderNotFound
+from voicebot.domain.records import (
+    CallEvent,
+    CallRecord,
+    Handoff,
+    Order,
+    QueuedHandoff,
+    to_json,
+)
 from voicebot.events.bus import Publish
 from voicebot.handoff.routing import CallFacts, RoutingRules
 from voicebot.handoff.summary import CallState, build_summary
@@ -38,8 +46,8 @@ class HandoffService:
         self, call_id: str | None, reason: str, collected: dict[str, Any], order_number: str | None
     ) -> CallState:
         """What the call has shown so far: its turns, what the bot did, its orders and customer."""
-        call: dict[str, Any] = {}
-        events: list[dict[str, Any]] = []
+        call: CallRecord | None = None
+        events: list[CallEvent] = []
         if call_id:
             try:
                 call = self.store.calls.get_call(call_id)
@@ -48,28 +56,29 @@ class HandoffService:
             events = self.store.calls.call_events(call_id)
         numbers: list[str] = []
         for number in [
-            *(e["order_number"] for e in events if e["detail"].get("outcome") == "done"),
+            *(e.order_number for e in events if e.detail.get("outcome") == "done"),
             order_number,
             collected.get("order_number"),
         ]:
             if number and number not in numbers:
                 numbers.append(number)
-        orders = []
+        orders: list[Order] = []
         for number in numbers:
             try:
                 orders.append(self.store.orders.get_order(number))
             except OrderNotFound:
                 continue
-        first = orders[0]["order_number"] if orders else None
+        first = orders[0].order_number if orders else None
+        caller = call.caller if call else None
         return CallState(
             call_id=call_id or "",
             reason=reason,
-            caller=call.get("caller"),
-            turns=call.get("turns", []),
-            events=events,
+            caller=caller,
+            turns=call.turns if call else (),
+            events=tuple(events),
             collected=dict(collected),
-            orders=orders,
-            customer=self.store.customers.customer_for(order_number=first, phone=call.get("caller")),
+            orders=tuple(orders),
+            customer=self.store.customers.customer_for(order_number=first, phone=caller),
         )
 
     def hand_off(
@@ -79,19 +88,19 @@ class HandoffService:
         intent: str | None = None,
         collected: dict[str, Any] | None = None,
         order_number: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> QueuedHandoff:
         """Queues the call; returns the handoff id, queue, place in the queue, expected wait and summary."""
         collected = dict(collected or {})
         state = self.call_state(call_id, reason, collected, order_number)
-        customer = state.customer or {}
-        emotions = [t.get("emotion") for t in state.turns if t.get("emotion")]
+        customer = state.customer
+        emotions = [t.emotion for t in state.turns if t.emotion]
         route = self.rules.route(
             CallFacts(
                 intent=intent,
                 reason=reason,
-                tier=customer.get("tier"),
+                tier=customer.tier if customer else None,
                 emotion=emotions[-1] if emotions else None,
-                language=customer.get("language"),
+                language=customer.language if customer else None,
             )
         )
         summary = build_summary(replace(state, queue=route.queue, priority=route.priority))
@@ -109,18 +118,20 @@ class HandoffService:
         )
         position = self.store.handoffs.queue_position(handoff_id)
         logger.info("Call %s handed off (%s) to %s, position %d, rule %r", call_id, reason, route.queue, position, route.rule)
-        result = {
-            "handoff_id": handoff_id,
-            "call_id": call_id,
-            "queue": route.queue,
-            "priority": route.priority,
-            "position": position,
-            "expected_wait_s": self.expected_wait_s(position),
-            "announcement": say("hold_please", status=queue_status(position, self.expected_wait_s(position))),
-            "summary": summary,
-        }
-        self.publish("handoff.waiting", result)
-        return result
+        wait = self.expected_wait_s(position)
+        queued = QueuedHandoff(
+            handoff_id=handoff_id,
+            call_id=call_id,
+            reason=reason,
+            queue=route.queue,
+            priority=route.priority,
+            position=position,
+            expected_wait_s=wait,
+            announcement=say("hold_please", status=queue_status(position, wait)),
+            summary=summary,
+        )
+        self.publish("handoff.waiting", to_json(queued))
+        return queued
 
     def refresh_summary(self, handoff_id: int) -> dict[str, Any]:
         """Rebuilds the summary once the handoff turn itself is on record (its words and emotion).
@@ -129,17 +140,17 @@ class HandoffService:
         first summary lacks the caller's last words; the queue chosen then stays.
         """
         handoff = self.store.handoffs.get_handoff(handoff_id)
-        state = self.call_state(handoff["call_id"], handoff["reason"], handoff["collected"], handoff["order_number"])
-        summary = build_summary(replace(state, queue=handoff["queue"], priority=handoff["priority"]))
+        state = self.call_state(handoff.call_id, handoff.reason, handoff.collected, handoff.order_number)
+        summary = build_summary(replace(state, queue=handoff.queue, priority=handoff.priority))
         self.store.handoffs.set_handoff_summary(handoff_id, summary["text"], summary)
-        self.publish("handoff.updated", {"handoff_id": handoff_id, "call_id": handoff["call_id"], "queue": handoff["queue"], "summary": summary})
+        self.publish("handoff.updated", {"handoff_id": handoff_id, "call_id": handoff.call_id, "queue": handoff.queue, "summary": summary})
         return summary
 
     def status(self, handoff_id: int) -> dict[str, Any]:
         """Where a handoff stands now, for the caller on hold: status, position, expected wait."""
         handoff = self.store.handoffs.get_handoff(handoff_id)
-        position = self.store.handoffs.queue_position(handoff_id) if handoff["status"] == "waiting" else 0
-        return {"status": handoff["status"], "position": position, "expected_wait_s": self.expected_wait_s(position)}
+        position = self.store.handoffs.queue_position(handoff_id) if handoff.status == "waiting" else 0
+        return {"status": handoff.status, "position": position, "expected_wait_s": self.expected_wait_s(position)}
 
     def expected_wait_s(self, position: int) -> int:
         return round(position * self.average_handle_s)
@@ -149,10 +160,10 @@ class HandoffService:
             logger.info("Call %s: caller hung up while waiting in %s", call_id, handoff["queue"])
             self.publish("handoff.abandoned", handoff)
 
-    def transfer(self, call_id: str) -> dict[str, Any]:
+    def transfer(self, call_id: str) -> Handoff:
         """The telephony side takes the call (it fetched the transfer TwiML): the desk stops offering it."""
         handoff = self.store.handoffs.mark_transferred(call_id)
-        self.publish("handoff.transferred", {"handoff_id": handoff["handoff_id"], "call_id": call_id, "queue": handoff["queue"]})
+        self.publish("handoff.transferred", {"handoff_id": handoff.handoff_id, "call_id": call_id, "queue": handoff.queue})
         return handoff
 
     def schedule_callback(self, handoff_id: int, when: datetime) -> dict[str, Any]:

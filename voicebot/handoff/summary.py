@@ -9,8 +9,11 @@ sentences an agent reads in five seconds.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from voicebot.domain.records import CallEvent, Customer, Order, Turn, to_json
 
 SUMMARY_VERSION = 1
 MIN_QUOTE_WORDS = 4
@@ -65,20 +68,20 @@ class CallState:
     call_id: str
     reason: str
     caller: str | None = None  # the number the call came from
-    turns: list[dict[str, Any]] = field(default_factory=list)  # call record turns: caller_text, intent, emotion
-    events: list[dict[str, Any]] = field(default_factory=list)  # order service call events, oldest first
+    turns: Sequence[Turn] = ()  # the call record's turns
+    events: Sequence[CallEvent] = ()  # what the bot did on the call, oldest first
     collected: dict[str, Any] = field(default_factory=dict)  # Rasa slots at handoff
-    orders: list[dict[str, Any]] = field(default_factory=list)  # the orders involved, as the database has them
-    customer: dict[str, Any] | None = None  # name, tier, language
+    orders: Sequence[Order] = ()  # the orders involved, as the database has them
+    customer: Customer | None = None
     queue: str | None = None
     priority: int | None = None
 
 
 def _identity(state: CallState) -> str:
-    checks = [e["detail"].get("verified") for e in state.events if e["kind"] == "identity_check" and e["detail"].get("outcome") == "done"]
+    checks = [e.detail.get("verified") for e in state.events if e.kind == "identity_check" and e.detail.get("outcome") == "done"]
     if True in checks:
         return "verified"
-    if checks or any(e["detail"].get("code") == "identity_check_failed" for e in state.events):
+    if checks or any(e.detail.get("code") == "identity_check_failed" for e in state.events):
         return "failed"
     if state.collected.get("identity_verified") is True:
         return "verified"
@@ -88,8 +91,8 @@ def _identity(state: CallState) -> str:
 def _intents(state: CallState) -> list[str]:
     intents: list[str] = []
     for turn in state.turns:
-        intent = turn.get("intent")
-        if turn.get("caller_text") is None:
+        intent = turn.intent
+        if turn.caller_text is None:
             continue  # the bot's greeting, not something the caller asked
         if intent and (not intents or intents[-1] != intent):
             intents.append(intent)
@@ -99,7 +102,7 @@ def _intents(state: CallState) -> list[str]:
 def _bot_actions(state: CallState) -> list[dict[str, Any]]:
     actions = []
     for event in state.events:
-        kind, detail, n = event["kind"], event["detail"], event.get("order_number")
+        kind, detail, n = event.kind, event.detail, event.order_number
         outcome = detail.get("outcome")
         if kind == "order_lookup" and outcome == "done":
             continue  # listed under orders
@@ -111,7 +114,7 @@ def _bot_actions(state: CallState) -> list[dict[str, Any]]:
             text = f"identity {'confirmed' if detail.get('verified') else 'NOT confirmed'} on order {n}"
         else:
             text = ACTIONS.get(kind, kind).format(n=n)
-        actions.append({"action": kind, "order_number": n, "outcome": outcome, "code": detail.get("code"), "at": event.get("at"), "text": text})
+        actions.append({"action": kind, "order_number": n, "outcome": outcome, "code": detail.get("code"), "at": to_json(event.at), "text": text})
     return actions
 
 
@@ -120,34 +123,34 @@ def _quotes(state: CallState) -> list[str]:
     said = [
         t
         for t in state.turns
-        if t.get("caller_text") and len(t["caller_text"].split()) >= MIN_QUOTE_WORDS
-        and (t.get("intent") not in NOT_QUOTES or t.get("emotion") in UPSET)
+        if t.caller_text and len(t.caller_text.split()) >= MIN_QUOTE_WORDS
+        and (t.intent not in NOT_QUOTES or t.emotion in UPSET)
     ]
-    upset = [t for t in said if t.get("emotion") in UPSET]
+    upset = [t for t in said if t.emotion in UPSET]
     chosen = upset[-MAX_QUOTES:]
     for turn in reversed(said):
         if len(chosen) >= MAX_QUOTES:
             break
         if turn not in chosen:
             chosen.append(turn)
-    chosen.sort(key=lambda t: t.get("seq", 0))
-    return [t["caller_text"] for t in chosen]
+    chosen.sort(key=lambda t: t.seq)
+    return [t.caller_text for t in chosen if t.caller_text]
 
 
 def _emotion(state: CallState) -> dict[str, Any]:
-    trajectory = [t.get("emotion") for t in state.turns if t.get("emotion")]
+    trajectory = [t.emotion for t in state.turns if t.emotion]
     return {"trajectory": trajectory, "at_handoff": trajectory[-1] if trajectory else None}
 
 
-def _order_brief(order: dict[str, Any]) -> dict[str, Any]:
+def _order_brief(order: Order) -> dict[str, Any]:
     return {
-        "order_number": order["order_number"],
-        "status": order["status"],
-        "expected_delivery": order.get("expected_delivery"),
-        "delivered_at": order.get("delivered_at"),
-        "carrier": order.get("carrier"),
-        "total": order.get("total"),
-        "refunds": [{"status": r["status"], "amount": r["amount"]} for r in order.get("refunds", [])],
+        "order_number": order.order_number,
+        "status": order.status,
+        "expected_delivery": to_json(order.expected_delivery),
+        "delivered_at": to_json(order.delivered_at),
+        "carrier": order.carrier,
+        "total": order.total,
+        "refunds": [{"status": r.status, "amount": r.amount} for r in order.refunds],
     }
 
 
@@ -190,7 +193,7 @@ def _next_action(state: CallState, actions: list[dict[str, Any]], orders: list[d
 
 def build_summary(state: CallState) -> dict[str, Any]:
     """The structured summary (JSON types only) with its short `text`."""
-    customer = state.customer or {}
+    customer = state.customer
     orders = [_order_brief(o) for o in state.orders]
     actions = _bot_actions(state)
     emotion = _emotion(state)
@@ -198,9 +201,9 @@ def build_summary(state: CallState) -> dict[str, Any]:
     intents = _intents(state)
     next_action = _next_action(state, actions, orders, emotion["at_handoff"])
 
-    who = customer.get("name") or "Unknown caller"
-    if customer.get("tier") and customer["tier"] != "standard":
-        who += f" ({customer['tier'].upper()})"
+    who = customer.name if customer else "Unknown caller"
+    if customer and customer.tier != "standard":
+        who += f" ({customer.tier.upper()})"
     about = ", ".join(f"order {o['order_number']} ({_order_state(o)})" for o in orders) or "no order identified"
     first = f"{who}, identity {identity}, about {about}; {REASONS.get(state.reason, state.reason.replace('_', ' '))}."
     did = [a["text"] for a in actions if a["outcome"] != "done" or a["action"] != "identity_check"]
@@ -213,9 +216,9 @@ def build_summary(state: CallState) -> dict[str, Any]:
         "call_id": state.call_id,
         "caller": {
             "phone": state.caller,
-            "name": customer.get("name"),
-            "tier": customer.get("tier"),
-            "language": customer.get("language"),
+            "name": customer.name if customer else None,
+            "tier": customer.tier if customer else None,
+            "language": customer.language if customer else None,
             "identity": identity,
         },
         "reason": state.reason,

@@ -15,15 +15,17 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
 from voicebot.domain.errors import CallNotFound, InvalidInput, NotAllowed, OrderNotFound
+from voicebot.domain.records import CallEvent as CallEventRecord
+from voicebot.domain.records import CallRecord, Turn
 from voicebot.domain.redact import redact
 from voicebot.domain.types import CallOutcome, Channel
 from voicebot.store.models import Call, CallEvent, CallTurn
-from voicebot.store.records import call_dict, iso, turn_dict
+from voicebot.store.records import call_record, event_record, turn_record
 from voicebot.store.session import Repository
 
 
 class CallRepository(Repository):
-    def start_call(self, call_id: str | None = None, caller: str | None = None, channel: str = "text") -> dict[str, Any]:
+    def start_call(self, call_id: str | None = None, caller: str | None = None, channel: str = "text") -> CallRecord:
         try:
             channel_value = Channel(channel)
         except ValueError:
@@ -35,7 +37,7 @@ class CallRepository(Repository):
             call = Call(id=call_id, caller=caller, channel=channel_value, started_at=self._clock(), turn_count=0)
             session.add(call)
             session.flush()
-            return call_dict(call)
+            return call_record(call)
 
     def add_turn(
         self,
@@ -45,7 +47,7 @@ class CallRepository(Repository):
         confidence: float | None = None,
         bot_text: str | None = None,
         emotion: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> Turn:
         """Stores one turn, card numbers and security codes redacted from both sides."""
         with self._transaction() as session:
             # Allocating the sequence number with one UPDATE keeps it unique under concurrency.
@@ -70,7 +72,7 @@ class CallRepository(Repository):
             )
             session.add(turn)
             session.flush()
-            return turn_dict(turn)
+            return turn_record(turn)
 
     def set_turn_latency(self, call_id: str, latency_ms: dict[str, float]) -> int | None:
         """Files a spoken turn's stage timings on the call's latest caller turn not yet timed.
@@ -90,7 +92,7 @@ class CallRepository(Repository):
             turn.latency_ms = latency_ms
             return turn.seq
 
-    def end_call(self, call_id: str, outcome: str) -> dict[str, Any]:
+    def end_call(self, call_id: str, outcome: str) -> CallRecord:
         try:
             outcome_value = CallOutcome(outcome)
         except ValueError:
@@ -107,14 +109,14 @@ class CallRepository(Repository):
                 _refuse_closed_call(session, call_id)
             call = session.get(Call, call_id, populate_existing=True)
             assert call is not None
-            return call_dict(call)
+            return call_record(call)
 
-    def get_call(self, call_id: str) -> dict[str, Any]:
+    def get_call(self, call_id: str) -> CallRecord:
         with self._transaction() as session:
             call = session.get(Call, call_id, options=[selectinload(Call.turns)])
             if call is None:
                 raise CallNotFound(call_id)
-            return call_dict(call, call.turns)
+            return call_record(call, call.turns)
 
     # -- what the bot did on a call --------------------------------------------------------
 
@@ -143,12 +145,10 @@ class CallRepository(Repository):
         with self._transaction() as session:
             session.add(CallEvent(call_id=call_id, at=self._clock(), kind=kind, order_number=order_number, detail=dict(detail or {})))
 
-    def call_events(self, call_id: str) -> list[dict[str, Any]]:
+    def call_events(self, call_id: str) -> list[CallEventRecord]:
         with self._transaction() as session:
             events = session.scalars(select(CallEvent).where(CallEvent.call_id == call_id).order_by(CallEvent.id))
-            return [
-                {"at": iso(e.at), "kind": e.kind, "order_number": e.order_number, "detail": e.detail} for e in events
-            ]
+            return [event_record(e) for e in events]
 
 
 def _refuse_closed_call(session: Session, call_id: str) -> NoReturn:

@@ -9,9 +9,10 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from voicebot.domain.errors import NotAllowed, NotFound
+from voicebot.domain.records import Handoff as HandoffRecord
 from voicebot.domain.types import HandoffStatus, TicketKind
 from voicebot.store.models import Handoff
-from voicebot.store.records import handoff_dict
+from voicebot.store.records import handoff_record
 from voicebot.store.session import Repository
 from voicebot.store.tickets import caller_of, handoff_ticket
 
@@ -113,23 +114,23 @@ class HandoffRepository(Repository):
             ).all()
             return [{"handoff_id": row.id, "call_id": call_id, "queue": row.queue} for row in rows]
 
-    def mark_transferred(self, call_id: str) -> dict[str, Any]:
+    def mark_transferred(self, call_id: str) -> HandoffRecord:
         """The telephony side is taking the call to its own queue: the latest waiting handoff moves with it."""
         with self._transaction() as session:
             handoff = latest_handoff_of(session, call_id)
             if handoff.status == HandoffStatus.WAITING:
                 handoff.status = HandoffStatus.TRANSFERRED
-            return handoff_dict(handoff)
+            return handoff_record(handoff)
 
-    def get_handoff(self, handoff_id: int) -> dict[str, Any]:
+    def get_handoff(self, handoff_id: int) -> HandoffRecord:
         with self._transaction() as session:
-            return handoff_dict(load_handoff(session, handoff_id))
+            return handoff_record(load_handoff(session, handoff_id))
 
     def set_handoff_summary(self, handoff_id: int, text: str, summary: dict[str, Any]) -> None:
         with self._transaction() as session:
             handoff = load_handoff(session, handoff_id)
             handoff.summary, handoff.summary_json = text, summary
 
-    def latest_handoff(self, call_id: str) -> dict[str, Any]:
+    def latest_handoff(self, call_id: str) -> HandoffRecord:
         with self._transaction() as session:
-            return handoff_dict(latest_handoff_of(session, call_id))
+            return handoff_record(latest_handoff_of(session, call_id))

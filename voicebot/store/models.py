@@ -7,7 +7,6 @@ strings so new values need no database type change.
 
 from __future__ import annotations
 
-import dataclasses
 import enum
 import uuid
 from datetime import UTC, date, datetime
@@ -34,6 +33,7 @@ from sqlalchemy.orm import (
     relationship,
 )
 
+from voicebot.domain.records import Address
 from voicebot.domain.types import (
     AgentRole,
     CallOutcome,
@@ -90,16 +90,6 @@ class Base(DeclarativeBase):
         }
     )
     type_annotation_map = {datetime: UtcDateTime(), dict[str, Any]: JSON()}
-
-
-@dataclasses.dataclass(frozen=True)
-class Address:
-    """A US shipping address, embedded in the order row."""
-
-    line: str
-    city: str
-    state: str
-    postcode: str
 
 
 class Customer(Base):

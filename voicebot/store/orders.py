@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload, sessionmaker
@@ -18,10 +17,20 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 from voicebot.domain import policy
 from voicebot.domain.errors import InvalidInput, NotAllowed, OrderNotFound
 from voicebot.domain.phone import digits, last_four_match
+from voicebot.domain.records import (
+    Address,
+    AddressChange,
+    Cancellation,
+    OrderRow,
+    RefundRequest,
+    to_json,
+)
+from voicebot.domain.records import Order as OrderRecord
+from voicebot.domain.records import Refund as RefundRecord
 from voicebot.domain.types import OrderStatus, RefundStatus, TicketKind, utc_now
 from voicebot.store.calls import CallRepository
-from voicebot.store.models import Address, Order, Refund
-from voicebot.store.records import address_dict, iso, order_dict, refund_dict
+from voicebot.store.models import Order, Refund
+from voicebot.store.records import order_record, refund_record
 from voicebot.store.session import Repository, full_order
 from voicebot.store.tickets import new_ticket
 
@@ -79,28 +88,23 @@ class OrderRepository(Repository):
             raise OrderNotFound(number)
         return self._load(session, number)
 
-    def get_order(self, number: str, call_id: str | None = None) -> dict[str, Any]:
+    def get_order(self, number: str, call_id: str | None = None) -> OrderRecord:
         with self._calls.noting(call_id, "order_lookup", number) as note, self._transaction() as session:
-            order = order_dict(self._load(session, number), self._clock())
-            note["status"] = order["status"]
+            order = order_record(self._load(session, number), self._clock())
+            note["status"] = order.status
             return order
 
-    def list_orders(self) -> list[dict[str, Any]]:
+    def list_orders(self) -> list[OrderRow]:
         with self._transaction() as session:
             orders = session.scalars(
                 select(Order).options(selectinload(Order.customer)).order_by(Order.order_number)
             ).all()
             return [
-                {
-                    "order_number": o.order_number,
-                    "status": str(o.status),
-                    "expected_delivery": iso(o.expected_delivery),
-                    "customer": o.customer.name,
-                }
+                OrderRow(order_number=o.order_number, status=str(o.status), expected_delivery=o.expected_delivery, customer=o.customer.name)
                 for o in orders
             ]
 
-    def cancel_order(self, number: str, call_id: str | None = None) -> dict[str, Any]:
+    def cancel_order(self, number: str, call_id: str | None = None) -> Cancellation:
         """Cancel an order that has not shipped; a paid one gets a refund in processing."""
         with self._calls.noting(call_id, "cancel", number), self._transaction() as session:
             order = self._lock(session, number)
@@ -132,11 +136,9 @@ class OrderRepository(Repository):
                 now,
             )
             session.flush()
-            return {
-                "order": order_dict(order, now),
-                "ticket_id": ticket.id,
-                "refund": refund_dict(refund) if refund else None,
-            }
+            return Cancellation(
+                order=order_record(order, now), ticket_id=ticket.id, refund=refund_record(refund) if refund else None
+            )
 
     def verify_identity(
         self, number: str, phone_last4: str | None = None, postcode: str | None = None, call_id: str | None = None
@@ -154,7 +156,7 @@ class OrderRepository(Repository):
         phone_last4: str | None = None,
         postcode_check: str | None = None,
         call_id: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> AddressChange:
         """Re-address an order that has not shipped, after checking the caller's identity.
 
         ``address`` is a free-form line as the caller said it; "line, city, ST 12345" is
@@ -191,17 +193,17 @@ class OrderRepository(Repository):
                 order,
                 call_id,
                 f"Shipping address changed on order {number}",
-                {"old": address_dict(old), "new": address_dict(order.shipping_address), "as_said": address},
+                {"old": to_json(old), "new": to_json(order.shipping_address), "as_said": address},
                 now,
             )
             session.flush()
-            return {"order": order_dict(order, now), "ticket_id": ticket.id}
+            return AddressChange(order=order_record(order, now), ticket_id=ticket.id)
 
-    def refund_status(self, number: str) -> list[dict[str, Any]]:
+    def refund_status(self, number: str) -> list[RefundRecord]:
         with self._transaction() as session:
-            return [refund_dict(r) for r in self._load(session, number).refunds]
+            return [refund_record(r) for r in self._load(session, number).refunds]
 
-    def request_refund(self, number: str, reason: str, call_id: str | None = None) -> dict[str, Any]:
+    def request_refund(self, number: str, reason: str, call_id: str | None = None) -> RefundRequest:
         """Open a refund request for a delivered order inside the return window."""
         reason = reason.strip()
         if not reason:
@@ -231,4 +233,4 @@ class OrderRepository(Repository):
                 now,
             )
             session.flush()
-            return {"ticket_id": ticket.id, "refund": refund_dict(refund)}
+            return RefundRequest(ticket_id=ticket.id, refund=refund_record(refund))

@@ -71,10 +71,10 @@ def transfer_twiml(call_id: Annotated[str, Path(max_length=64, pattern=r"^[A-Za-
         return Response(f'<?xml version="1.0" encoding="UTF-8"?><Response>{sorry}</Response>', 404, media_type="application/xml")
     sip_uri = request.app.state.settings.transfer_sip_uri
     if sip_uri:
-        uri = sip_uri.format(queue=handoff["queue"])
-        headers = urlencode({"X-Voicebot-Call-Id": call_id, "X-Voicebot-Handoff-Id": handoff["handoff_id"]})
+        uri = sip_uri.format(queue=handoff.queue)
+        headers = urlencode({"X-Voicebot-Call-Id": call_id, "X-Voicebot-Handoff-Id": handoff.handoff_id})
         action = f"<Dial><Sip>{escape(uri + ('&' if '?' in uri else '?') + headers)}</Sip></Dial>"
     else:
-        action = f"<Enqueue>{escape(handoff['queue'])}</Enqueue>"
-    logger.info("Call %s transferred to %s", call_id, handoff["queue"])
+        action = f"<Enqueue>{escape(handoff.queue)}</Enqueue>"
+    logger.info("Call %s transferred to %s", call_id, handoff.queue)
     return Response(f'<?xml version="1.0" encoding="UTF-8"?><Response>{action}</Response>', media_type="application/xml")

@@ -1,0 +1,80 @@
+"""Call records and handoffs over HTTP: thin routes over the store's call and handoff repositories and `HandoffService`.
+
+The Rasa actions queue handoffs here; call records are written through `CallRepository`,
+which redacts card numbers on write.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Request
+from pydantic import BaseModel, Field
+
+from voicebot.api.orders import OptionalCallId, store_of
+from voicebot.domain.records import to_json
+
+router = APIRouter(prefix="/api/v1", tags=["calls"])
+
+CallId = Annotated[str, Path(min_length=1, max_length=36)]
+
+
+class HandoffRequest(BaseModel):
+    call_id: OptionalCallId
+    reason: str = Field(min_length=1, max_length=200, description="Why the bot hands off, e.g. contact_human_agent")
+    intent: str | None = Field(None, max_length=80)
+    collected: dict[str, Any] = Field(default_factory=dict, description="The dialogue's slots at the handoff")
+    order_number: Annotated[str | None, Field(None, pattern=r"^[0-9]{1,12}$")]
+
+
+class CallStartRequest(BaseModel):
+    call_id: OptionalCallId
+    caller: str | None = Field(None, max_length=40)
+    channel: Literal["text", "phone"] = "text"
+
+
+class TurnRequest(BaseModel):
+    caller_text: str | None = None
+    intent: str | None = Field(None, max_length=80)
+    confidence: float | None = Field(None, ge=0, le=1)
+    bot_text: str | None = None
+
+
+class CallEndRequest(BaseModel):
+    outcome: Literal["resolved", "handed_off", "abandoned", "failed"]
+
+
+
+@router.post("/handoffs", status_code=201)
+def record_handoff(body: HandoffRequest, request: Request) -> dict[str, Any]:
+    """Routes the call to a queue and files its summary; says where the caller is in the queue."""
+    queued = request.app.state.handoffs.hand_off(
+        body.call_id, body.reason, intent=body.intent, collected=body.collected, order_number=body.order_number
+    )
+    return to_json(queued)
+
+
+@router.get("/calls/{call_id}/handoff")
+def latest_handoff(call_id: CallId, request: Request) -> dict[str, Any]:
+    return to_json(store_of(request).handoffs.latest_handoff(call_id))
+
+
+@router.post("/calls", status_code=201)
+def start_call(request: Request, body: CallStartRequest | None = None) -> dict[str, Any]:
+    body = body or CallStartRequest()
+    return to_json(store_of(request).calls.start_call(call_id=body.call_id, caller=body.caller, channel=body.channel))
+
+
+@router.post("/calls/{call_id}/turns", status_code=201)
+def add_turn(call_id: CallId, body: TurnRequest, request: Request) -> dict[str, Any]:
+    return to_json(store_of(request).calls.add_turn(call_id, body.caller_text, body.intent, body.confidence, body.bot_text))
+
+
+@router.post("/calls/{call_id}/end")
+def end_call(call_id: CallId, body: CallEndRequest, request: Request) -> dict[str, Any]:
+    return to_json(store_of(request).calls.end_call(call_id, body.outcome))
+
+
+@router.get("/calls/{call_id}")
+def get_call(call_id: CallId, request: Request) -> dict[str, Any]:
+    return to_json(store_of(request).calls.get_call(call_id))
