@@ -8,7 +8,7 @@ from typing import Any, Iterator
 import httpx
 
 from tests.pg_server import free_port
-from voicebot.runtime.rasa import train
+from voicebot.runtime.rasa_runner import train
 from voicebot.runtime.stack import EngineStack
 from voicebot.settings import Settings
 

@@ -4,7 +4,7 @@ import subprocess
 
 import pytest
 
-from voicebot.runtime.rasa import rasa_env, rasa_executable, train
+from voicebot.runtime.rasa_runner import rasa_env, rasa_executable, train
 from voicebot.settings import Settings
 
 pytestmark = pytest.mark.integration

@@ -1,6 +1,6 @@
 import shutil
 
-from voicebot.runtime.rasa import project_fingerprint
+from voicebot.runtime.rasa_runner import project_fingerprint
 from voicebot.settings import PROJECT_ROOT
 
 

@@ -21,18 +21,18 @@ from sqlalchemy import text
 
 from knowledge.service import KnowledgeBase
 from voicebot import __version__
-from voicebot.api.knowledge import router as knowledge_router
 from voicebot.api import calls, orders
 from voicebot.api.errors import install_error_handlers
+from voicebot.api.knowledge import router as knowledge_router
 from voicebot.desk import routes as desktop
 from voicebot.desk.agents import AgentService
 from voicebot.desk.desk import AgentDesk
+from voicebot.dialogue.project import domain_intents
 from voicebot.dialogue.service import DialogueService
 from voicebot.emotion import TextEmotion
 from voicebot.events.bus import EventBus
 from voicebot.handoff.routing import load_rules
 from voicebot.handoff.service import HandoffService
-from voicebot.runtime.rasa import domain_intents
 from voicebot.settings import Settings, get_settings
 from voicebot.store.repositories import Store
 from voicebot.store.session import init_database, session_factory

@@ -28,7 +28,7 @@ def cmd_orders_list(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_kb_check(args: argparse.Namespace, settings: Settings) -> int:
     from knowledge.content import check, load_articles
-    from voicebot.runtime.rasa import domain_intents
+    from voicebot.dialogue.project import domain_intents
 
     folder = args.folder or settings.kb_dir
     problems = check(folder, known_intents=domain_intents(settings.nlu_dir))

@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 
+from voicebot.dialogue.nlu import NluParse
 from voicebot.domain.errors import ServiceError
 from voicebot.domain.redact import redact
 from voicebot.emotion import TextEmotion, sustained_anger
@@ -195,12 +196,8 @@ class DialogueService:
         tracker.raise_for_status()
         state = tracker.json()
         turn.requested_slot = (state.get("slots") or {}).get("requested_slot")
-        latest = state.get("latest_message") or {}
-        intent = latest.get("intent") or {}
-        turn.intent, turn.confidence = intent.get("name"), intent.get("confidence")
-        turn.entities = [
-            {k: e.get(k) for k in ("entity", "value", "start", "end")} for e in latest.get("entities") or []
-        ]
+        parse = NluParse.from_rasa(state.get("latest_message") or {})
+        turn.intent, turn.confidence, turn.entities = parse.intent, parse.confidence, parse.entities
         return turn
 
     def _failure(self, call_id: str, caller_text: str | None) -> BotTurn:

@@ -1,12 +1,14 @@
 """Parses stdin lines with a trained Rasa model; one JSON object per line on stdout.
 
-Runs inside the Rasa virtual environment (Python 3.10), started by voicebot.runtime.rasa.
+Runs inside the Rasa virtual environment (Python 3.10), started by voicebot.runtime.rasa_runner.parse_offline.
 """
 
 import asyncio
 import json
 import logging
 import sys
+
+from voicebot.dialogue.nlu import NluParse  # the project root is on Rasa's PYTHONPATH
 
 
 async def main(model_path: str) -> None:
@@ -15,24 +17,7 @@ async def main(model_path: str) -> None:
     agent = Agent.load(model_path)
     for line in sys.stdin.read().splitlines():
         result = await agent.parse_message(line)
-        intent = result.get("intent") or {}
-        print(
-            json.dumps(
-                {
-                    "text": line,
-                    "intent": intent.get("name"),
-                    "confidence": round(float(intent.get("confidence") or 0.0), 4),
-                    "entities": [
-                        {k: e.get(k) for k in ("entity", "value", "start", "end")} for e in result.get("entities", [])
-                    ],
-                    "intent_ranking": [
-                        {"name": r["name"], "confidence": round(float(r["confidence"]), 4)}
-                        for r in result.get("intent_ranking", [])[:3]
-                    ],
-                }
-            ),
-            flush=True,
-        )
+        print(json.dumps(NluParse.from_rasa(result, text=line).to_json()), flush=True)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ class EngineStack:
 
     def __init__(self, settings: Settings) -> None:
         from voicebot.runtime.piper import PiperServer
-        from voicebot.runtime.rasa import RasaProcesses
+        from voicebot.runtime.rasa_runner import RasaProcesses
 
         self.settings = settings
         self.rasa = RasaProcesses(settings)
@@ -36,7 +36,7 @@ class EngineStack:
         from voicebot.api.app import create_app
         from voicebot.runtime.models import ModelError, prepare_whisper
         from voicebot.runtime.piper import PiperError
-        from voicebot.runtime.rasa import latest_model, train
+        from voicebot.runtime.rasa_runner import latest_model, train
 
         s = self.settings
         model = train(s, echo=echo) if train_first else latest_model(s.nlu_dir)

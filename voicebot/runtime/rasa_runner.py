@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Callable
 
 import httpx
-import yaml
 
 from voicebot import OPENBLAS_THREADS_CHOSEN_BY_USER
+from voicebot.dialogue.nlu import NluParse
 from voicebot.runtime.console import echo
 from voicebot.runtime.supervisor import ChildProcess, wait_ready
 from voicebot.settings import PROJECT_ROOT, Settings
@@ -67,12 +67,6 @@ def project_fingerprint(nlu_dir: Path) -> str:
             digest.update(str(path.relative_to(nlu_dir)).encode())
             digest.update(path.read_bytes())
     return digest.hexdigest()
-
-
-def domain_intents(nlu_dir: Path) -> set[str]:
-    """The intents nlu/domain.yml declares (knowledge articles may only name these)."""
-    domain = yaml.safe_load((nlu_dir / "domain.yml").read_text()) or {}
-    return set(domain.get("intents") or [])
 
 
 def latest_model(nlu_dir: Path) -> Path | None:
@@ -175,26 +169,14 @@ def parse_offline(settings: Settings, texts: list[str], model: Path) -> list[dic
 
 
 def parse_texts(settings: Settings, texts: list[str]) -> list[dict]:
-    """Parses with the running Rasa server if there is one, else with the trained model offline."""
+    """Parses with the running Rasa server if there is one, else with the trained model offline (`NluParse` JSON)."""
     try:
         with httpx.Client(base_url=settings.rasa_url, timeout=10) as client:
             if client.get("/status").json().get("model_file"):
-                results = []
-                for text in texts:
-                    r = client.post("/model/parse", json={"text": text}).json()
-                    intent = r.get("intent") or {}
-                    results.append(
-                        {
-                            "text": text,
-                            "intent": intent.get("name"),
-                            "confidence": round(float(intent.get("confidence") or 0), 4),
-                            "entities": [{k: e.get(k) for k in ("entity", "value", "start", "end")} for e in r.get("entities", [])],
-                            "intent_ranking": [
-                                {"name": x["name"], "confidence": round(float(x["confidence"]), 4)} for x in r.get("intent_ranking", [])[:3]
-                            ],
-                        }
-                    )
-                return results
+                return [
+                    NluParse.from_rasa(client.post("/model/parse", json={"text": text}).json(), text=text).to_json()
+                    for text in texts
+                ]
     except (httpx.HTTPError, ValueError):
         pass
     model = latest_model(settings.nlu_dir)
