@@ -30,7 +30,7 @@ Suites that need the bot reuse a running `voicebot serve` or start one.
 
 def cmd_eval_nlu(args: argparse.Namespace, settings: Settings) -> int:
     from eval.nlu_eval import run
-    from voicebot.runtime.rasa import parse_texts
+    from voicebot.runtime.rasa_runner import parse_texts
 
     return run(settings, args, parse_texts, echo)
 

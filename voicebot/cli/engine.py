@@ -16,7 +16,7 @@ from voicebot.settings import Settings
 
 
 def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
-    from voicebot.runtime.rasa import RasaError, train
+    from voicebot.runtime.rasa_runner import RasaError, train
 
     try:
         train(settings, force=args.force, echo=echo)

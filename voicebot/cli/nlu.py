@@ -7,7 +7,7 @@ import json
 import sys
 
 from voicebot.runtime.console import echo
-from voicebot.runtime.rasa import parse_texts
+from voicebot.runtime.rasa_runner import parse_texts
 from voicebot.settings import Settings
 
 
