@@ -55,6 +55,20 @@ def identity_matches(order: Order, phone_last4: str | None, postcode: str | None
     return bool(checks) and all(checks)
 
 
+def _refund_order(order: Order, status: RefundStatus, reason: str, now: datetime) -> Refund:
+    """The whole order's amount back to the original payment, expected within the processing time."""
+    refund = Refund(
+        amount_cents=order.total_cents,
+        status=status,
+        method="original_payment",
+        requested_at=now,
+        expected_by=(now + timedelta(days=policy.REFUND_PROCESSING_DAYS)).date(),
+        reason=reason,
+    )
+    order.refunds.append(refund)
+    return refund
+
+
 class OrderRepository(Repository):
     """Order look-ups and changes; `calls` records what was done for which call."""
 
@@ -115,17 +129,7 @@ class OrderRepository(Repository):
             now = self._clock()
             order.status = OrderStatus.CANCELLED
             order.expected_delivery = None
-            refund = None
-            if policy.cancellation_refunds(was):
-                refund = Refund(
-                    amount_cents=order.total_cents,
-                    status=RefundStatus.PROCESSING,
-                    method="original_payment",
-                    requested_at=now,
-                    expected_by=(now + timedelta(days=policy.REFUND_PROCESSING_DAYS)).date(),
-                    reason="Order cancelled",
-                )
-                order.refunds.append(refund)
+            refund = _refund_order(order, RefundStatus.PROCESSING, "Order cancelled", now) if policy.cancellation_refunds(was) else None
             ticket = new_ticket(
                 session,
                 TicketKind.CANCELLATION,
@@ -214,15 +218,7 @@ class OrderRepository(Repository):
             refusal = policy.refund_refusal(number, order.status, order.delivered_at, [r.status for r in order.refunds], now)
             if refusal:
                 raise refusal
-            refund = Refund(
-                amount_cents=order.total_cents,
-                status=RefundStatus.REQUESTED,
-                method="original_payment",
-                requested_at=now,
-                expected_by=(now + timedelta(days=policy.REFUND_PROCESSING_DAYS)).date(),
-                reason=reason,
-            )
-            order.refunds.append(refund)
+            refund = _refund_order(order, RefundStatus.REQUESTED, reason, now)
             ticket = new_ticket(
                 session,
                 TicketKind.REFUND_REQUEST,
