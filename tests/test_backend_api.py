@@ -247,3 +247,16 @@ def test_database_down_is_503(tmp_path: Path) -> None:
                 assert "password" not in response.text
     finally:
         engine.dispose()
+
+
+def test_turns_written_over_the_api_are_redacted_like_every_other(client: TestClient) -> None:
+    """The call repository redacts on write, so this route stores no card number either."""
+    call_id = client.post("/api/v1/calls", json={"channel": "text"}).json()["id"]
+    stored = client.post(
+        f"/api/v1/calls/{call_id}/turns",
+        json={"caller_text": "my card is 4111 1111 1111 1111 and the code is 123", "bot_text": "Thanks, card 4111111111111111."},
+    ).json()
+    read_back = client.get(f"/api/v1/calls/{call_id}").json()["turns"][0]
+    for turn in (stored, read_back):
+        assert "4111" not in turn["caller_text"] and "4111" not in turn["bot_text"]
+    assert read_back["caller_text"] == stored["caller_text"]
