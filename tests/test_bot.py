@@ -17,6 +17,7 @@ import pytest
 
 from knowledge.content import load_articles
 from tests.bot_stack import Caller
+from voicebot import prompts
 
 pytestmark = pytest.mark.integration
 
@@ -196,6 +197,13 @@ def test_asking_for_a_person_records_a_routed_handoff_with_a_summary(settings, c
     assert summary["orders"][0]["order_number"] == "104233" and summary["orders"][0]["status"] == "in_transit"
     assert "let me talk to a real person" in summary["quotes"]
     assert "order 104233 (in transit" in stored["summary"] and "asked for a person" in stored["summary"]
+
+
+def test_the_bot_tells_the_caller_their_place_in_the_queue_in_the_engines_words(caller):
+    turn = caller.say("let me talk to a real person")
+    handoff = turn["handoff"]
+    place = prompts.say("hold_please", status=prompts.queue_status(handoff["position"], handoff["expected_wait_s"]))
+    assert turn["bot_text"] == f"{prompts.say('handoff_person')} {place}"
 
 
 def test_a_caller_who_stays_upset_is_handed_to_the_complaints_queue(settings, caller):

@@ -1,7 +1,9 @@
 """The phone bot's custom actions.
 
 Each action reads the dialogue state from slots, asks the order API (backend.py)
-and answers in short spoken sentences (speech.py). Whenever the bot cannot help —
+and answers in short spoken sentences (speech.py), worded in nlu/prompts.yml (prompts.py).
+What the caller may do with an order comes from the engine with the order (its `policy`):
+the actions phrase that decision and never re-decide it. Whenever the bot cannot help —
 the caller asks for a person, the order system is down, checks fail twice — it
 hands off: it records the handoff and tells the engine with a `handoff` message.
 """
@@ -10,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import date, datetime
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -18,26 +19,24 @@ from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet, User
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions import backend, prompts, speech
+from actions import backend, speech
+from actions.prompts import say
 from components.spoken_entities import spoken_digits
 
 logger = logging.getLogger(__name__)
 
-RETURN_WINDOW_DAYS = 30
-CANCELLABLE = {"pending", "paid", "packed"}
-IN_DELIVERY = {"shipped", "in_transit", "out_for_delivery", "delayed", "exception"}
 MISUNDERSTOOD = {"nlu_fallback", "out_of_scope"}
 MAX_REPROMPTS = 2
 
 ACCOUNT_INTENTS = {"create_account", "delete_account", "edit_account", "recover_password", "registration_problems", "switch_account"}
 HANDOFF_LEADS = {
-    "complaint": "I'm sorry to hear that. I'll put you through to a colleague who can look into your complaint.",
-    "payment_issue": "I'll put you through to a colleague who can help with the payment.",
-    "change_order": "A colleague can change the items on your order. I'll put you through.",
-    "contact_customer_service": "I'll put you through to our customer service team.",
-    "contact_human_agent": "Of course. I'll put you through to a colleague.",
-    "account": "A colleague can help you with your account. I'll put you through.",
-    "caller_upset": "I'm sorry this has been so frustrating. I'll put you through to a colleague right away.",
+    "complaint": say("handoff_complaint"),
+    "payment_issue": say("handoff_payment_issue"),
+    "change_order": say("handoff_change_order"),
+    "contact_customer_service": say("handoff_customer_service"),
+    "contact_human_agent": say("handoff_person"),
+    "account": say("handoff_account"),
+    "caller_upset": say("handoff_caller_upset"),
 }
 
 
@@ -45,7 +44,7 @@ HANDOFF_LEADS = {
 
 
 def anything_else(dispatcher: CollectingDispatcher) -> None:
-    dispatcher.utter_message(text=prompts.ANYTHING_ELSE)
+    dispatcher.utter_message(text=say("anything_else"))
 
 
 def hand_off(
@@ -54,7 +53,10 @@ def hand_off(
     reason: str,
     lead: str,
 ) -> List[EventType]:
-    """Records the handoff with what the bot collected, tells the caller, and tells the engine."""
+    """Records the handoff with what the bot collected, tells the caller, and tells the engine.
+
+    The engine words the caller's place in the queue (`announcement`), as it does on hold.
+    """
     intent = (tracker.latest_message.get("intent") or {}).get("name")
     order_number = tracker.get_slot("order_number")
     collected = {
@@ -67,7 +69,7 @@ def hand_off(
         queued = backend.record_handoff(tracker.sender_id, reason, intent, collected, order_number)
     except (backend.BackendUnavailable, backend.NotAllowed, backend.OrderNotFound) as error:
         logger.error("Could not record handoff for %s: %s", tracker.sender_id, error)
-    dispatcher.utter_message(text=f"{lead} {speech.hold_message(queued.get('position'), queued.get('expected_wait_s'))}")
+    dispatcher.utter_message(text=f"{lead} {queued.get('announcement') or say('hold_shortly')}")
     dispatcher.utter_message(
         json_message={
             "handoff": {
@@ -81,26 +83,11 @@ def hand_off(
 
 def system_failure(dispatcher: CollectingDispatcher, tracker: Tracker, error: Exception) -> List[EventType]:
     logger.error("Order system unavailable during %s: %s", tracker.sender_id, error)
-    return hand_off(
-        dispatcher,
-        tracker,
-        "internal_error",
-        "I'm sorry, I'm having trouble reaching our order system right now. Let me connect you to a colleague.",
-    )
-
-
-def days_since(iso_value: Optional[str]) -> Optional[int]:
-    if not iso_value:
-        return None
-    return (date.today() - datetime.fromisoformat(iso_value).date()).days
-
-
-def in_return_window(order: Dict[str, Any]) -> bool:
-    days = days_since(order.get("delivered_at"))
-    return order["status"] == "delivered" and days is not None and days <= RETURN_WINDOW_DAYS
+    return hand_off(dispatcher, tracker, "internal_error", say("handoff_system_down"))
 
 
 def open_refunds(order: Dict[str, Any]) -> List[Dict[str, Any]]:
+    """The refunds worth telling the caller about: all but the rejected ones."""
     return [r for r in order.get("refunds", []) if r["status"] != "rejected"]
 
 
@@ -111,12 +98,7 @@ def answer_task(dispatcher: CollectingDispatcher, tracker: Tracker, task: Option
     try:
         order = backend.get_order(number, tracker.sender_id)
     except backend.OrderNotFound:
-        return hand_off(
-            dispatcher,
-            tracker,
-            "order_not_found",
-            f"I still can't find order {number}. Let me connect you to a colleague who can look into it.",
-        )
+        return hand_off(dispatcher, tracker, "order_not_found", say("handoff_order_not_found", number=number))
     except backend.BackendUnavailable as error:
         return system_failure(dispatcher, tracker, error)
 
@@ -134,92 +116,69 @@ def track(dispatcher: CollectingDispatcher, tracker: Tracker, order: Dict[str, A
 
 
 def delivery(dispatcher: CollectingDispatcher, tracker: Tracker, order: Dict[str, Any]) -> List[EventType]:
-    sentence = speech.delivery_sentence(order) or f"It {speech.STATUS_PHRASES[order['status']]}."
-    dispatcher.utter_message(text=f"Order {order['order_number']}. {sentence}")
+    sentence = speech.delivery_sentence(order) or say("delivery_no_date", status=speech.STATUS_PHRASES[order["status"]])
+    dispatcher.utter_message(text=say("delivery_answer", number=order["order_number"], delivery=sentence))
     anything_else(dispatcher)
     return []
 
 
 def cancel(dispatcher: CollectingDispatcher, tracker: Tracker, order: Dict[str, Any]) -> List[EventType]:
-    number, status = order["order_number"], order["status"]
-    if status in CANCELLABLE:
-        dispatcher.utter_message(
-            text=f"Order {number}, {speech.item_summary(order['items'])}, hasn't shipped yet. Do you want me to cancel it?"
-        )
+    number, status, policy = order["order_number"], order["status"], order["policy"]
+    if policy["can_cancel"]:
+        dispatcher.utter_message(text=say("cancel_offer", number=number, items=speech.item_summary(order["items"])))
         return [SlotSet("pending_confirmation", "cancel")]
     if status == "cancelled":
-        dispatcher.utter_message(text=f"Order {number} is already cancelled.")
-    elif status in IN_DELIVERY:
-        dispatcher.utter_message(
-            text=f"Order {number} has already shipped, so it can't be cancelled any more. "
-            f"When it arrives, you can return it within {RETURN_WINDOW_DAYS} days for a full refund."
-        )
-    elif in_return_window(order) and not open_refunds(order):
-        dispatcher.utter_message(
-            text=f"Order {number} was delivered on {speech.spoken_date(order['delivered_at'])}, so it can't be cancelled, "
-            "but you can still return it. Shall I open a refund request for it?"
-        )
+        dispatcher.utter_message(text=say("cancel_already_cancelled", number=number))
+    elif policy["in_delivery"]:
+        dispatcher.utter_message(text=say("cancel_too_late_in_delivery", number=number, days=policy["return_window_days"]))
+    elif policy["can_request_refund"] and not open_refunds(order):  # a refund on record is reported, not offered again
+        delivered = speech.spoken_date(order["delivered_at"])
+        dispatcher.utter_message(text=say("cancel_too_late_return_instead", number=number, date=delivered))
         return [SlotSet("pending_confirmation", "refund")]
     else:
-        dispatcher.utter_message(
-            text=f"Order {number} {speech.STATUS_PHRASES[status]}, so there's nothing left to cancel."
-        )
+        dispatcher.utter_message(text=say("cancel_nothing_left", number=number, status=speech.STATUS_PHRASES[status]))
     anything_else(dispatcher)
     return []
 
 
 def change_address(dispatcher: CollectingDispatcher, tracker: Tracker, order: Dict[str, Any]) -> List[EventType]:
     number, status = order["order_number"], order["status"]
-    if status not in CANCELLABLE:
-        dispatcher.utter_message(
-            text=f"Order {number} {speech.STATUS_PHRASES[status]}, so I can't change its delivery address any more."
-        )
+    if not order["policy"]["can_change_address"]:
+        dispatcher.utter_message(text=say("address_too_late", number=number, status=speech.STATUS_PHRASES[status]))
         anything_else(dispatcher)
         return [SlotSet("address_change_allowed", False)]
     verified = tracker.get_slot("identity_verified")
     if verified is False:
-        return hand_off(
-            dispatcher,
-            tracker,
-            "identity_check_failed",
-            "I'm sorry, I couldn't confirm your identity, so I can't change the address myself. Let me connect you to a colleague.",
-        )
+        return hand_off(dispatcher, tracker, "identity_check_failed", say("handoff_identity_failed_address"))
     new_address = tracker.get_slot("new_address")
     if not verified or not new_address:
-        dispatcher.utter_message(text=f"Order {number} hasn't shipped yet, so I can change where it goes.")
+        dispatcher.utter_message(text=say("address_can_change", number=number))
         return [SlotSet("address_change_allowed", True)]
-    dispatcher.utter_message(text=f"So the new address for order {number} is {new_address}. Is that right?")
+    dispatcher.utter_message(text=say("address_confirm", number=number, address=new_address))
     return [SlotSet("address_change_allowed", False), SlotSet("pending_confirmation", "address")]
 
 
 def refund(dispatcher: CollectingDispatcher, tracker: Tracker, order: Dict[str, Any]) -> List[EventType]:
-    number, status = order["order_number"], order["status"]
+    number, status, policy = order["order_number"], order["status"], order["policy"]
+    days = policy["return_window_days"]
     refunds = open_refunds(order)
     if refunds:
         dispatcher.utter_message(text=speech.refund_status(number, refunds))
-    elif in_return_window(order):
-        dispatcher.utter_message(
-            text=f"Order {number} was delivered on {speech.spoken_date(order['delivered_at'])}, within our "
-            f"{RETURN_WINDOW_DAYS}-day return window. Shall I open a refund request for it?"
-        )
+    elif policy["can_request_refund"]:
+        delivered = speech.spoken_date(order["delivered_at"])
+        dispatcher.utter_message(text=say("refund_offer", number=number, date=delivered, days=days))
         return [SlotSet("pending_confirmation", "refund")]
     elif status == "delivered":
-        dispatcher.utter_message(
-            text=f"Order {number} was delivered on {speech.spoken_date(order['delivered_at'])}, more than "
-            f"{RETURN_WINDOW_DAYS} days ago, so it's outside our return window. Would you like me to connect you to a colleague?"
-        )
+        delivered = speech.spoken_date(order["delivered_at"])
+        dispatcher.utter_message(text=say("refund_outside_window", number=number, date=delivered, days=days))
         return [SlotSet("pending_confirmation", "handoff"), SlotSet("handoff_reason", "outside_return_window")]
-    elif status in CANCELLABLE:
-        dispatcher.utter_message(
-            text=f"Order {number} hasn't shipped yet. If you don't want it, I can cancel it and you'll get a full refund. Do you want me to cancel it?"
-        )
+    elif policy["can_cancel"]:
+        dispatcher.utter_message(text=say("refund_cancel_instead", number=number))
         return [SlotSet("pending_confirmation", "cancel")]
-    elif status in IN_DELIVERY:
-        dispatcher.utter_message(
-            text=f"Order {number} is on its way. Once it arrives you can return it within {RETURN_WINDOW_DAYS} days for a full refund."
-        )
+    elif policy["in_delivery"]:
+        dispatcher.utter_message(text=say("refund_after_arrival", number=number, days=days))
     else:
-        dispatcher.utter_message(text=f"Order {number} {speech.STATUS_PHRASES[status]}, and there's no refund due on it.")
+        dispatcher.utter_message(text=say("refund_none_due", number=number, status=speech.STATUS_PHRASES[status]))
     anything_else(dispatcher)
     return []
 
@@ -230,8 +189,8 @@ def refund_status(dispatcher: CollectingDispatcher, tracker: Tracker, order: Dic
         dispatcher.utter_message(text=speech.refund_status(order["order_number"], refunds))
         anything_else(dispatcher)
         return []
-    dispatcher.utter_message(text=f"There's no refund on order {order['order_number']} yet.")
-    return refund(dispatcher, tracker, order) if in_return_window(order) else (anything_else(dispatcher) or [])
+    dispatcher.utter_message(text=say("refund_none_yet", number=order["order_number"]))
+    return refund(dispatcher, tracker, order) if order["policy"]["can_request_refund"] else (anything_else(dispatcher) or [])
 
 
 TASKS = {
@@ -255,9 +214,9 @@ class ActionOrderTask(Action):
         if not number:
             answer = general_delivery_time(tracker) if task == "delivery_period" else None
             if answer:
-                dispatcher.utter_message(text=f"{answer} {prompts.OFFER_DELIVERY_DATE}")
+                dispatcher.utter_message(text=say("general_delivery_time", answer=answer))
             else:
-                dispatcher.utter_message(text=prompts.ASK_ORDER_NUMBER)
+                dispatcher.utter_message(text=say("ask_order_number"))
             events: List[EventType] = []
         else:
             events = answer_task(dispatcher, tracker, task, number)
@@ -279,11 +238,9 @@ class ActionHandleInform(Action):
         if number and task:
             return answer_task(dispatcher, tracker, task, number)
         if number:
-            dispatcher.utter_message(
-                text=f"Thanks, order {number}. Would you like to track it, check its delivery date, cancel it, change its address, or ask about a refund?"
-            )
+            dispatcher.utter_message(text=say("order_number_noted", number=number))
             return [SlotSet("order_number", number)]
-        dispatcher.utter_message(text="Thanks. What can I help you with today?")
+        dispatcher.utter_message(text=say("what_can_i_do"))
         return []
 
 
@@ -327,7 +284,7 @@ class ActionAnswerFromKnowledge(Action):
             anything_else(dispatcher)
             return []
         logger.info("No sure knowledge answer (best %s, score %s): offering a person", answer["article_id"], answer["score"])
-        dispatcher.utter_message(text=prompts.KNOWLEDGE_UNSURE)
+        dispatcher.utter_message(text=say("knowledge_unsure"))
         return [SlotSet("pending_confirmation", "handoff"), SlotSet("handoff_reason", "no_knowledge_answer")]
 
 
@@ -344,31 +301,28 @@ class ActionConfirm(Action):
         pending, number = tracker.get_slot("pending_confirmation"), tracker.get_slot("order_number")
         if pending == "handoff":
             reason = tracker.get_slot("handoff_reason") or "caller_request"
-            return hand_off(dispatcher, tracker, reason, "Okay, I'll put you through to a colleague.")
+            return hand_off(dispatcher, tracker, reason, say("handoff_accepted"))
         if not pending:
-            dispatcher.utter_message(text="Okay. What can I help you with?")
+            dispatcher.utter_message(text=say("nothing_pending"))
             return []
         try:
             if pending == "cancel":
                 result = backend.cancel_order(number, tracker.sender_id)
-                text = f"Done. Order {number} is cancelled."
+                text = say("cancel_done", number=number)
                 if result.get("refund"):
-                    text += f" Your {result['refund']['amount']:.2f} dollars will be back on your original payment method within five to ten business days."
+                    text += " " + say("cancel_refund_on_its_way", amount=result["refund"]["amount"])
                 dispatcher.utter_message(text=text)
             elif pending == "address":
                 address = tracker.get_slot("new_address")
                 backend.change_address(number, address, postcode_in(address), tracker.get_slot("identity_answer"), tracker.sender_id)
-                dispatcher.utter_message(text=f"Done. Order {number} will now be delivered to {address}.")
+                dispatcher.utter_message(text=say("address_done", number=number, address=address))
             elif pending == "refund":
                 result = backend.request_refund(number, "requested by caller on the phone", tracker.sender_id)
-                dispatcher.utter_message(
-                    text=f"I've opened refund request {result.get('ticket_id')} for order {number}. "
-                    "We'll email you a free return label, and the money is refunded once the parcel is back with us."
-                )
+                dispatcher.utter_message(text=say("refund_opened", ticket_id=result.get("ticket_id"), number=number))
         except backend.NotAllowed as refused:
             if refused.code == "identity_check_failed":
-                return hand_off(dispatcher, tracker, "identity_check_failed", "I'm sorry, I couldn't confirm your identity. Let me connect you to a colleague.")
-            dispatcher.utter_message(text=f"I'm sorry, I couldn't do that: {refused}")
+                return hand_off(dispatcher, tracker, "identity_check_failed", say("handoff_identity_failed"))
+            dispatcher.utter_message(text=say("not_done", reason=refused))
         except (backend.BackendUnavailable, backend.OrderNotFound) as error:
             return system_failure(dispatcher, tracker, error)
         anything_else(dispatcher)
@@ -388,14 +342,14 @@ class ActionDecline(Action):
             dispatcher.utter_message(json_message={"end_call": {"reason": "caller_done"}})
             return []
         if pending == "address":
-            dispatcher.utter_message(text="Okay, I haven't changed the address.")
+            dispatcher.utter_message(text=say("address_unchanged"))
             anything_else(dispatcher)
             return [SlotSet("pending_confirmation", None), SlotSet("new_address", None)]
         if pending == "handoff":
-            dispatcher.utter_message(text="Okay.")
+            dispatcher.utter_message(text=say("handoff_declined"))
             anything_else(dispatcher)
             return [SlotSet("pending_confirmation", None), SlotSet("handoff_reason", None)]
-        dispatcher.utter_message(text=prompts.NOTHING_CHANGED)
+        dispatcher.utter_message(text=say("nothing_changed"))
         anything_else(dispatcher)
         return [SlotSet("pending_confirmation", None)]
 
@@ -431,9 +385,7 @@ class ActionReprompt(Action):
                     break
                 misses += 1
         if misses > MAX_REPROMPTS:
-            events = hand_off(
-                dispatcher, tracker, "not_understood", "I'm sorry, I'm having trouble understanding. Let me connect you to a colleague."
-            )
+            events = hand_off(dispatcher, tracker, "not_understood", say("handoff_not_understood"))
             if tracker.active_loop_name:
                 events += [ActiveLoop(None), FollowupAction("action_listen")]
             return events
@@ -441,9 +393,9 @@ class ActionReprompt(Action):
             return []
         out_of_scope = (tracker.latest_message.get("intent") or {}).get("name") == "out_of_scope"
         if tracker.active_loop_name:
-            dispatcher.utter_message(text="Sorry, I didn't catch that.")
+            dispatcher.utter_message(text=say("not_caught_in_form"))
         else:
-            dispatcher.utter_message(text=prompts.OUT_OF_SCOPE if out_of_scope else prompts.NOT_UNDERSTOOD)
+            dispatcher.utter_message(text=say("out_of_scope" if out_of_scope else "not_understood"))
         return []
 
 
@@ -468,7 +420,7 @@ class ActionCoreFallback(Action):
         return "action_core_fallback"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
-        dispatcher.utter_message(text=prompts.SAY_AGAIN)
+        dispatcher.utter_message(text=say("say_again"))
         return [UserUtteranceReverted()]
 
 
@@ -488,7 +440,7 @@ class ActionRepeat(Action):
                     break
             elif event.get("event") == "bot" and users_seen == 1 and event.get("text"):
                 said.insert(0, event["text"])
-        for text in said or ["Sorry. How can I help you?"]:
+        for text in said or [say("nothing_to_repeat")]:
             dispatcher.utter_message(text=text)
         return []
 
@@ -521,9 +473,9 @@ class ActionAskOrderNumber(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         rejected = tracker.get_slot("rejected_order_number")
         if rejected and (tracker.get_slot("order_attempts") or 0) >= 1:
-            dispatcher.utter_message(text=prompts.ORDER_NOT_FOUND.format(number=rejected))
+            dispatcher.utter_message(text=say("order_not_found", number=rejected))
         else:
-            dispatcher.utter_message(text=prompts.ASK_ORDER_NUMBER)
+            dispatcher.utter_message(text=say("ask_order_number"))
         return []
 
 
@@ -557,7 +509,7 @@ class ActionAskIdentityAnswer(Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         failed = (tracker.get_slot("identity_attempts") or 0) >= 1
-        dispatcher.utter_message(text=prompts.IDENTITY_RETRY if failed else prompts.ASK_IDENTITY)
+        dispatcher.utter_message(text=say("identity_retry" if failed else "ask_identity"))
         return []
 
 
@@ -566,7 +518,7 @@ class ActionAskNewAddress(Action):
         return "action_ask_new_address"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
-        dispatcher.utter_message(text=prompts.ASK_NEW_ADDRESS)
+        dispatcher.utter_message(text=say("ask_new_address"))
         return []
 
 
@@ -605,7 +557,7 @@ class ValidateAddressChangeForm(FormValidationAction):
     ) -> Dict[Text, Any]:
         address = clean_address(str(value or ""))
         if not re.search(r"\d", address) or not re.search(r"[a-zA-Z]{2,}", address):
-            dispatcher.utter_message(text="Sorry, I need the street address with the house number and the zip code.")
+            dispatcher.utter_message(text=say("address_incomplete"))
             return {"new_address": None}
         return {"new_address": address}
 

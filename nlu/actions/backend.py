@@ -80,7 +80,10 @@ def request_refund(number: str, reason: str, call_id: str) -> Dict[str, Any]:
 def record_handoff(
     call_id: str, reason: str, intent: Optional[str], collected: Dict[str, Any], order_number: Optional[str]
 ) -> Dict[str, Any]:
-    """Queues the caller for a person; the engine picks the queue. Returns queue, position, expected_wait_s."""
+    """Queues the caller for a person; the engine picks the queue.
+
+    Returns queue, position, expected_wait_s and `announcement`, the caller's place in the queue as the bot says it.
+    """
     payload = {"call_id": call_id, "reason": reason, "intent": intent, "collected": collected, "order_number": order_number}
     return _request("POST", "/handoffs", json=payload)
 

@@ -1,9 +1,15 @@
-"""Turns order data into short sentences that sound natural when spoken."""
+"""Turns order data into short sentences that sound natural when spoken.
+
+The sentences are named in nlu/prompts.yml; the phrases that fill them (an order's
+status, a refund's state, a date, a list of items) are made here.
+"""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Any, Dict, List, Optional
+
+from actions.prompts import say
 
 STATUS_PHRASES = {
     "pending": "has been placed and is waiting for payment",
@@ -46,13 +52,16 @@ def item_summary(items: List[Dict[str, Any]]) -> str:
 
 def order_status(order: Dict[str, Any]) -> str:
     number, status = order["order_number"], order["status"]
-    parts = [f"Order {number}, {item_summary(order['items'])}, {STATUS_PHRASES.get(status, 'is ' + status)}."]
+    parts = [say("track_status", number=number, items=item_summary(order["items"]), status=STATUS_PHRASES.get(status, "is " + status))]
     if order.get("carrier") and status not in ("cancelled", "pending", "paid", "packed"):
-        parts.append(f"It's with {order['carrier']}.")
+        parts.append(say("track_carrier", carrier=order["carrier"]))
     event = order.get("last_event")
     if event and status not in ("cancelled", "refunded", "returned"):
-        where = f" in {event['location']}" if event.get("location") else ""
-        parts.append(f"The latest update, on {spoken_date(event['at'])}{where}: {event['description'].rstrip('.')}.")
+        when, description = spoken_date(event["at"]), event["description"].rstrip(".")
+        if event.get("location"):
+            parts.append(say("track_update_at", date=when, location=event["location"], description=description))
+        else:
+            parts.append(say("track_update", date=when, description=description))
     parts.append(delivery_sentence(order))
     return " ".join(p for p in parts if p)
 
@@ -60,30 +69,21 @@ def order_status(order: Dict[str, Any]) -> str:
 def delivery_sentence(order: Dict[str, Any]) -> str:
     status = order["status"]
     if status == "delivered" or (order.get("delivered_at") and status in ("returned", "refunded")):
-        return f"It was delivered on {spoken_date(order['delivered_at'])}."
+        return say("delivered_on", date=spoken_date(order["delivered_at"]))
     if status in ("cancelled", "returned", "refunded"):
         return ""
     if order.get("expected_delivery"):
-        verb = "is now expected" if status in ("delayed", "exception") else "should arrive"
-        return f"It {verb} on {spoken_date(order['expected_delivery'])}."
-    return "I don't have a delivery date for it yet."
+        late = status in ("delayed", "exception")
+        return say("delivery_now_expected" if late else "delivery_expected", date=spoken_date(order["expected_delivery"]))
+    return say("delivery_date_unknown")
 
 
 def refund_status(number: str, refunds: List[Dict[str, Any]]) -> str:
     refund = refunds[-1]
-    sentence = f"Your refund of {refund['amount']:.2f} dollars for order {number} {REFUND_PHRASES.get(refund['status'], 'is ' + refund['status'])}."
+    phrase = REFUND_PHRASES.get(refund["status"], "is " + refund["status"])
+    parts = [say("refund_status", amount=refund["amount"], number=number, refund_status=phrase)]
     if refund["status"] == "completed" and refund.get("completed_at"):
-        sentence += f" It was paid back on {spoken_date(refund['completed_at'])}."
+        parts.append(say("refund_paid_back", date=spoken_date(refund["completed_at"])))
     elif refund.get("expected_by") and refund["status"] != "rejected":
-        sentence += f" You should see the money by {spoken_date(refund['expected_by'])}."
-    return sentence
-
-
-def hold_message(position: Optional[int], expected_wait_s: Optional[float]) -> str:
-    """What happens next while the caller waits for a person: place in the queue and the wait."""
-    if not position or expected_wait_s is None:
-        return "Please hold, a colleague will be with you shortly."
-    minutes = max(1, round(expected_wait_s / 60))
-    wait = "about a minute" if minutes == 1 else f"about {minutes} minutes"
-    place = "You're next in the queue" if position == 1 else f"You're number {position} in the queue"
-    return f"{place}, and the wait is {wait}. Please hold."
+        parts.append(say("refund_money_by", date=spoken_date(refund["expected_by"])))
+    return " ".join(parts)
