@@ -12,7 +12,6 @@ import functools
 import importlib.util
 import re
 import string
-from pathlib import Path
 from typing import NamedTuple
 
 import yaml

@@ -31,13 +31,12 @@ ALLOWED: dict[str, set[str]] = {
     },
     "voicebot.voice": {"voicebot.domain", "voicebot.dialogue", "voicebot.handoff", "voicebot.prompts", "voicebot.settings"},
     "voicebot.telephony": {
-        "voicebot.voice", "voicebot.domain", "voicebot.dialogue", "voicebot.prompts", "voicebot.settings", "voicebot.runtime",
+        "voicebot.voice", "voicebot.domain", "voicebot.dialogue", "voicebot.prompts", "voicebot.settings",
     },
     "voicebot.desk": {"voicebot.domain", "voicebot.store", "voicebot.events", "voicebot.handoff", "voicebot.prompts"},
     "voicebot.api": {
         "knowledge", "voicebot.domain", "voicebot.store", "voicebot.events", "voicebot.prompts", "voicebot.handoff",
         "voicebot.emotion", "voicebot.dialogue", "voicebot.voice", "voicebot.telephony", "voicebot.desk", "voicebot.settings",
-        "voicebot.runtime",
     },
     "voicebot.runtime": {"voicebot.api", "voicebot.dialogue", "voicebot.voice", "voicebot.settings"},
     "voicebot.cli": {

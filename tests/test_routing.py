@@ -7,7 +7,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from voicebot.handoff.routing import DEFAULT_RULES_FILE, CallFacts, RoutingError, load_rules, parse_rules
+from voicebot.handoff.routing import (
+    DEFAULT_RULES_FILE,
+    CallFacts,
+    RoutingError,
+    load_rules,
+    parse_rules,
+)
 
 RULES = load_rules()
 DOMAIN_INTENTS = set(yaml.safe_load(Path("nlu/domain.yml").read_text())["intents"])

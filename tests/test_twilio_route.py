@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import Any
 
 import pytest
 from fastapi import FastAPI, WebSocket
@@ -14,9 +13,15 @@ from pipecat.processors.frame_processor import FrameProcessorSetup
 from starlette.websockets import WebSocketDisconnect
 
 import voicebot.telephony.twilio.routes as twilio_route
-from voicebot.telephony.twilio.handshake import MAX_MESSAGE_CHARS, call_from_start
+from voicebot.dialogue.service import DialogueService
+from voicebot.telephony.twilio.handshake import (
+    MAX_MESSAGE_CHARS,
+    call_from_start,
+    stream_sid_from_start,
+)
 from voicebot.telephony.twilio.serializer import CheckedTwilioSerializer
-from voicebot.voice.call import CallInfo
+from voicebot.voice.carrier import CallInfo
+from voicebot.voice.frames import BotTurnSpokenFrame
 
 STREAM_SID = "MZ" + "0" * 32
 START = {
@@ -27,14 +32,14 @@ START = {
 
 
 @pytest.fixture
-def calls(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
-    """Replaces the audio pipeline: a good handshake records the start message and says goodbye."""
-    started: list[dict[str, Any]] = []
+def calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[CallInfo, str]]:
+    """Replaces the audio pipeline: a good handshake records the call (and its stream) and says goodbye."""
+    started: list[tuple[CallInfo, str]] = []
 
     async def fake_run_call(websocket: WebSocket, call: CallInfo, serializer: object, resources: object) -> None:
         assert resources is app_resources
         assert isinstance(serializer, CheckedTwilioSerializer) and serializer.call is call
-        started.append(call)
+        started.append((call, serializer.stream_sid))
         await websocket.send_text(json.dumps({"event": "mark", "mark": {"name": "ok"}}))
         await websocket.close()
 
@@ -86,7 +91,7 @@ def test_good_call_after_bad_ones_reaches_the_pipeline(client: TestClient, calls
         ws.send_text(json.dumps({"event": "dtmf"}))  # unknown before start: logged and ignored
         ws.send_text(json.dumps(START))
         assert json.loads(ws.receive_text())["mark"]["name"] == "ok"
-    assert [(c.call_id, c.stream_id, c.caller) for c in calls] == [(START["start"]["callSid"], STREAM_SID, "+15550100")]
+    assert [(c.call_id, stream_sid, c.caller) for c, stream_sid in calls] == [(START["start"]["callSid"], STREAM_SID, "+15550100")]
 
 
 def test_wrong_media_format_is_closed_1003(client: TestClient, calls: list, caplog: pytest.LogCaptureFixture) -> None:
@@ -107,8 +112,23 @@ def test_custom_parameters_reach_the_call(client: TestClient, calls: list) -> No
     with client.websocket_connect("/telephony/twilio") as ws:
         ws.send_text(json.dumps(start))
         ws.receive_text()
-    assert calls[0].caller == "+15550199"
-    assert calls[0].parameters == {"From": "+15550199", "campaign": "returns"}
+    call, _ = calls[0]
+    assert call.caller == "+15550199"
+    assert call.parameters == {"From": "+15550199", "campaign": "returns"}
+
+
+async def test_a_handed_off_call_names_its_transfer_twiml_in_the_call_transfer_event() -> None:
+    events: list[tuple[str, dict]] = []
+    call = call_from_start(START)
+    dialogue = DialogueService("http://127.0.0.1:9", calls=None, handoffs=None, publish=lambda kind, data: events.append((kind, data)))
+    try:
+        await dialogue.transfer_requested(call.call_id, {"handoff_id": 7, "queue": "general"}, call.transfer)
+    finally:
+        await dialogue.close()
+    call_sid = START["start"]["callSid"]
+    assert json.dumps(events) == json.dumps(  # the fields and their order, as docs/events.md lists them
+        [("call.transfer", {"call_id": call_sid, "handoff_id": 7, "queue": "general", "twiml_path": f"/telephony/twilio/transfer/{call_sid}"})]
+    )
 
 
 # --- after `start`: one bad message is dropped, the call goes on ------------------------
@@ -116,7 +136,7 @@ def test_custom_parameters_reach_the_call(client: TestClient, calls: list) -> No
 
 @pytest.fixture
 async def serializer() -> CheckedTwilioSerializer:
-    checked = CheckedTwilioSerializer(call_from_start(START))
+    checked = CheckedTwilioSerializer(call_from_start(START), stream_sid_from_start(START))
     # Only the sample rates matter to a serializer; the clock and task manager are unused.
     await checked.setup(FrameProcessorSetup(clock=None, task_manager=None, pipeline_worker=None, audio_out_sample_rate=8000))
     return checked
@@ -163,6 +183,11 @@ async def test_repeated_problems_are_logged_sparingly(serializer, caplog) -> Non
         await serializer.deserialize("garbage")
     assert serializer.problems["malformed message"] == 250
     assert caplog.text.count("dropped malformed message") == 3  # the 1st, 100th and 200th
+
+
+async def test_a_bot_turn_spoken_is_a_twilio_mark_on_the_stream(serializer) -> None:
+    wire = await serializer.serialize(BotTurnSpokenFrame(3))
+    assert wire == '{"event": "mark", "streamSid": "%s", "mark": {"name": "bot-turn-3"}}' % STREAM_SID
 
 
 async def test_stop_ends_the_call(serializer) -> None:

@@ -14,7 +14,6 @@ from pipecat.frames.frames import (
     Frame,
     InputDTMFFrame,
     InterruptionFrame,
-    OutputTransportMessageFrame,
     TranscriptionFrame,
     TTSSpeakFrame,
     VADUserStartedSpeakingFrame,
@@ -23,19 +22,16 @@ from pipecat.frames.frames import (
 from pipecat.tests.utils import SleepFrame, run_test
 
 from voicebot.dialogue.service import BotTurn
-from voicebot.voice.call import (
-    AGENT_REQUEST,
-    REPROMPT,
-    SILENCE_GOODBYE,
-    CallDialogueProcessor,
-    CallInfo,
-    DTMFCollector,
-    sentences,
-)
+from voicebot.prompts import say
+from voicebot.voice.call import CallDialogueProcessor, sentences
+from voicebot.voice.carrier import CallInfo
+from voicebot.voice.dtmf import AGENT_REQUEST, DTMFCollector
+from voicebot.voice.frames import BotTurnSpokenFrame
 from voicebot.voice.tts import SpeechCache, say_dollar_amounts
 from voicebot.voice.turns import unfinished_number
 
 CALL_ID = "CAtest"
+TRANSFER = {"transfer_to": "the people queue"}  # whatever the carrier needs to move the call
 
 
 class ScriptedDialogue:
@@ -47,7 +43,7 @@ class ScriptedDialogue:
         self.started: list[dict] = []
         self.said: list[tuple[str, str]] = []
         self.ended: list[tuple[str, str]] = []
-        self.transfers: list[tuple[str, dict]] = []
+        self.transfers: list[tuple[str, dict, dict]] = []
         self.callbacks: list[tuple[int, object]] = []
 
     async def start_call(self, caller=None, channel="text", call_id=None, metadata=None) -> BotTurn:
@@ -64,8 +60,8 @@ class ScriptedDialogue:
     async def hold_status(self, handoff_id: int) -> dict:
         return self.hold.pop(0) if len(self.hold) > 1 else self.hold[0]
 
-    async def transfer_requested(self, call_id: str, handoff: dict) -> None:
-        self.transfers.append((call_id, handoff))
+    async def transfer_requested(self, call_id: str, handoff: dict, transfer: dict) -> None:
+        self.transfers.append((call_id, handoff, transfer))
 
     async def schedule_callback(self, handoff_id: int, when) -> dict:
         self.callbacks.append((handoff_id, when))
@@ -75,7 +71,7 @@ class ScriptedDialogue:
 def processor(dialogue: ScriptedDialogue, **kwargs) -> CallDialogueProcessor:
     return CallDialogueProcessor(
         dialogue=dialogue,
-        call=CallInfo(call_id=CALL_ID, stream_id="MZtest", caller="+15550100", parameters={"campaign": "spring"}),
+        call=CallInfo(call_id=CALL_ID, caller="+15550100", parameters={"campaign": "spring"}, transfer=TRANSFER),
         **{"user_speech_timeout_s": 0.1, **kwargs},
     )
 
@@ -160,8 +156,8 @@ async def test_caller_turn_is_spoken_sentence_by_sentence() -> None:
     down, _ = await run_test(processor(dialogue), frames_to_send=caller_says("where is my order"))
     assert dialogue.said == [(CALL_ID, "where is my order")]
     assert spoken(down) == ["Sure.", "What is the order number?"]
-    marks = [f.message for f in down if isinstance(f, OutputTransportMessageFrame)]
-    assert marks and marks[0]["event"] == "mark" and marks[0]["streamSid"] == "MZtest"
+    marks = [f for f in down if isinstance(f, BotTurnSpokenFrame)]  # the carrier's serializer sends each one
+    assert marks and marks[0].message == "bot-turn-1"
     assert not any(isinstance(f, EndWorkerFrame) for f in down)
     assert dialogue.ended == []
 
@@ -199,7 +195,7 @@ async def test_handoff_keeps_the_caller_on_hold_until_the_agent_is_done() -> Non
         "A colleague is picking up your call now.",
     ]  # no "Are you still there?" while on hold, said once on pickup
     assert dialogue.said == [(CALL_ID, "agent please")]  # speech and keys on hold do not reach the bot
-    assert dialogue.transfers == [(CALL_ID, handoff.handoff)]
+    assert dialogue.transfers == [(CALL_ID, handoff.handoff, TRANSFER)]
     assert any(isinstance(f, EndWorkerFrame) for f in down) and dialogue.ended == [(CALL_ID, "handed_off")]
 
 
@@ -210,8 +206,12 @@ async def test_hanging_up_on_hold_is_a_handoff_not_an_abandoned_bot_call() -> No
     )
     dialogue = ScriptedDialogue({"agent please": handoff}, hold=[{"status": "waiting", "position": 1, "expected_wait_s": 180}])
     proc = processor(dialogue, hold_announce_s=10)
-    await run_test(proc, frames_to_send=[*caller_says("agent please")])
-    proc._started = True
+
+    async def connect_first() -> None:
+        await asyncio.sleep(0.05)
+        await proc.greet()
+
+    await asyncio.gather(run_test(proc, frames_to_send=[SleepFrame(0.2), *caller_says("agent please")]), connect_first())
     await proc.hang_up()
     assert dialogue.ended == [(CALL_ID, "handed_off")]
 
@@ -275,7 +275,7 @@ async def test_silence_reprompts_then_abandons() -> None:
     for _ in range(3):
         frames += [BotStoppedSpeakingFrame(), SleepFrame(0.3)]
     down, _ = await run_test(proc, frames_to_send=frames)
-    assert spoken(down) == [REPROMPT, REPROMPT, *sentences([SILENCE_GOODBYE])]
+    assert spoken(down) == [say("still_there"), say("still_there"), *sentences([say("silence_goodbye")])]
     assert any(isinstance(f, EndWorkerFrame) for f in down)
     assert dialogue.ended == [(CALL_ID, "abandoned")]
 
@@ -386,7 +386,7 @@ async def test_expected_digits_follow_the_question() -> None:
     dialogue = ScriptedDialogue({"change my address": asks_last_four})
     proc = processor(dialogue)
     await run_test(proc, frames_to_send=caller_says("change my address"))
-    assert proc._turn_stop.expected_digits == 4
+    assert proc.turn_stop.expected_digits == 4
 
 
 def test_speech_cache_keeps_recent_sentences_within_its_size() -> None:

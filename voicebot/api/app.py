@@ -11,7 +11,7 @@ import asyncio
 import os
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, AsyncIterator, Literal
+from typing import TYPE_CHECKING, Any, AsyncIterator, Literal
 
 import httpx
 from fastapi import FastAPI, Request
@@ -33,11 +33,14 @@ from voicebot.emotion import TextEmotion
 from voicebot.events.bus import EventBus
 from voicebot.handoff.routing import load_rules
 from voicebot.handoff.service import HandoffService
-from voicebot.settings import Settings, get_settings
+from voicebot.settings import Settings
 from voicebot.store.repositories import Store
 from voicebot.store.session import init_database, session_factory
 from voicebot.telephony.twilio.routes import router as twilio_router
 from voicebot.voice.pipeline import VoiceResources
+
+if TYPE_CHECKING:
+    from faster_whisper import WhisperModel
 
 
 class StartConversation(BaseModel):
@@ -89,8 +92,8 @@ def process_rss_mb() -> float | None:
     return round(resident_pages * os.sysconf("SC_PAGE_SIZE") / 2**20, 1)
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    settings = settings or get_settings()
+def create_app(settings: Settings, whisper: WhisperModel) -> FastAPI:
+    """The engine's app over the loaded Whisper model (`voicebot.runtime.models.load_whisper`), shared by every call."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -111,7 +114,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.dialogue = DialogueService(
             settings.rasa_url, app.state.store.calls, app.state.handoffs, settings.rasa_timeout_s, emotion, app.state.events.publish
         )
-        app.state.voice = await VoiceResources.open(settings, app.state.dialogue)  # one Whisper model for all calls
+        app.state.voice = await VoiceResources.open(settings, app.state.dialogue, whisper)
         yield
         await app.state.voice.close()
         await app.state.dialogue.close()

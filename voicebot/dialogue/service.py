@@ -127,16 +127,15 @@ class DialogueService:
     async def schedule_callback(self, handoff_id: int, when: datetime) -> dict[str, Any]:
         return await asyncio.to_thread(self.handoffs.schedule_callback, handoff_id, when)
 
-    async def transfer_requested(self, call_id: str, handoff: dict[str, Any]) -> None:
-        """Tells the telephony side (event stream) it may take the call: Twilio fetches the TwiML path."""
+    async def transfer_requested(self, call_id: str, handoff: dict[str, Any], transfer: dict[str, str]) -> None:
+        """Tells the telephony side (event stream) it may take the call.
+
+        `transfer` is what the call's carrier needs to move it (its CallInfo.transfer,
+        e.g. the path of its transfer instructions), published as it is.
+        """
         self.publish(
             "call.transfer",
-            {
-                "call_id": call_id,
-                "handoff_id": handoff.get("handoff_id"),
-                "queue": handoff.get("queue"),
-                "twiml_path": f"/telephony/twilio/transfer/{call_id}",
-            },
+            {"call_id": call_id, "handoff_id": handoff.get("handoff_id"), "queue": handoff.get("queue"), **transfer},
         )
 
     async def record_latency(self, call_id: str, latency_ms: dict[str, float]) -> None:

@@ -34,7 +34,7 @@ class EngineStack:
         import uvicorn
 
         from voicebot.api.app import create_app
-        from voicebot.runtime.models import ModelError, prepare_whisper
+        from voicebot.runtime.models import ModelError, load_whisper
         from voicebot.runtime.piper import PiperError
         from voicebot.runtime.rasa_runner import latest_model, train
 
@@ -43,13 +43,13 @@ class EngineStack:
         if model is None:
             raise SystemExit("error: no trained model; run `voicebot train` first")
         try:
-            prepare_whisper(s, echo=echo)
             echo("Starting Piper TTS ...")
             self.piper.start()
+            whisper = load_whisper(s, echo=echo)  # while Piper loads its voice
         except (ModelError, PiperError) as error:
             raise SystemExit(f"error: {error}") from error
         echo(f"Starting the engine on {s.engine_url} ...")
-        config = uvicorn.Config(create_app(s), host=s.host, port=s.port, log_level="warning")
+        config = uvicorn.Config(create_app(s, whisper), host=s.host, port=s.port, log_level="warning")
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, name="engine", daemon=True)
         self.thread.start()

@@ -3,8 +3,9 @@
 While a phone caller holds for a person, their call registers an `AgentAudioBridge`.
 When the agent who accepted the call opens the desk's audio WebSocket, the bridge is
 connected: the caller's audio (16 kHz 16-bit mono, as the pipeline hears it) is queued
-for the agent's browser, and the agent's microphone audio (the same format) is spoken
-into the call in place of the bot. Either side closing ends the conversation.
+for the agent's browser (`CallerAudioTap`), and the agent's microphone audio (the same
+format) is spoken into the call in place of the bot (`AgentVoice`). Either side closing
+ends the conversation.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
-from pipecat.frames.frames import Frame, InputAudioRawFrame
+from pipecat.audio.utils import create_stream_resampler
+from pipecat.frames.frames import Frame, InputAudioRawFrame, OutputAudioRawFrame
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 
 logger = logging.getLogger(__name__)
@@ -66,6 +68,19 @@ class Bridges:
 
     def get(self, call_id: str | None) -> AgentAudioBridge | None:
         return self._by_call.get(call_id) if call_id else None
+
+
+class AgentVoice:
+    """The agent's microphone audio as output audio frames at the line's rate, pushed by the call's processor."""
+
+    def __init__(self, push_frame: Callable[[Frame], Awaitable[None]], sample_rate: int = 8000) -> None:
+        self._push_frame = push_frame
+        self.sample_rate = sample_rate  # the line's: the pipeline's output rate
+        self._resampler = create_stream_resampler()
+
+    async def say(self, pcm: bytes) -> None:
+        audio = await self._resampler.resample(pcm, SAMPLE_RATE, self.sample_rate)
+        await self._push_frame(OutputAudioRawFrame(audio=audio, sample_rate=self.sample_rate, num_channels=1))
 
 
 class CallerAudioTap(FrameProcessor):

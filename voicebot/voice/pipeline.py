@@ -1,8 +1,8 @@
 """One phone call's audio pipeline, and what every call in the process shares.
 
-Per call: Twilio websocket in → Silero VAD → Whisper → CallDialogueProcessor → Piper →
-Twilio websocket out. Per process (`VoiceResources`): the loaded Whisper model, the
-HTTP session to Piper and the DialogueService, so a new call costs no model load.
+Per call: the carrier's websocket in → Silero VAD → Whisper → CallDialogueProcessor →
+Piper → the carrier's websocket out. Per process (`VoiceResources`): the loaded Whisper
+model, the HTTP session to Piper and the DialogueService, so a new call costs no model load.
 """
 
 from __future__ import annotations
@@ -32,12 +32,13 @@ from pipecat.workers.runner import WorkerRunner
 from voicebot.dialogue.service import DialogueService
 from voicebot.settings import Settings
 from voicebot.voice.bridge import Bridges, CallerAudioTap
-from voicebot.voice.call import CallDialogueProcessor, CallInfo
+from voicebot.voice.call import CallDialogueProcessor
+from voicebot.voice.carrier import CallInfo
 from voicebot.voice.latency import TurnLatencyObserver
 from voicebot.voice.recording import CallRecording
 from voicebot.voice.stt import SharedWhisperSTTService
 from voicebot.voice.tts import PiperHttpTTSService, SpeechCache
-from voicebot.voice.whisper import NO_SPEECH_PROB, transcribe_turn
+from voicebot.voice.whisper import transcribe_turn
 
 if TYPE_CHECKING:
     from faster_whisper import WhisperModel
@@ -85,16 +86,10 @@ class VoiceResources:
     bridges: Bridges = field(default_factory=Bridges)  # calls on hold that an agent's browser can join
 
     @classmethod
-    async def open(
-        cls, settings: Settings, dialogue: DialogueService, whisper: "WhisperModel | None" = None
-    ) -> "VoiceResources":
-        """Loads the Whisper model (off the event loop) unless one is given."""
-        if whisper is None:
-            from voicebot.runtime.models import load_whisper
-
-            whisper = await asyncio.to_thread(load_whisper, settings)
-            # The first decode allocates the decoder's buffers: pay that now, not on a caller's turn.
-            await asyncio.to_thread(transcribe_turn, whisper, np.zeros(16000, dtype=np.float32))
+    async def open(cls, settings: Settings, dialogue: DialogueService, whisper: "WhisperModel") -> "VoiceResources":
+        """Warms the loaded Whisper model up (off the event loop) and opens the HTTP session to Piper."""
+        # The first decode allocates the decoder's buffers: pay that now, not on a caller's turn.
+        await asyncio.to_thread(transcribe_turn, whisper, np.zeros(16000, dtype=np.float32))
         cache = SpeechCache(settings.speech_cache_mb * 2**20) if settings.speech_cache_mb > 0 else None
         return cls(settings=settings, dialogue=dialogue, whisper=whisper, http=aiohttp.ClientSession(), speech_cache=cache)
 
@@ -107,11 +102,12 @@ async def run_call(
 ) -> None:
     """Runs one call to its end (bot ended it, caller hung up, or the line went dead).
 
-    `serializer` speaks the telephony provider's websocket protocol (see telephony/).
+    `call` and `serializer` come from the carrier (see voice/carrier.py): the serializer
+    speaks its websocket protocol.
     """
     settings = resources.settings
     call_id = call.call_id
-    logger.info("Call %s (stream %s) from %s", call_id, call.stream_id, call.caller or "unknown")
+    logger.info("Call %s from %s", call_id, call.caller or "unknown")
 
     transport = FastAPIWebsocketTransport(
         websocket=websocket,
@@ -120,15 +116,15 @@ async def run_call(
             audio_out_enabled=True,
             add_wav_header=False,
             serializer=serializer,
-            audio_out_10ms_chunks=2,  # 20 ms media messages, like Twilio's own
+            audio_out_10ms_chunks=2,  # 20 ms media messages, as phone carriers send them
         ),
     )
     vad = VADProcessor(vad_analyzer=SileroVADAnalyzer(params=VADParams(stop_secs=settings.vad_stop_secs)))
     stt = SharedWhisperSTTService(
         whisper_model=resources.whisper,
+        model_name=settings.whisper_model,
         beam_size=settings.whisper_beam_size,
         initial_prompt=settings.whisper_initial_prompt or None,
-        settings=SharedWhisperSTTService.Settings(model=settings.whisper_model, no_speech_prob=NO_SPEECH_PROB),
         audio_passthrough=settings.record_calls,  # only the recorder needs the caller's audio after STT
     )
     dialogue = CallDialogueProcessor(
@@ -157,8 +153,8 @@ async def run_call(
     worker = PipelineWorker(
         Pipeline(processors),
         params=PipelineParams(
-            audio_in_sample_rate=16000,  # Whisper and Silero want 16 kHz; the serializer upsamples 8 kHz μ-law
-            audio_out_sample_rate=8000,  # TTS resamples once; the serializer only μ-law encodes
+            audio_in_sample_rate=16000,  # Whisper and Silero want 16 kHz; the serializer upsamples the line's audio
+            audio_out_sample_rate=8000,  # TTS resamples once, to the line's rate; the serializer only encodes
             enable_metrics=True,
         ),
         enable_rtvi=False,  # no RTVI client on a phone line

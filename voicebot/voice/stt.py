@@ -1,8 +1,10 @@
 """Whisper speech-to-text over one model shared by every call.
 
 pipecat's WhisperSTTService loads its own model per instance (per call, possibly from
-the Hugging Face hub); a phone line needs one pre-loaded model and predictable latency,
-so this subclass reuses the process's model and decodes without temperature fallback.
+the Hugging Face hub); a phone line needs one pre-loaded model and predictable latency.
+So this is pipecat's SegmentedSTTService (the VAD cuts the caller's speech into
+segments, one transcript each) over the process's model, decoding without temperature
+fallback (`whisper.transcribe_turn`).
 """
 
 from __future__ import annotations
@@ -14,30 +16,47 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from pipecat.frames.frames import ErrorFrame, Frame, TranscriptionFrame
-from pipecat.services.whisper.stt import WhisperSTTService
+from pipecat.services.settings import STTSettings
+from pipecat.services.stt_service import SegmentedSTTService
+from pipecat.transcriptions.language import Language
 from pipecat.utils.time import time_now_iso8601
 
-from voicebot.voice.whisper import transcribe_turn
+from voicebot.voice.whisper import NO_SPEECH_PROB, transcribe_turn
 
 if TYPE_CHECKING:
     from faster_whisper import WhisperModel
 
 logger = logging.getLogger(__name__)
 
+CALLER = ""  # the user id of a phone line's one speaker: its audio frames carry none
 
-class SharedWhisperSTTService(WhisperSTTService):
-    """WhisperSTTService over an already-loaded faster-whisper model (thread-safe for reads)."""
+
+class SharedWhisperSTTService(SegmentedSTTService):
+    """Transcribes each caller segment with an already-loaded faster-whisper model (thread-safe for reads)."""
 
     def __init__(
-        self, *, whisper_model: "WhisperModel", beam_size: int = 1, initial_prompt: str | None = None, **kwargs: Any
+        self,
+        *,
+        whisper_model: "WhisperModel",
+        model_name: str,
+        beam_size: int = 1,
+        initial_prompt: str | None = None,
+        no_speech_prob: float = NO_SPEECH_PROB,
+        **kwargs: Any,
     ) -> None:
-        self._shared_model = whisper_model
+        super().__init__(settings=STTSettings(model=model_name, language=Language.EN), **kwargs)
+        self._whisper = whisper_model
         self._beam_size = beam_size
         self._initial_prompt = initial_prompt
-        super().__init__(**kwargs)  # the parent calls self._load()
+        self._no_speech_prob = no_speech_prob
 
-    def _load(self) -> None:
-        self._model = self._shared_model
+    @property
+    def wants_wav_segments(self) -> bool:
+        """Whisper reads the segment as raw 16-bit PCM."""
+        return False
+
+    def can_generate_metrics(self) -> bool:
+        return True
 
     async def run_stt(self, audio: bytes) -> AsyncGenerator[Frame, None]:
         """One caller segment (16 kHz 16-bit PCM) → at most one final TranscriptionFrame."""
@@ -45,8 +64,8 @@ class SharedWhisperSTTService(WhisperSTTService):
         samples = np.frombuffer(audio, dtype=np.int16).astype(np.float32) / 32768.0
         try:
             text = await asyncio.to_thread(
-                transcribe_turn, self._model, samples, beam_size=self._beam_size,
-                initial_prompt=self._initial_prompt, no_speech_prob=self._settings.no_speech_prob,
+                transcribe_turn, self._whisper, samples, beam_size=self._beam_size,
+                initial_prompt=self._initial_prompt, no_speech_prob=self._no_speech_prob,
             )
         except Exception as error:  # noqa: BLE001 - any decoder failure must not end the call
             logger.error("Whisper failed: %s", error)
@@ -55,4 +74,4 @@ class SharedWhisperSTTService(WhisperSTTService):
         finally:
             await self.stop_processing_metrics()
         if text:
-            yield TranscriptionFrame(text, self._user_id, time_now_iso8601(), "en")
+            yield TranscriptionFrame(text, CALLER, time_now_iso8601(), "en")

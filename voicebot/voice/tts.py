@@ -21,6 +21,7 @@ from pipecat.frames.frames import ErrorFrame, Frame, TTSStoppedFrame
 from pipecat.services.settings import TTSSettings
 from pipecat.services.tts_service import TTSService
 
+from voicebot.voice.compat import wav_audio_frames
 
 _DOLLAR_AMOUNT = re.compile(r"\$(\d[\d,]*(?:\.\d\d)?)\b")
 
@@ -133,11 +134,8 @@ class PiperHttpTTSService(TTSService):
                 if self._cache:
                     self._cache.put(text, wav)
             await self.start_tts_usage_metrics(text)
-            async for frame in self._stream_audio_frames_from_iterator(
-                _chunks(wav, self.chunk_size),
-                strip_wav_header=True,  # takes Piper's rate from the header and resamples
-                context_id=context_id,
-            ):
+            # Piper's rate comes from the WAV header; the audio is resampled to the line's.
+            async for frame in wav_audio_frames(self, _chunks(wav, self.chunk_size), context_id):
                 await self.stop_ttfb_metrics()
                 yield frame
         except (aiohttp.ClientError, TimeoutError) as error:

@@ -8,7 +8,9 @@ Two pipecat user-turn strategies, used by `CallDialogueProcessor`:
 - `PhoneTurnStopStrategy`: pipecat's speech-timeout strategy (the turn ends once the
   caller paused and the transcript is in), except that a transcript ending in an
   unfinished digit string ("my order is 1 0 4 …") holds the turn open for
-  `digit_hold_s` more, because callers pause while reading numbers out.
+  `digit_hold_s` more, because callers pause while reading numbers out. It wraps the
+  pipecat strategy and listens to its public events, rather than overriding its
+  private methods.
 """
 
 from __future__ import annotations
@@ -24,9 +26,14 @@ from pipecat.frames.frames import (
     VADUserStartedSpeakingFrame,
     VADUserStoppedSpeakingFrame,
 )
+from pipecat.processors.frame_processor import FrameProcessorSetup
 from pipecat.turns.types import ProcessFrameResult
-from pipecat.turns.user_start.base_user_turn_start_strategy import BaseUserTurnStartStrategy
-from pipecat.turns.user_stop.speech_timeout_user_turn_stop_strategy import SpeechTimeoutUserTurnStopStrategy
+from pipecat.turns.user_start import BaseUserTurnStartStrategy
+from pipecat.turns.user_stop import (
+    BaseUserTurnStopStrategy,
+    SpeechTimeoutUserTurnStopStrategy,
+    UserTurnStoppedParams,
+)
 
 DIGIT_WORDS = {"zero", "oh", "o", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"}
 REPEATERS = {"double": 2, "triple": 3}
@@ -112,49 +119,72 @@ class BargeInTurnStartStrategy(BaseUserTurnStartStrategy):
             await self.task_manager.cancel_task(task)
 
 
-class PhoneTurnStopStrategy(SpeechTimeoutUserTurnStopStrategy):
+class PhoneTurnStopStrategy(BaseUserTurnStopStrategy):
     """Ends the turn after a short pause, but waits longer inside a half-read number.
 
-    `expected_digits` is how long the number the bot just asked for is (6 for an
-    order number, 4 for the last digits of a phone); the dialogue sets it per turn.
+    It wraps pipecat's SpeechTimeoutUserTurnStopStrategy, which decides that the caller
+    paused and the transcript is in; when the words so far end in an unfinished number,
+    the turn ends only after `digit_hold_s` more without speech. `expected_digits` is how
+    long the number the bot just asked for is (6 for an order number, 4 for the last
+    digits of a phone); the dialogue sets it per turn.
     """
 
-    def __init__(self, *, digit_hold_s: float = 1.0, expected_digits: int = 6, **kwargs) -> None:
+    def __init__(self, *, user_speech_timeout: float, digit_hold_s: float = 1.0, expected_digits: int = 6, **kwargs) -> None:
         super().__init__(**kwargs)
         self.digit_hold_s = digit_hold_s
         self.expected_digits = expected_digits
-        self._segments: list[str] = []
-        self._hold: asyncio.Task | None = None
-        self._hold_done = False
+        self._pause = SpeechTimeoutUserTurnStopStrategy(user_speech_timeout=user_speech_timeout)
+        self._pause.add_event_handler("on_user_turn_stopped", self._on_pause)
+        self._heard: list[str] = []
+        self._digit_hold: asyncio.Task | None = None
+        self._digit_hold_over = False
 
-    async def _handle_transcription(self, frame: TranscriptionFrame) -> None:
-        self._segments.append(frame.text.strip())
-        await super()._handle_transcription(frame)
+    async def setup(self, setup: FrameProcessorSetup) -> None:
+        await super().setup(setup)
+        await self._pause.setup(setup)
 
-    async def _reset(self, *, clear_vad_user_speaking: bool) -> None:
-        self._segments = []
-        await super()._reset(clear_vad_user_speaking=clear_vad_user_speaking)
+    async def cleanup(self) -> None:
+        await super().cleanup()
+        await self._pause.cleanup()
+        await self._cancel_digit_hold()
 
-    async def _discard_pending_end_of_turn(self) -> None:
-        """Also drops the digit hold: the caller went on speaking."""
-        self._hold_done = False
-        if self._hold:
-            await self.task_manager.cancel_task(self._hold)
-            self._hold = None
-        await super()._discard_pending_end_of_turn()
+    async def handle_user_turn_started(self) -> None:
+        await self._forget_turn()
+        await self._pause.handle_user_turn_started()
 
-    async def _maybe_trigger_user_turn_stopped(self) -> None:
-        ready = self._user_speech_wait_done and self._stt_wait_done and not self._vad_user_speaking
-        if ready and not self._hold_done and unfinished_number(" ".join(self._segments), self.expected_digits):
-            if not self._hold:
-                self._hold = self.task_manager.create_task(self._hold_then_stop(), f"{self}::digit_hold")
+    async def handle_user_turn_stopped(self) -> None:
+        await self._forget_turn()
+        await self._pause.handle_user_turn_stopped()
+
+    async def process_frame(self, frame: Frame) -> ProcessFrameResult:
+        if isinstance(frame, TranscriptionFrame):
+            self._heard.append(frame.text.strip())
+        elif isinstance(frame, VADUserStartedSpeakingFrame):
+            await self._cancel_digit_hold()  # the caller went on speaking
+        return await self._pause.process_frame(frame)
+
+    async def _on_pause(self, pause: BaseUserTurnStopStrategy, params: UserTurnStoppedParams) -> None:
+        """The caller paused and the transcript is in: the turn ends, unless a number is half read."""
+        if not self._digit_hold_over and unfinished_number(" ".join(self._heard), self.expected_digits):
+            if not self._digit_hold:
+                self._digit_hold = self.task_manager.create_task(self._stop_after_digit_hold(), f"{self}::digit_hold")
             return
-        await super()._maybe_trigger_user_turn_stopped()
+        await self.trigger_user_turn_stopped()
 
-    async def _hold_then_stop(self) -> None:
+    async def _stop_after_digit_hold(self) -> None:
         try:
             await asyncio.sleep(self.digit_hold_s)
         except asyncio.CancelledError:
             return
-        self._hold, self._hold_done = None, True
-        await super()._maybe_trigger_user_turn_stopped()
+        self._digit_hold, self._digit_hold_over = None, True
+        await self.trigger_user_turn_stopped()
+
+    async def _forget_turn(self) -> None:
+        self._heard = []
+        await self._cancel_digit_hold()
+
+    async def _cancel_digit_hold(self) -> None:
+        self._digit_hold_over = False
+        task, self._digit_hold = self._digit_hold, None
+        if task:
+            await self.task_manager.cancel_task(task)

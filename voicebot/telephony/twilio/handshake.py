@@ -13,7 +13,7 @@ from typing import Any
 
 from fastapi import WebSocket
 
-from voicebot.voice.call import CallInfo
+from voicebot.voice.carrier import CallInfo
 
 logger = logging.getLogger(__name__)
 
@@ -23,6 +23,7 @@ START_TIMEOUT_S = 10.0  # Twilio sends `start` right after connecting
 MAX_MESSAGE_CHARS = 64 * 1024  # a 20 ms media message is ~300 characters; 64 KiB would be 8 s of audio
 TWILIO_MEDIA_FORMAT = {"encoding": "audio/x-mulaw", "sampleRate": 8000, "channels": 1}
 KNOWN_EVENTS = {"connected", "start", "media", "dtmf", "mark", "stop"}
+TRANSFER_PATH = "/telephony/twilio/transfer/{call_id}"  # the TwiML that takes a handed-off call to people (routes.py)
 
 
 class OversizedMessage(ValueError):
@@ -84,12 +85,23 @@ async def read_start(websocket: WebSocket) -> dict[str, Any] | None:
 
 
 def call_from_start(start_message: dict[str, Any]) -> CallInfo:
-    """Twilio `start` → the call's identity; custom parameters are the <Stream>'s <Parameter>s."""
+    """Twilio `start` → the call's identity; custom parameters are the <Stream>'s <Parameter>s.
+
+    A handed-off call is moved by the operator's call-control app, which updates the
+    live call to the transfer TwiML: the `call.transfer` event names its `twiml_path`.
+    """
     start = start_message.get("start") or {}
     parameters = {str(k): str(v) for k, v in (start.get("customParameters") or {}).items()}
+    call_id = start.get("callSid") or CallInfo.new_id()
     return CallInfo(
-        call_id=start.get("callSid") or CallInfo.new_id(),
-        stream_id=start.get("streamSid") or start_message.get("streamSid") or "",
+        call_id=call_id,
         caller=parameters.get("caller") or parameters.get("from") or parameters.get("From"),
         parameters=parameters,
+        transfer={"twiml_path": TRANSFER_PATH.format(call_id=call_id)},
     )
+
+
+def stream_sid_from_start(start_message: dict[str, Any]) -> str:
+    """The Media Stream's id, which every message the bot sends on the stream carries."""
+    start = start_message.get("start") or {}
+    return start.get("streamSid") or start_message.get("streamSid") or ""

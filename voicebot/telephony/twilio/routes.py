@@ -20,9 +20,11 @@ from voicebot.prompts import say
 from voicebot.telephony.twilio.handshake import (
     POLICY_VIOLATION,
     START_TIMEOUT_S,
+    TRANSFER_PATH,
     HandshakeError,
     call_from_start,
     read_start,
+    stream_sid_from_start,
 )
 from voicebot.telephony.twilio.serializer import CheckedTwilioSerializer
 from voicebot.voice.pipeline import run_call
@@ -48,12 +50,13 @@ async def twilio_media_stream(websocket: WebSocket) -> None:
         return
     if start is None:
         return
-    call = call_from_start(start)
+    call, stream_sid = call_from_start(start), stream_sid_from_start(start)
+    logger.info("Twilio stream %s carries call %s", stream_sid, call.call_id)
     # The transport closes the socket when the call ends.
-    await run_call(websocket, call, CheckedTwilioSerializer(call), websocket.app.state.voice)
+    await run_call(websocket, call, CheckedTwilioSerializer(call, stream_sid), websocket.app.state.voice)
 
 
-@router.api_route("/telephony/twilio/transfer/{call_id}", methods=["GET", "POST"])
+@router.api_route(TRANSFER_PATH, methods=["GET", "POST"])
 def transfer_twiml(call_id: Annotated[str, Path(max_length=64, pattern=r"^[A-Za-z0-9_-]+$")], request: Request) -> Response:
     """TwiML that takes a handed-off call to a person, keyed by call id so the summary follows.
 

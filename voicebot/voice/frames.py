@@ -1,0 +1,32 @@
+"""The voice layer's own frames, which each carrier's serializer maps onto its wire."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pipecat.frames.frames import OutputTransportMessageFrame
+
+
+@dataclass
+class BotTurnSpokenFrame(OutputTransportMessageFrame):
+    """Queued behind one bot turn's speech, so it reaches the carrier once that audio was sent.
+
+    The carrier's serializer turns it into the carrier's own marker, which the carrier
+    reports back once the caller has heard the audio before it. It is an
+    OutputTransportMessageFrame because the output transport sends those in order with
+    the audio, through the serializer; and an interruptible data frame, so a barge-in
+    drops it with the speech it follows. A carrier's serializer must map it (or drop
+    it, returning None) before falling back to pipecat's generic transport-message
+    path, which expects a dict `message`.
+
+    Parameters:
+        turn: the bot turn's number in the call, from 1.
+        message: its label, "bot-turn-<turn>"; set from `turn`.
+    """
+
+    turn: int
+    message: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.message = f"bot-turn-{self.turn}"
