@@ -216,14 +216,14 @@ def test_a_caller_who_hangs_up_while_waiting_is_taken_off_the_queue(app) -> None
     ana = client_for(app, "ana")
     queued = handed_off_call(app)
     status = app.state.handoffs.status(queued.handoff_id)
-    assert status == {"status": "waiting", "position": 1, "expected_wait_s": 180}
+    assert (status.status, status.position, status.expected_wait_s) == ("waiting", 1, 180)
     with ana.websocket_connect("/api/v1/desk/events") as events:
         events.receive_json()
         app.state.handoffs.caller_left("call-1")
         gone = events.receive_json()
     assert gone["type"] == "handoff.abandoned" and gone["data"]["handoff_id"] == queued.handoff_id
     assert ana.get("/api/v1/desk/queues").json()["waiting"] == []
-    assert app.state.handoffs.status(queued.handoff_id)["status"] == "abandoned"
+    assert app.state.handoffs.status(queued.handoff_id).status == "abandoned"
 
 
 def test_a_call_back_is_a_ticket_and_leaves_the_queue(app) -> None:
@@ -236,9 +236,9 @@ def test_a_call_back_is_a_ticket_and_leaves_the_queue(app) -> None:
         events.receive_json()
         booked = app.state.handoffs.schedule_callback(queued.handoff_id, when)
         event = events.receive_json()
-    assert event["type"] == "handoff.callback" and event["data"]["ticket_id"] == booked["ticket_id"]
+    assert event["type"] == "handoff.callback" and event["data"]["ticket_id"] == booked.ticket_id
     with app.state.sessions() as session:
-        ticket = session.scalars(select(Ticket).where(Ticket.id == booked["ticket_id"])).one()
+        ticket = session.scalars(select(Ticket).where(Ticket.id == booked.ticket_id)).one()
         assert ticket.kind is TicketKind.CALLBACK and ticket.call_id == "call-1"
         assert ticket.body["phone"] == OLD.phone and ticket.body["at"] == when.isoformat()
         assert ticket.body["queue"] == "after_sales" and OLD.number in ticket.body["summary"]

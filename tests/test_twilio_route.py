@@ -14,6 +14,7 @@ from starlette.websockets import WebSocketDisconnect
 
 import voicebot.telephony.twilio.routes as twilio_route
 from voicebot.dialogue.service import DialogueService
+from voicebot.domain.records import QueuedHandoff
 from voicebot.telephony.twilio.handshake import (
     MAX_MESSAGE_CHARS,
     call_from_start,
@@ -122,7 +123,11 @@ async def test_a_handed_off_call_names_its_transfer_twiml_in_the_call_transfer_e
     call = call_from_start(START)
     dialogue = DialogueService("http://127.0.0.1:9", calls=None, handoffs=None, publish=lambda kind, data: events.append((kind, data)))
     try:
-        await dialogue.transfer_requested(call.call_id, {"handoff_id": 7, "queue": "general"}, call.transfer)
+        queued = QueuedHandoff(
+            handoff_id=7, call_id=call.call_id, reason="caller_request", intent=None, queue="general", priority=1, position=1,
+            expected_wait_s=180, announcement="Please hold.", collected={}, summary=None,
+        )
+        await dialogue.transfer_requested(call.call_id, queued, call.transfer)
     finally:
         await dialogue.close()
     call_sid = START["start"]["callSid"]

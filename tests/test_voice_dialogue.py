@@ -22,6 +22,7 @@ from pipecat.frames.frames import (
 from pipecat.tests.utils import SleepFrame, run_test
 
 from voicebot.dialogue.service import BotTurn
+from voicebot.domain.records import CallbackBooked, HoldStatus, QueuedHandoff
 from voicebot.prompts import say
 from voicebot.voice.call import CallDialogueProcessor, sentences
 from voicebot.voice.carrier import CallInfo
@@ -37,13 +38,13 @@ TRANSFER = {"transfer_to": "the people queue"}  # whatever the carrier needs to 
 class ScriptedDialogue:
     """Same async methods as DialogueService; answers from a script and records every call."""
 
-    def __init__(self, answers: dict[str, BotTurn] | None = None, hold: list[dict] | None = None) -> None:
+    def __init__(self, answers: dict[str, BotTurn] | None = None, hold: list[HoldStatus] | None = None) -> None:
         self.answers = answers or {}
         self.hold = list(hold or [])  # successive hold_status answers; the last one repeats
         self.started: list[dict] = []
         self.said: list[tuple[str, str]] = []
         self.ended: list[tuple[str, str]] = []
-        self.transfers: list[tuple[str, dict, dict]] = []
+        self.transfers: list[tuple[str, QueuedHandoff, dict]] = []
         self.callbacks: list[tuple[int, object]] = []
 
     async def start_call(self, caller=None, channel="text", call_id=None, metadata=None) -> BotTurn:
@@ -57,15 +58,23 @@ class ScriptedDialogue:
     async def end_call(self, call_id: str, outcome: str) -> None:
         self.ended.append((call_id, outcome))
 
-    async def hold_status(self, handoff_id: int) -> dict:
+    async def hold_status(self, handoff_id: int) -> HoldStatus:
         return self.hold.pop(0) if len(self.hold) > 1 else self.hold[0]
 
-    async def transfer_requested(self, call_id: str, handoff: dict, transfer: dict) -> None:
+    async def transfer_requested(self, call_id: str, handoff: QueuedHandoff, transfer: dict) -> None:
         self.transfers.append((call_id, handoff, transfer))
 
-    async def schedule_callback(self, handoff_id: int, when) -> dict:
+    async def schedule_callback(self, handoff_id: int, when) -> CallbackBooked:
         self.callbacks.append((handoff_id, when))
-        return {"ticket_id": 1, "handoff_id": handoff_id, "at": when.isoformat()}
+        return CallbackBooked(ticket_id=1, handoff_id=handoff_id, call_id=CALL_ID, queue="general", at=when)
+
+
+def queued(handoff_id: int | None, reason: str, queue: str | None) -> QueuedHandoff:
+    """A bot turn's handoff as HandoffService builds it; None: it could not be queued."""
+    return QueuedHandoff(
+        handoff_id=handoff_id, call_id=CALL_ID, reason=reason, intent=None, queue=queue, priority=1 if queue else None,
+        position=2 if queue else None, expected_wait_s=360 if queue else None, announcement="Please hold.", collected={}, summary=None,
+    )
 
 
 def processor(dialogue: ScriptedDialogue, **kwargs) -> CallDialogueProcessor:
@@ -167,16 +176,16 @@ async def test_handoff_keeps_the_caller_on_hold_until_the_agent_is_done() -> Non
         call_id=CALL_ID,
         caller_text="agent please",
         bot_texts=["Let me connect you to a colleague. You're number 2 in the queue."],
-        handoff={"reason": "caller_request", "queue": "general", "handoff_id": 7},
+        handoff=queued(7, "caller_request", "general"),
     )
     dialogue = ScriptedDialogue(
         {"agent please": handoff},
         hold=[
-            {"status": "waiting", "position": 2, "expected_wait_s": 360},
-            {"status": "waiting", "position": 1, "expected_wait_s": 180},
-            {"status": "accepted", "position": 0, "expected_wait_s": 0},
-            {"status": "accepted", "position": 0, "expected_wait_s": 0},
-            {"status": "closed", "position": 0, "expected_wait_s": 0},
+            HoldStatus("waiting", 2, 360),
+            HoldStatus("waiting", 1, 180),
+            HoldStatus("accepted", 0, 0),
+            HoldStatus("accepted", 0, 0),
+            HoldStatus("closed", 0, 0),
         ],
     )
     proc = processor(dialogue, hold_announce_s=0.1, silence_timeout_s=0.05)
@@ -202,9 +211,9 @@ async def test_handoff_keeps_the_caller_on_hold_until_the_agent_is_done() -> Non
 async def test_hanging_up_on_hold_is_a_handoff_not_an_abandoned_bot_call() -> None:
     handoff = BotTurn(
         call_id=CALL_ID, caller_text="agent please", bot_texts=["Please hold."],
-        handoff={"reason": "caller_request", "queue": "general", "handoff_id": 7},
+        handoff=queued(7, "caller_request", "general"),
     )
-    dialogue = ScriptedDialogue({"agent please": handoff}, hold=[{"status": "waiting", "position": 1, "expected_wait_s": 180}])
+    dialogue = ScriptedDialogue({"agent please": handoff}, hold=[HoldStatus("waiting", 1, 180)])
     proc = processor(dialogue, hold_announce_s=10)
 
     async def connect_first() -> None:
@@ -219,7 +228,7 @@ async def test_hanging_up_on_hold_is_a_handoff_not_an_abandoned_bot_call() -> No
 async def test_handoff_that_could_not_be_queued_ends_the_call() -> None:
     failed = BotTurn(
         call_id=CALL_ID, caller_text="agent please", bot_texts=["Sorry, something went wrong."],
-        handoff={"reason": "internal_error", "queue": None, "handoff_id": None},
+        handoff=queued(None, "internal_error", None),
     )
     dialogue = ScriptedDialogue({"agent please": failed})
     down, _ = await run_test(processor(dialogue), frames_to_send=caller_says("agent please"))
@@ -432,9 +441,9 @@ async def test_dollar_amounts_are_rewritten_the_way_piper_says_them_right() -> N
 def on_hold(**hold) -> tuple[ScriptedDialogue, BotTurn]:
     handoff = BotTurn(
         call_id=CALL_ID, caller_text="agent please", bot_texts=["Please hold."],
-        handoff={"reason": "caller_request", "queue": "general", "handoff_id": 7},
+        handoff=queued(7, "caller_request", "general"),
     )
-    return ScriptedDialogue({"agent please": handoff}, hold=[{"status": "waiting", "position": 1, "expected_wait_s": 180}]), handoff
+    return ScriptedDialogue({"agent please": handoff}, hold=[HoldStatus("waiting", 1, 180)]), handoff
 
 
 async def test_a_caller_on_hold_books_a_call_back_by_voice() -> None:

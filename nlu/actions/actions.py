@@ -14,14 +14,20 @@ import logging
 import re
 from typing import Any, Dict, List, Optional, Text
 
+from components.spoken_entities import spoken_digits
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet, UserUtteranceReverted
+from rasa_sdk.events import (
+    ActiveLoop,
+    EventType,
+    FollowupAction,
+    SlotSet,
+    UserUtteranceReverted,
+)
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import backend, speech
 from actions.prompts import say
-from components.spoken_entities import spoken_digits
 
 logger = logging.getLogger(__name__)
 
@@ -70,14 +76,8 @@ def hand_off(
     except (backend.BackendUnavailable, backend.NotAllowed, backend.OrderNotFound) as error:
         logger.error("Could not record handoff for %s: %s", tracker.sender_id, error)
     dispatcher.utter_message(text=f"{lead} {queued.get('announcement') or say('hold_shortly')}")
-    dispatcher.utter_message(
-        json_message={
-            "handoff": {
-                "reason": reason, "intent": intent, "queue": queued.get("queue"), "handoff_id": queued.get("handoff_id"),
-                "position": queued.get("position"), "expected_wait_s": queued.get("expected_wait_s"), "collected": collected,
-            }
-        }
-    )
+    # The engine holds the handoff itself; the message only names it (None: it could not be queued).
+    dispatcher.utter_message(json_message={"handoff": {"handoff_id": queued.get("handoff_id"), "reason": reason}})
     return [SlotSet("pending_confirmation", None), SlotSet("handoff_reason", None), SlotSet("address_change_allowed", False)]
 
 

@@ -13,7 +13,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -21,6 +21,7 @@ import httpx
 
 from voicebot.dialogue.nlu import NluParse
 from voicebot.domain.errors import ServiceError
+from voicebot.domain.records import CallbackBooked, HoldStatus, QueuedHandoff, to_json
 from voicebot.domain.redact import redact
 from voicebot.emotion import TextEmotion, sustained_anger
 from voicebot.events.bus import Publish
@@ -47,7 +48,7 @@ class BotTurn:
     intent: str | None = None
     confidence: float | None = None
     entities: list[dict[str, Any]] = field(default_factory=list)
-    handoff: dict[str, Any] | None = None
+    handoff: QueuedHandoff | None = None  # the call was handed to people
     end_call: bool = False
     failed: bool = False
     requested_slot: str | None = None  # what the bot just asked for, e.g. "order_number"
@@ -58,7 +59,7 @@ class BotTurn:
         return " ".join(self.bot_texts)
 
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "bot_text": self.bot_text}
+        return {**to_json(self), "bot_text": self.bot_text}
 
 
 class DialogueService:
@@ -120,14 +121,14 @@ class DialogueService:
         await self._record(lambda: self.handoffs.caller_left(call_id))
         self.publish("call.ended", {"call_id": call_id, "outcome": outcome})
 
-    async def hold_status(self, handoff_id: int) -> dict[str, Any]:
+    async def hold_status(self, handoff_id: int) -> HoldStatus:
         """For a caller on hold: is the handoff still waiting, and where in the queue."""
         return await asyncio.to_thread(self.handoffs.status, handoff_id)
 
-    async def schedule_callback(self, handoff_id: int, when: datetime) -> dict[str, Any]:
+    async def schedule_callback(self, handoff_id: int, when: datetime) -> CallbackBooked:
         return await asyncio.to_thread(self.handoffs.schedule_callback, handoff_id, when)
 
-    async def transfer_requested(self, call_id: str, handoff: dict[str, Any], transfer: dict[str, str]) -> None:
+    async def transfer_requested(self, call_id: str, handoff: QueuedHandoff, transfer: dict[str, str]) -> None:
         """Tells the telephony side (event stream) it may take the call.
 
         `transfer` is what the call's carrier needs to move it (its CallInfo.transfer,
@@ -135,7 +136,7 @@ class DialogueService:
         """
         self.publish(
             "call.transfer",
-            {"call_id": call_id, "handoff_id": handoff.get("handoff_id"), "queue": handoff.get("queue"), **transfer},
+            {"call_id": call_id, "handoff_id": handoff.handoff_id, "queue": handoff.queue, **transfer},
         )
 
     async def record_latency(self, call_id: str, latency_ms: dict[str, float]) -> None:
@@ -166,8 +167,8 @@ class DialogueService:
             "call.turn",
             {"call_id": call_id, "caller_text": caller_said, "bot_text": bot_said, "intent": turn.intent, "emotion": emotion},
         )
-        if turn.handoff and turn.handoff.get("handoff_id"):
-            handoff_id = turn.handoff["handoff_id"]
+        if turn.handoff and turn.handoff.handoff_id is not None:
+            handoff_id = turn.handoff.handoff_id
             await self._record(lambda: self.handoffs.refresh_summary(handoff_id))
         return turn
 
@@ -180,11 +181,12 @@ class DialogueService:
         response = await self.client.post(f"{self.rasa_url}/webhooks/rest/webhook", json=payload)
         response.raise_for_status()
         turn = BotTurn(call_id=call_id, caller_text=caller_text, bot_texts=[])
+        handoff_notice: dict[str, Any] | None = None
         for item in response.json():
             if item.get("text"):
                 turn.bot_texts.append(item["text"])
             custom = item.get("custom") or {}
-            turn.handoff = custom.get("handoff", turn.handoff)
+            handoff_notice = custom.get("handoff", handoff_notice)
             turn.end_call = turn.end_call or "end_call" in custom
         if not turn.bot_texts:
             # Rasa answers with nothing when a custom action crashed or timed out.
@@ -197,15 +199,27 @@ class DialogueService:
         turn.requested_slot = (state.get("slots") or {}).get("requested_slot")
         parse = NluParse.from_rasa(state.get("latest_message") or {})
         turn.intent, turn.confidence, turn.entities = parse.intent, parse.confidence, parse.entities
+        if handoff_notice is not None:
+            turn.handoff = await asyncio.to_thread(self._queued, call_id, handoff_notice)
         return turn
 
+    def _queued(self, call_id: str, notice: dict[str, Any]) -> QueuedHandoff:
+        """An action's `handoff` message names the handoff it queued (`handoff_id`, None if it could not): look it up."""
+        reason = str(notice.get("reason") or "caller_request")
+        handoff_id = notice.get("handoff_id")
+        if isinstance(handoff_id, int):
+            try:
+                return self.handoffs.queued(handoff_id)
+            except RECORD_ERRORS as error:
+                logger.error("Could not read handoff %s of call %s: %s", handoff_id, call_id, error)
+        return self.handoffs.not_queued(call_id, reason)
+
     def _failure(self, call_id: str, caller_text: str | None) -> BotTurn:
-        handoff: dict[str, Any] = {"reason": "internal_error", "queue": None, "handoff_id": None}
         try:
-            queued = self.handoffs.hand_off(call_id, "internal_error")
-            handoff.update(queue=queued.queue, handoff_id=queued.handoff_id)
+            handoff = self.handoffs.hand_off(call_id, "internal_error")
         except RECORD_ERRORS as error:
             logger.error("Could not record the handoff for call %s: %s", call_id, error)
+            handoff = self.handoffs.not_queued(call_id, "internal_error")
         return BotTurn(call_id=call_id, caller_text=caller_text, bot_texts=[say("apology_handoff")], handoff=handoff, failed=True)
 
     async def _record(self, write: Callable[[], Any]) -> Any:

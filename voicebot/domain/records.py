@@ -182,17 +182,44 @@ class Handoff:
 
 @dataclasses.dataclass(frozen=True)
 class QueuedHandoff:
-    """A call just put in a queue: where it went and what the caller is told (the one handoff payload)."""
+    """A call handed to people: where it waits and what the caller is told.
+
+    The one handoff payload: `HandoffService` builds it, the API returns it, the bot
+    turn carries it to the voice layer. `handoff_id` is None when not even the queue
+    could be reached (the database is down): the caller is told to hold all the same.
+    """
 
     handoff_id: int | None
     call_id: str | None
     reason: str
+    intent: str | None
     queue: str | None
     priority: int | None
     position: int | None
     expected_wait_s: int | None
     announcement: str
+    collected: dict[str, Any]
     summary: dict[str, Any] | None
+
+
+@dataclasses.dataclass(frozen=True)
+class HoldStatus:
+    """Where a handoff stands now, for the caller on hold."""
+
+    status: str
+    position: int  # 0 once it is no longer waiting
+    expected_wait_s: int
+
+
+@dataclasses.dataclass(frozen=True)
+class CallbackBooked:
+    """The caller chose a call-back: the ticket that asks the queue to call them at `at`."""
+
+    ticket_id: int
+    handoff_id: int
+    call_id: str | None
+    queue: str
+    at: datetime
 
 
 @dataclasses.dataclass(frozen=True)

@@ -14,9 +14,11 @@ from typing import Any
 
 from voicebot.domain.errors import CallNotFound, OrderNotFound
 from voicebot.domain.records import (
+    CallbackBooked,
     CallEvent,
     CallRecord,
     Handoff,
+    HoldStatus,
     Order,
     QueuedHandoff,
     to_json,
@@ -116,22 +118,37 @@ class HandoffService:
             routing_rule=route.rule,
             summary_json=summary,
         )
+        logger.info("Call %s handed off (%s) to %s, rule %r", call_id, reason, route.queue, route.rule)
+        queued = self.queued(handoff_id)
+        self.publish("handoff.waiting", to_json(queued))
+        return queued
+
+    def queued(self, handoff_id: int) -> QueuedHandoff:
+        """The handoff as the caller and the bot see it now: queue, place in it, the wait, what to say."""
+        handoff = self.store.handoffs.get_handoff(handoff_id)
         position = self.store.handoffs.queue_position(handoff_id)
-        logger.info("Call %s handed off (%s) to %s, position %d, rule %r", call_id, reason, route.queue, position, route.rule)
         wait = self.expected_wait_s(position)
-        queued = QueuedHandoff(
+        return QueuedHandoff(
             handoff_id=handoff_id,
-            call_id=call_id,
-            reason=reason,
-            queue=route.queue,
-            priority=route.priority,
+            call_id=handoff.call_id,
+            reason=handoff.reason,
+            intent=handoff.intent,
+            queue=handoff.queue,
+            priority=handoff.priority,
             position=position,
             expected_wait_s=wait,
             announcement=say("hold_please", status=queue_status(position, wait)),
-            summary=summary,
+            collected=handoff.collected,
+            summary=handoff.summary_json,
         )
-        self.publish("handoff.waiting", to_json(queued))
-        return queued
+
+    @staticmethod
+    def not_queued(call_id: str | None, reason: str) -> QueuedHandoff:
+        """A handoff the queue never heard of (the database is down): the caller still holds for a person."""
+        return QueuedHandoff(
+            handoff_id=None, call_id=call_id, reason=reason, intent=None, queue=None, priority=None, position=None,
+            expected_wait_s=None, announcement=say("hold_shortly"), collected={}, summary=None,
+        )
 
     def refresh_summary(self, handoff_id: int) -> dict[str, Any]:
         """Rebuilds the summary once the handoff turn itself is on record (its words and emotion).
@@ -146,11 +163,11 @@ class HandoffService:
         self.publish("handoff.updated", {"handoff_id": handoff_id, "call_id": handoff.call_id, "queue": handoff.queue, "summary": summary})
         return summary
 
-    def status(self, handoff_id: int) -> dict[str, Any]:
-        """Where a handoff stands now, for the caller on hold: status, position, expected wait."""
+    def status(self, handoff_id: int) -> HoldStatus:
+        """Where a handoff stands now, for the caller on hold."""
         handoff = self.store.handoffs.get_handoff(handoff_id)
         position = self.store.handoffs.queue_position(handoff_id) if handoff.status == "waiting" else 0
-        return {"status": handoff.status, "position": position, "expected_wait_s": self.expected_wait_s(position)}
+        return HoldStatus(status=handoff.status, position=position, expected_wait_s=self.expected_wait_s(position))
 
     def expected_wait_s(self, position: int) -> int:
         return round(position * self.average_handle_s)
@@ -166,8 +183,8 @@ class HandoffService:
         self.publish("handoff.transferred", {"handoff_id": handoff.handoff_id, "call_id": call_id, "queue": handoff.queue})
         return handoff
 
-    def schedule_callback(self, handoff_id: int, when: datetime) -> dict[str, Any]:
+    def schedule_callback(self, handoff_id: int, when: datetime) -> CallbackBooked:
         """The caller would rather be called back at `when`: a ticket for the queue, off the waiting list."""
         scheduled = self.store.handoffs.schedule_callback(handoff_id, when)
-        self.publish("handoff.callback", scheduled)
+        self.publish("handoff.callback", to_json(scheduled))
         return scheduled

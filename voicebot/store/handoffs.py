@@ -9,6 +9,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from voicebot.domain.errors import NotAllowed, NotFound
+from voicebot.domain.records import CallbackBooked
 from voicebot.domain.records import Handoff as HandoffRecord
 from voicebot.domain.types import HandoffStatus, TicketKind
 from voicebot.store.models import Handoff
@@ -83,7 +84,7 @@ class HandoffRepository(Repository):
             )
             return int(ahead or 0) + 1
 
-    def schedule_callback(self, handoff_id: int, when: datetime) -> dict[str, Any]:
+    def schedule_callback(self, handoff_id: int, when: datetime) -> CallbackBooked:
         """The caller chose a call-back instead of holding: a CALLBACK ticket, the handoff leaves the queue."""
         with self._transaction() as session:
             handoff = load_handoff(session, handoff_id)
@@ -100,7 +101,7 @@ class HandoffRepository(Repository):
             )
             handoff.status, handoff.closed_at = HandoffStatus.CALLBACK, self._clock()
             session.flush()
-            return {"ticket_id": ticket.id, "handoff_id": handoff.id, "call_id": handoff.call_id, "queue": handoff.queue, "at": when.isoformat()}
+            return CallbackBooked(ticket_id=ticket.id, handoff_id=handoff.id, call_id=handoff.call_id, queue=handoff.queue, at=when)
 
     def abandon_waiting_handoffs(self, call_id: str) -> list[dict[str, Any]]:
         """The caller hung up: their handoffs still waiting for an agent are abandoned."""

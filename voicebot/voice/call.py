@@ -33,6 +33,7 @@ from pipecat.turns.user_turn_processor import UserTurnProcessor
 from pipecat.turns.user_turn_strategies import UserTurnStrategies
 
 from voicebot.dialogue.service import BotTurn
+from voicebot.domain.records import QueuedHandoff
 from voicebot.prompts import say
 from voicebot.voice.bridge import AgentVoice, Bridges
 from voicebot.voice.carrier import CallInfo
@@ -261,12 +262,12 @@ class CallDialogueProcessor(UserTurnProcessor):
         await self._speak(turn.bot_texts)
         if turn.end_call:
             await self._end("resolved")
-        elif turn.handoff and turn.handoff.get("handoff_id") is not None:
+        elif turn.handoff and turn.handoff.handoff_id is not None:
             await self._hold_for_person(turn.handoff)
         elif turn.handoff:
             await self._end("handed_off")  # the handoff could not even be queued: nothing to wait for
 
-    async def _hold_for_person(self, handoff: dict[str, Any]) -> None:
+    async def _hold_for_person(self, handoff: QueuedHandoff) -> None:
         self.hold = Hold(
             dialogue=self._dialogue, call=self.call, handoff=handoff, speak=self._speak, end=self._end,
             announce_every_s=self._hold_announce_s, bridges=self._bridges, agent_voice=self._agent_voice.say,

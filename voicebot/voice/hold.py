@@ -14,8 +14,9 @@ import logging
 import re
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol
 
+from voicebot.domain.records import CallbackBooked, HoldStatus, QueuedHandoff
 from voicebot.handoff.callback import parse_callback_time, spoken_time
 from voicebot.prompts import queue_status, say
 from voicebot.voice.bridge import AgentAudioBridge, Bridges
@@ -34,11 +35,11 @@ End = Callable[[str], Awaitable[None]]
 class HoldDialogue(Protocol):
     """What holding needs from voicebot.dialogue.DialogueService."""
 
-    async def hold_status(self, handoff_id: int) -> dict[str, Any]: ...
+    async def hold_status(self, handoff_id: int) -> HoldStatus: ...
 
-    async def schedule_callback(self, handoff_id: int, when: datetime) -> dict[str, Any]: ...
+    async def schedule_callback(self, handoff_id: int, when: datetime) -> CallbackBooked: ...
 
-    async def transfer_requested(self, call_id: str, handoff: dict[str, Any], transfer: dict[str, str]) -> None: ...
+    async def transfer_requested(self, call_id: str, handoff: QueuedHandoff, transfer: dict[str, str]) -> None: ...
 
 
 class CallBackBooking:
@@ -88,7 +89,7 @@ class CallBackBooking:
 class Hold:
     """One handed-off caller on the line for a person: no reprompts, a progress note now and then.
 
-    `handoff` is the bot turn's handoff (with its `handoff_id`). With `bridges`, an agent
+    `handoff` is the bot turn's handoff, queued (its `handoff_id` is set). With `bridges`, an agent
     who accepted the call can talk to the caller from the browser; `agent_voice` speaks
     their audio into the call.
     """
@@ -98,7 +99,7 @@ class Hold:
         *,
         dialogue: HoldDialogue,
         call: CallInfo,
-        handoff: dict[str, Any],
+        handoff: QueuedHandoff,
         speak: Speak,
         end: End,
         announce_every_s: float,
@@ -114,7 +115,9 @@ class Hold:
         self._bridges = bridges
         self._agent_voice = agent_voice
         self._bridge: AgentAudioBridge | None = None
-        self._callback = CallBackBooking(dialogue, call.call_id, handoff["handoff_id"], speak, end)
+        assert handoff.handoff_id is not None, "only a queued handoff can be waited for"
+        self._handoff_id = handoff.handoff_id
+        self._callback = CallBackBooking(dialogue, call.call_id, self._handoff_id, speak, end)
         self._over = False
 
     @property
@@ -149,12 +152,12 @@ class Hold:
             await asyncio.sleep(self._announce_every_s)
             if self._over:
                 return
-            status = await self._dialogue.hold_status(self._handoff["handoff_id"])
-            if status["status"] == "waiting":
+            status = await self._dialogue.hold_status(self._handoff_id)
+            if status.status == "waiting":
                 if not self._callback.asking:  # not while the caller is giving a call-back time
-                    place = queue_status(status["position"], status["expected_wait_s"])
+                    place = queue_status(status.position, status.expected_wait_s)
                     await self._speak([say("still_holding", status=place)])
-            elif status["status"] == "accepted":
+            elif status.status == "accepted":
                 if not picked_up and not self._with_agent:
                     await self._speak([say("agent_picking_up")])
                 picked_up = True
