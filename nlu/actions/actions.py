@@ -1,6 +1,6 @@
 """The phone bot's custom actions.
 
-Each action reads the dialogue state from slots, asks the order API (backend.py)
+Each action reads the dialogue state from slots, asks the order API (engine_api.py)
 and answers in short spoken sentences (speech.py), worded in nlu/prompts.yml (prompts.py).
 What the caller may do with an order comes from the engine with the order (its `policy`):
 the actions phrase that decision and never re-decide it. Whenever the bot cannot help —
@@ -26,7 +26,7 @@ from rasa_sdk.events import (
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions import backend, speech
+from actions import engine_api, speech
 from actions.prompts import say
 
 logger = logging.getLogger(__name__)
@@ -72,8 +72,8 @@ def hand_off(
     }
     queued: Dict[str, Any] = {}
     try:
-        queued = backend.record_handoff(tracker.sender_id, reason, intent, collected, order_number)
-    except (backend.BackendUnavailable, backend.NotAllowed, backend.OrderNotFound) as error:
+        queued = engine_api.record_handoff(tracker.sender_id, reason, intent, collected, order_number)
+    except (engine_api.EngineUnavailable, engine_api.NotAllowed, engine_api.OrderNotFound) as error:
         logger.error("Could not record handoff for %s: %s", tracker.sender_id, error)
     dispatcher.utter_message(text=f"{lead} {queued.get('announcement') or say('hold_shortly')}")
     # The engine holds the handoff itself; the message only names it (None: it could not be queued).
@@ -96,16 +96,16 @@ def open_refunds(order: Dict[str, Any]) -> List[Dict[str, Any]]:
 
 def answer_task(dispatcher: CollectingDispatcher, tracker: Tracker, task: Optional[str], number: str) -> List[EventType]:
     try:
-        order = backend.get_order(number, tracker.sender_id)
-    except backend.OrderNotFound:
+        order = engine_api.get_order(number, tracker.sender_id)
+    except engine_api.OrderNotFound:
         return hand_off(dispatcher, tracker, "order_not_found", say("handoff_order_not_found", number=number))
-    except backend.BackendUnavailable as error:
+    except engine_api.EngineUnavailable as error:
         return system_failure(dispatcher, tracker, error)
 
     handler = TASKS.get(task or "track_order", track)
     try:
         return handler(dispatcher, tracker, order)
-    except backend.BackendUnavailable as error:
+    except engine_api.EngineUnavailable as error:
         return system_failure(dispatcher, tracker, error)
 
 
@@ -248,16 +248,16 @@ class ActionHandleInform(Action):
 
 
 def ask_knowledge(tracker: Tracker) -> Dict[str, Any]:
-    """The knowledge base's answer to the caller's last words (raises BackendUnavailable)."""
+    """The knowledge base's answer to the caller's last words (raises EngineUnavailable)."""
     intent = (tracker.latest_message.get("intent") or {}).get("name")
-    return backend.knowledge_answer(tracker.latest_message.get("text") or "", intent)
+    return engine_api.knowledge_answer(tracker.latest_message.get("text") or "", intent)
 
 
 def general_delivery_time(tracker: Tracker) -> Optional[str]:
     """How long delivery takes in general, from the knowledge base; None if it has no sure answer."""
     try:
         answer = ask_knowledge(tracker)
-    except backend.BackendUnavailable as error:
+    except engine_api.EngineUnavailable as error:
         logger.warning("Knowledge base unavailable for a delivery-time question: %s", error)
         return None
     return answer["spoken"] if answer["answered"] else None
@@ -276,7 +276,7 @@ class ActionAnswerFromKnowledge(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         try:
             answer = ask_knowledge(tracker)
-        except backend.BackendUnavailable as error:
+        except engine_api.EngineUnavailable as error:
             return system_failure(dispatcher, tracker, error)
         if answer["answered"]:
             logger.info("Knowledge answer %s (score %s) for %s", answer["article_id"], answer["score"], tracker.sender_id)
@@ -307,23 +307,23 @@ class ActionConfirm(Action):
             return []
         try:
             if pending == "cancel":
-                result = backend.cancel_order(number, tracker.sender_id)
+                result = engine_api.cancel_order(number, tracker.sender_id)
                 text = say("cancel_done", number=number)
                 if result.get("refund"):
                     text += " " + say("cancel_refund_on_its_way", amount=result["refund"]["amount"])
                 dispatcher.utter_message(text=text)
             elif pending == "address":
                 address = tracker.get_slot("new_address")
-                backend.change_address(number, address, postcode_in(address), tracker.get_slot("identity_answer"), tracker.sender_id)
+                engine_api.change_address(number, address, postcode_in(address), tracker.get_slot("identity_answer"), tracker.sender_id)
                 dispatcher.utter_message(text=say("address_done", number=number, address=address))
             elif pending == "refund":
-                result = backend.request_refund(number, "requested by caller on the phone", tracker.sender_id)
+                result = engine_api.request_refund(number, "requested by caller on the phone", tracker.sender_id)
                 dispatcher.utter_message(text=say("refund_opened", ticket_id=result.get("ticket_id"), number=number))
-        except backend.NotAllowed as refused:
+        except engine_api.NotAllowed as refused:
             if refused.code == "identity_check_failed":
                 return hand_off(dispatcher, tracker, "identity_check_failed", say("handoff_identity_failed"))
             dispatcher.utter_message(text=say("not_done", reason=refused))
-        except (backend.BackendUnavailable, backend.OrderNotFound) as error:
+        except (engine_api.EngineUnavailable, engine_api.OrderNotFound) as error:
             return system_failure(dispatcher, tracker, error)
         anything_else(dispatcher)
         return [SlotSet("pending_confirmation", None)]
@@ -404,7 +404,7 @@ class ActionReprompt(Action):
         """Words NLU could not place may still be a policy question the knowledge base is sure of."""
         try:
             answer = ask_knowledge(tracker)
-        except backend.BackendUnavailable as error:
+        except engine_api.EngineUnavailable as error:
             logger.warning("Knowledge base unavailable while reprompting: %s", error)
             return False
         if answer["answered"]:
@@ -490,14 +490,14 @@ class ValidateOrderForm(FormValidationAction):
         if not number:
             return {"order_number": None}
         try:
-            backend.get_order(number, tracker.sender_id)
-        except backend.OrderNotFound:
+            engine_api.get_order(number, tracker.sender_id)
+        except engine_api.OrderNotFound:
             attempts = (tracker.get_slot("order_attempts") or 0) + 1
             if attempts >= 2:
                 # Second miss: keep it, so the task action hands the call to a person.
                 return {"order_number": number, "order_attempts": 0, "rejected_order_number": number}
             return {"order_number": None, "order_attempts": attempts, "rejected_order_number": number}
-        except backend.BackendUnavailable:
+        except engine_api.EngineUnavailable:
             # The task action retries the lookup and apologises if the system is still down.
             return {"order_number": number}
         return {"order_number": number, "order_attempts": 0, "rejected_order_number": None}
@@ -542,8 +542,8 @@ class ValidateAddressChangeForm(FormValidationAction):
             return {"identity_answer": None}
         answer = answer if len(answer) == 5 else answer[-4:]
         try:
-            verified = backend.verify_identity(tracker.get_slot("order_number"), answer, tracker.sender_id)
-        except (backend.BackendUnavailable, backend.OrderNotFound):
+            verified = engine_api.verify_identity(tracker.get_slot("order_number"), answer, tracker.sender_id)
+        except (engine_api.EngineUnavailable, engine_api.OrderNotFound):
             return {"identity_answer": answer, "identity_verified": None}
         if verified:
             return {"identity_answer": answer, "identity_verified": True, "identity_attempts": 0}

@@ -41,7 +41,7 @@ def rasa_env(settings: Settings) -> dict[str, str]:
         PYTHONPATH=os.pathsep.join([str(settings.nlu_dir), str(PROJECT_ROOT)]),  # components, knowledge.encoder
         SANIC_HOST=settings.host,
         ACTION_SERVER_URL=f"{settings.action_url}/webhook",
-        VOICEBOT_BACKEND_URL=f"{settings.engine_url}/api/v1",
+        VOICEBOT_ENGINE_API_URL=f"{settings.engine_url}/api/v1",
         PYTHONWARNINGS="ignore",
         SQLALCHEMY_SILENCE_UBER_WARNING="1",
         TF_CPP_MIN_LOG_LEVEL="3",

@@ -1,4 +1,4 @@
-"""The order back-end HTTP API: routes, status codes and JSON bodies."""
+"""The order, call and handoff HTTP API: routes, status codes and JSON bodies."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Client for the engine's order and knowledge APIs, the only way actions reach data.
 
 The engine owns the database; actions stay a plain rasa-sdk package that a
-designer can run against any backend offering the same small HTTP API.
+designer can run against any service offering the same small HTTP API.
 """
 
 from __future__ import annotations
@@ -11,11 +11,11 @@ from typing import Any, Dict, List, Optional
 
 import requests
 
-BACKEND_URL = os.environ.get("VOICEBOT_BACKEND_URL", "http://127.0.0.1:8080/api/v1")
-TIMEOUT_S = float(os.environ.get("VOICEBOT_BACKEND_TIMEOUT_S", "5"))
+ENGINE_API_URL = os.environ.get("VOICEBOT_ENGINE_API_URL", "http://127.0.0.1:8080/api/v1")
+TIMEOUT_S = float(os.environ.get("VOICEBOT_ENGINE_API_TIMEOUT_S", "5"))
 
 
-class BackendUnavailable(Exception):
+class EngineUnavailable(Exception):
     """The order system cannot be reached or its database is down."""
 
 
@@ -33,18 +33,18 @@ class NotAllowed(Exception):
 
 def _request(method: str, path: str, **kwargs: Any) -> Any:
     try:
-        response = requests.request(method, f"{BACKEND_URL}{path}", timeout=TIMEOUT_S, **kwargs)
+        response = requests.request(method, f"{ENGINE_API_URL}{path}", timeout=TIMEOUT_S, **kwargs)
     except requests.RequestException as error:
-        raise BackendUnavailable(str(error)) from error
+        raise EngineUnavailable(str(error)) from error
     if response.status_code >= 500:
-        raise BackendUnavailable(f"{response.status_code}: {response.text[:200]}")
+        raise EngineUnavailable(f"{response.status_code}: {response.text[:200]}")
     body = response.json() if response.content else {}
     if response.status_code == 404 and body.get("error") == "order_not_found":
         raise OrderNotFound(body.get("message", "order not found"))
     if response.status_code == 409:
         raise NotAllowed(body.get("error", "not_allowed"), body.get("message", ""))
     if response.status_code >= 400:
-        raise BackendUnavailable(f"{response.status_code}: {body}")
+        raise EngineUnavailable(f"{response.status_code}: {body}")
     return body
 
 
