@@ -1,8 +1,8 @@
-"""The engine's HTTP app: health, the order API, the knowledge API and the text dialogue API.
+"""The engine's HTTP app: health, the text dialogue API, and every router of the engine.
 
-Routes are thin; the work is done by `OrderService` (orders and call records),
-`KnowledgeBase` (retrieval) and `DialogueService` (turns through Rasa), all created
-once at start-up.
+Routes are thin; the work is done by the store's repositories (orders, calls, handoffs,
+customers), `HandoffService`, `KnowledgeBase` (retrieval), `DialogueService` (turns through
+Rasa), the agent desk and the voice resources, all created once at start-up.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from voicebot.cli import data, desk, engine, nlu
+from voicebot.cli import call, data, desk, engine, nlu
 from voicebot.settings import get_settings
 
 DESCRIPTION = """\
@@ -39,14 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="voicebot", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     engine.add_commands(sub)
-    from voicebot.telephony.twilio import (
-        caller as call_client,  # imports numpy and websockets: only when building the parser
-    )
-
-    p = sub.add_parser("call", help="place a scripted phone call over Twilio Media Streams", description=call_client.DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
-    call_client.add_arguments(p, get_settings())
-    p.set_defaults(func=call_client.cmd_call)
-
+    call.add_commands(sub)
     nlu.add_commands(sub)
     desk.add_commands(sub)
     data.add_commands(sub)

@@ -1,6 +1,6 @@
 """The agent's work on handed-off calls: the queues, taking a call, its context, the wrap-up.
 
-Plain Python over the database, like OrderService; the routes in routes.py only check
+Plain Python over the database, like the store's repositories; the routes in routes.py only check
 who is asking. Taking a call is one conditional UPDATE, so two agents clicking "accept"
 at once cannot both get it.
 """
