@@ -398,7 +398,6 @@ class ActionReprompt(Action):
             dispatcher.utter_message(text=say("out_of_scope" if out_of_scope else "not_understood"))
         return []
 
-
     @staticmethod
     def answered_from_knowledge(dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
         """Words NLU could not place may still be a policy question the knowledge base is sure of."""

@@ -44,7 +44,6 @@ class CallEndRequest(BaseModel):
     outcome: Literal["resolved", "handed_off", "abandoned", "failed"]
 
 
-
 @router.post("/handoffs", status_code=201)
 def record_handoff(body: HandoffRequest, request: Request) -> dict[str, Any]:
     """Routes the call to a queue and files its summary; says where the caller is in the queue."""

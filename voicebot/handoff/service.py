@@ -31,6 +31,7 @@ from voicebot.store.repositories import Store
 
 logger = logging.getLogger(__name__)
 
+
 class HandoffService:
     def __init__(
         self,
