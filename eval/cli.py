@@ -23,6 +23,7 @@ Evaluation suites and benchmarks of the voicebot engine.
   voicebot-eval latency       phone turn latency per stage, and calls held at once
   voicebot-eval asr           speech recognition errors and speed over a phone line
   voicebot-eval soak          many calls in a row: engine memory stays flat?
+  voicebot-eval calls         whole calls: task success, containment, handoffs
 
 Suites that need the bot reuse a running `voicebot serve` or start one.
 """
@@ -65,6 +66,12 @@ def cmd_eval_kb(args: argparse.Namespace, settings: Settings) -> int:
     return run(settings, args, echo)
 
 
+def cmd_eval_calls(args: argparse.Namespace, settings: Settings) -> int:
+    from eval.calls.suite import run
+
+    return run(settings, args, echo)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="voicebot-eval", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
     ev = parser.add_subparsers(dest="suite", required=True, metavar="SUITE")
@@ -95,6 +102,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--show-misses", action="store_true", help="list every question whose article was not ranked first, and every false answer")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.set_defaults(func=cmd_eval_kb)
+    p = ev.add_parser(
+        "calls",
+        help="whole-call scenarios: task success, containment, correct handoffs, turns, latency",
+        description=(
+            "Places every scenario of eval/data/calls/tuning and eval/data/calls/blind (YAML; the format is in "
+            "eval/calls/scenario.py) as a whole call to a bot of the suite's own: its own engine, Rasa and Piper on "
+            "free ports and a private SQLite database, put back to the demo seed before each call. In phone mode (the "
+            "default) the caller's turns are synthesised in several voices (the blind set adds a voice family the bot "
+            "was never tuned on), degraded by noise and packet loss, and played in real time over the Twilio WebSocket; "
+            "text mode types them to the dialogue API (fast, for tuning the dialogue). Each call is judged on the order "
+            "database and the call record. Prints a table of scenarios and, per set, task success, containment, correct "
+            "handoffs, caller turns and reprompts per call, and reply latency. Results go to eval/results/calls_MODE.json. "
+            "Exits 1 when a set's task success is below --min-success. A full phone run takes about 45 minutes."
+        ),
+    )
+    p.add_argument("--mode", choices=("phone", "text"), default="phone", help="carry calls over the phone line (default) or as text")
+    p.add_argument("--set", choices=("all", "tuning", "blind"), default="all", help="which scenario set (default all; report each apart)")
+    p.add_argument("--only", action="append", metavar="WORDS", help="only scenarios whose set/file/name contains WORDS (repeatable)")
+    p.add_argument("--scenarios", metavar="DIR", help="a folder holding tuning/ and blind/ scenario folders (default eval/data/calls)")
+    p.add_argument("--min-success", type=float, default=0.9, help="exit 1 if any set's task success is below this (default 0.9)")
+    p.add_argument("--json", action="store_true", help="print the results as JSON")
+    p.set_defaults(func=cmd_eval_calls)
     return parser
 
 

@@ -40,3 +40,30 @@ class NluParse:
 
     def to_json(self) -> Dict[str, Any]:
         return asdict(self)
+
+
+# Rasa's own bookkeeping actions: not something the bot did for the caller.
+INTERNAL_ACTIONS = frozenset({"action_listen", "action_extract_slots", "action_session_start"})
+
+
+@dataclass(frozen=True)
+class TrackerTurn:
+    """The latest caller turn as Rasa's tracker events record it: the utterance's own parse,
+    kept even when a fallback later reverts it, and the actions the bot ran in answer."""
+
+    parse: NluParse
+    actions: List[str]
+
+    @classmethod
+    def from_events(cls, events: List[Dict[str, Any]]) -> Optional["TrackerTurn"]:
+        last_user = next((i for i in range(len(events) - 1, -1, -1) if events[i].get("event") == "user"), None)
+        if last_user is None:
+            return None
+        user = events[last_user]
+        actions = [
+            e["name"]
+            for e in events[last_user + 1 :]
+            if e.get("event") == "action" and e.get("name") and e["name"] not in INTERNAL_ACTIONS
+            and not e["name"].startswith("validate_")
+        ]
+        return cls(parse=NluParse.from_rasa(user.get("parse_data") or {}, text=user.get("text")), actions=actions)

@@ -19,9 +19,9 @@ from typing import Any
 
 import httpx
 
-from voicebot.dialogue.nlu import NluParse
+from voicebot.dialogue.nlu import TrackerTurn
 from voicebot.domain.errors import ServiceError
-from voicebot.domain.records import CallbackBooked, HoldStatus, QueuedHandoff, to_json
+from voicebot.domain.records import CallbackBooked, HoldStatus, QueuedHandoff, TurnEntity, to_json
 from voicebot.domain.redact import redact
 from voicebot.emotion import TextEmotion, sustained_anger
 from voicebot.events.bus import Publish
@@ -48,6 +48,7 @@ class BotTurn:
     intent: str | None = None
     confidence: float | None = None
     entities: list[dict[str, Any]] = field(default_factory=list)
+    actions: list[str] = field(default_factory=list)  # the Rasa actions run for this turn
     handoff: QueuedHandoff | None = None  # the call was handed to people
     end_call: bool = False
     failed: bool = False
@@ -159,7 +160,11 @@ class DialogueService:
             turn = await asyncio.to_thread(self._failure, call_id, caller_text)
         turn.latency_ms = (time.perf_counter() - started) * 1000
         stored = await self._record(
-            lambda: self.calls.add_turn(call_id, caller_text, turn.intent, turn.confidence, turn.bot_text, emotion=emotion)
+            lambda: self.calls.add_turn(
+                call_id, caller_text, turn.intent, turn.confidence, turn.bot_text, emotion=emotion,
+                entities=[TurnEntity(str(e["entity"]), str(e["value"])) for e in turn.entities if e.get("entity")],
+                actions=turn.actions,
+            )
         )
         # What agents see is what was stored: redacted (or redacted here when the store is down).
         caller_said, bot_said = (stored.caller_text, stored.bot_text) if stored else (redact(caller_text), redact(turn.bot_text))
@@ -191,14 +196,18 @@ class DialogueService:
         if not turn.bot_texts:
             # Rasa answers with nothing when a custom action crashed or timed out.
             raise ValueError("Rasa returned no bot message (action server down?)")
+        # All events, not just the latest message: a fallback reverts the utterance, and the
+        # record must keep what was said and parsed, and what the bot did about it.
         tracker = await self.client.get(
-            f"{self.rasa_url}/conversations/{call_id}/tracker", params={"include_events": "NONE"}
+            f"{self.rasa_url}/conversations/{call_id}/tracker", params={"include_events": "ALL"}
         )
         tracker.raise_for_status()
         state = tracker.json()
         turn.requested_slot = (state.get("slots") or {}).get("requested_slot")
-        parse = NluParse.from_rasa(state.get("latest_message") or {})
-        turn.intent, turn.confidence, turn.entities = parse.intent, parse.confidence, parse.entities
+        said = TrackerTurn.from_events(state.get("events") or [])
+        if said is not None:
+            turn.intent, turn.confidence, turn.entities = said.parse.intent, said.parse.confidence, said.parse.entities
+            turn.actions = said.actions
         if handoff_notice is not None:
             turn.handoff = await asyncio.to_thread(self._queued, call_id, handoff_notice)
         return turn

@@ -117,8 +117,20 @@ class RefundRequest:
 
 
 @dataclasses.dataclass(frozen=True)
+class TurnEntity:
+    """One entity NLU found in a caller's utterance (an order number, a zip code...)."""
+
+    entity: str
+    value: str
+
+
+@dataclasses.dataclass(frozen=True)
 class Turn:
-    """One stored turn: the caller's words (None for the greeting) and the bot's answer, redacted."""
+    """One stored turn: the caller's words (None for the greeting) and the bot's answer, redacted.
+
+    `intent`, `confidence` and `entities` are this utterance's own parse; `actions` are
+    what the bot ran in answer (its Rasa actions, in order), so QA sees what each turn did.
+    """
 
     seq: int
     at: datetime
@@ -128,6 +140,8 @@ class Turn:
     bot_text: str | None
     emotion: str | None
     latency_ms: dict[str, float] | None
+    entities: tuple[TurnEntity, ...] = ()
+    actions: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)

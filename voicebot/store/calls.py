@@ -7,7 +7,7 @@ and security codes first: no other path stores a transcript.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, NoReturn
 
@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from voicebot.domain.errors import CallNotFound, InvalidInput, NotAllowed, OrderNotFound
 from voicebot.domain.records import CallEvent as CallEventRecord
-from voicebot.domain.records import CallRecord, Turn
+from voicebot.domain.records import CallRecord, Turn, TurnEntity
 from voicebot.domain.redact import redact
 from voicebot.domain.types import CallOutcome, Channel
 from voicebot.store.models import Call, CallEvent, CallTurn
@@ -47,8 +47,10 @@ class CallRepository(Repository):
         confidence: float | None = None,
         bot_text: str | None = None,
         emotion: str | None = None,
+        entities: Sequence[TurnEntity] = (),
+        actions: Sequence[str] = (),
     ) -> Turn:
-        """Stores one turn, card numbers and security codes redacted from both sides."""
+        """Stores one turn, card numbers and security codes redacted from both sides and from the entities."""
         with self._transaction() as session:
             # Allocating the sequence number with one UPDATE keeps it unique under concurrency.
             seq = session.execute(
@@ -69,6 +71,8 @@ class CallRepository(Repository):
                 confidence=confidence,
                 bot_text=redact(bot_text),
                 emotion=emotion,
+                entities=[{"entity": e.entity, "value": redact(e.value)} for e in entities],
+                actions=list(actions),
             )
             session.add(turn)
             session.flush()

@@ -316,5 +316,8 @@ class CallTurn(Base):
     latency_ms: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # The caller's emotion in this turn (voicebot.emotion labels); None when there were no words.
     emotion: Mapped[str | None] = mapped_column(String(20))
+    # This utterance's own entities ({entity, value}, values redacted) and the actions the bot took for it.
+    entities: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    actions: Mapped[list[str] | None] = mapped_column(JSON)
 
     call: Mapped[Call] = relationship(back_populates="turns")

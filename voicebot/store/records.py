@@ -78,6 +78,8 @@ def turn_record(turn: CallTurn) -> records.Turn:
         bot_text=turn.bot_text,
         emotion=turn.emotion,
         latency_ms=turn.latency_ms,
+        entities=tuple(records.TurnEntity(e["entity"], e["value"]) for e in turn.entities or ()),
+        actions=tuple(turn.actions or ()),
     )
 
 

@@ -317,6 +317,38 @@ class _Line:
             await asyncio.sleep(0.02)
 
 
+@dataclass(frozen=True)
+class Say:
+    """The caller speaks `pcm` (8 kHz int16); with `barge_in_after_s` they start that long
+    after the bot's reply began, talking over it, instead of waiting for it to finish."""
+
+    pcm: np.ndarray
+    label: str = ""
+    barge_in_after_s: float | None = None
+
+
+@dataclass(frozen=True)
+class Keys:
+    """The caller presses keypad digits (RFC 2833 events in Twilio's `dtmf` messages)."""
+
+    digits: str
+
+
+@dataclass(frozen=True)
+class Wait:
+    """The caller stays silent this long (the line carries silence, as a phone does)."""
+
+    seconds: float
+
+
+@dataclass(frozen=True)
+class HangUp:
+    """The caller hangs up here, whatever the bot is doing."""
+
+
+CallStep = Say | Keys | Wait | HangUp
+
+
 async def place_call(
     url: str,
     audio_turns: list[Path],
@@ -333,17 +365,44 @@ async def place_call(
 ) -> CallResult:
     """Plays one call: greeting, each WAV as a caller turn, then DTMF digits, then `stop`.
 
-    Before each turn the caller waits until the bot has finished speaking (its audio's
-    duration has played out) plus `silence_between_s` of silence; with
-    `barge_in_after_s` it starts talking that long after the bot's reply began instead,
-    talking over it. `stay_on_line_s` keeps the line open that long after the last turn
-    (on hold for a person), unless the bot ends the call first. `hangup_after_s` hangs up that many seconds after `start`,
-    whatever is going on (an abandoned call). `raw_after_start` are sent as they are
-    right after `start` (tests of how the bot copes with malformed messages).
+    With `barge_in_after_s` every turn talks over the bot's reply (see `Say`); the rest
+    is `play_call`'s.
+    """
+    steps: list[CallStep] = [Say(load_wav_8k(p), str(p), barge_in_after_s) for p in audio_turns]  # fail before dialling
+    if dtmf:
+        steps.append(Keys(dtmf))
+    return await play_call(
+        url, steps, out_wav, caller=caller, silence_between_s=silence_between_s, hangup_after_s=hangup_after_s,
+        stay_on_line_s=stay_on_line_s, reply_timeout_s=reply_timeout_s, greeting_timeout_s=greeting_timeout_s,
+        raw_after_start=raw_after_start,
+    )
+
+
+async def play_call(
+    url: str,
+    steps: Sequence[CallStep],
+    out_wav: Path | None = None,
+    caller: str = "+15125550147",
+    silence_between_s: float = 0.6,
+    hangup_after_s: float | None = None,
+    stay_on_line_s: float = 0.0,
+    reply_timeout_s: float = 15.0,
+    greeting_timeout_s: float = 5.0,
+    raw_after_start: Sequence[str] = (),
+) -> CallResult:
+    """Plays one call of `steps` after the greeting, then sends `stop`.
+
+    Before each step the caller waits until the bot has finished speaking (its audio's
+    duration has played out) plus `silence_between_s` of silence, unless the step barges
+    in. `stay_on_line_s` keeps the line open that long after the last step (on hold for a
+    person), unless the bot ends the call first. `hangup_after_s` hangs up that many
+    seconds after `start`, whatever is going on (an abandoned call). `raw_after_start` are
+    sent as they are right after `start` (tests of how the bot copes with malformed
+    messages). Each played step adds one entry to `turns`, with `started_at`: the wall
+    clock when the caller began it, to pair it with the engine's record.
     """
     import websockets
 
-    turns_audio = [(Path(p), load_wav_8k(p)) for p in audio_turns]  # fail before dialling
     stream_sid = "MZ" + uuid.uuid4().hex
     call_sid = "CA" + uuid.uuid4().hex
     result = CallResult(call_id=call_sid, stream_sid=stream_sid)
@@ -370,35 +429,38 @@ async def place_call(
         t_start = time.monotonic()
         pump = asyncio.create_task(line.pump())
 
-        async def before_next_turn(since: float, timeout_s: float) -> None:
-            if barge_in_after_s is None:
-                await line.wait_bot_done(since, timeout_s, silence_between_s)
+        async def settle(since: float, next_step: CallStep | None, timeout_s: float) -> None:
+            """Waits for the bot's reply to end, or, before a barge-in, for it to begin."""
+            if isinstance(next_step, Say) and next_step.barge_in_after_s is not None:
+                started = await line.wait_reply_started(since, timeout_s)
+                if started is not None:
+                    await asyncio.sleep(max(0.0, started + next_step.barge_in_after_s - time.monotonic()))
                 return
-            started = await line.wait_reply_started(since, timeout_s)
-            if started is not None:
-                await asyncio.sleep(max(0.0, started + barge_in_after_s - time.monotonic()))
+            await line.wait_bot_done(since, timeout_s, silence_between_s)
 
         async def script() -> None:
-            await before_next_turn(t_start, greeting_timeout_s)
+            await settle(t_start, steps[0] if steps else None, greeting_timeout_s)
             now = time.monotonic()
             result.greeting = {"latency_ms": latency_ms(t_start, line.track), "bot_audio_s": round(line.track.seconds_between(t_start, now), 3)}
-            for n, (path, pcm) in enumerate(turns_audio, 1):
-                if line.closed.is_set():
+            for n, step in enumerate(steps):
+                if line.closed.is_set() or isinstance(step, HangUp):
                     return
-                speech_start, speech_end = await line.play(frames_of(pcm), speech_frames(pcm))
-                if n < len(turns_audio):
-                    await before_next_turn(speech_end, reply_timeout_s)
+                started_at, timeout_s = time.time(), reply_timeout_s
+                if isinstance(step, Say):
+                    speech_start, since = await line.play(frames_of(step.pcm), speech_frames(step.pcm))
+                    kind, what = "audio", step.label
+                elif isinstance(step, Keys):
+                    for i, digit in enumerate(step.digits):
+                        if i:
+                            await asyncio.sleep(DTMF_GAP_S)
+                        await line.send({"event": "dtmf", "streamSid": stream_sid, "dtmf": {"track": "inbound_track", "digit": digit}})
+                    speech_start, since, kind, what = None, time.monotonic(), "dtmf", step.digits
                 else:
-                    await line.wait_bot_done(speech_end, reply_timeout_s, silence_between_s)
-                result.turns.append(_turn("audio", str(path), speech_end, line, speech_start))
-            if dtmf and not line.closed.is_set():
-                for i, digit in enumerate(dtmf):
-                    if i:
-                        await asyncio.sleep(DTMF_GAP_S)
-                    await line.send({"event": "dtmf", "streamSid": stream_sid, "dtmf": {"track": "inbound_track", "digit": digit}})
-                sent = time.monotonic()
-                await line.wait_bot_done(sent, reply_timeout_s, silence_between_s)
-                result.turns.append(_turn("dtmf", dtmf, sent, line))
+                    speech_start, since, kind, what = None, time.monotonic(), "silence", f"{step.seconds:g} s"
+                    await asyncio.sleep(step.seconds)
+                    timeout_s = 0.0  # whatever the bot said meanwhile, let it finish; no reply is owed
+                await settle(since, steps[n + 1] if n + 1 < len(steps) else None, timeout_s)
+                result.turns.append({**_turn(kind, what, since, line, speech_start), "started_at": started_at})
             stay_until = time.monotonic() + stay_on_line_s
             while time.monotonic() < stay_until and not line.closed_by_server:
                 await asyncio.sleep(0.1)
