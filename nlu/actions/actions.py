@@ -21,7 +21,6 @@ from rasa_sdk.events import (
     EventType,
     FollowupAction,
     SlotSet,
-    UserUtteranceReverted,
 )
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
@@ -31,8 +30,28 @@ from actions.prompts import say
 
 logger = logging.getLogger(__name__)
 
-MISUNDERSTOOD = {"nlu_fallback", "out_of_scope"}
-MAX_REPROMPTS = 2
+# Tasks on one order: what the `task` slot holds, and the intents that name them.
+TASK_INTENTS = ("track_order", "delivery_period", "cancel_order", "change_shipping_address", "get_refund", "track_refund")
+# An intent this far down the ranking still counts as the caller's request when the words
+# also carry an order number ("when will order 105620 get here" parses as inform first).
+TASK_HINT_CONFIDENCE = 0.08
+# The misunderstanding budget: on the second turn in a row the bot did not understand it
+# offers a person, on the third it hands off. Never a loop.
+OFFER_PERSON_AFTER = 2
+HAND_OFF_AFTER = 3
+# A goodbye below this confidence, or before anything was done, is checked before hanging up.
+SURE_GOODBYE = 0.85
+GOODBYE_WORDS = re.compile(r"\b(bye|goodbye|that'?s (all|it|everything)|nothing else|hang up|i'?m done|all set)\b", re.IGNORECASE)
+# "Bye... oh wait, one more thing": the caller is not done after all.
+MORE_TO_SAY = re.compile(r"\b(wait|hold on|hang on|one (more|last)|another thing|before you go)\b", re.IGNORECASE)
+UPSET = {"angry", "frustrated"}
+# Below this an intent that routes a handoff is a guess: an upset caller goes as upset instead.
+SURE_HANDOFF_INTENT = 0.8
+# Below this a handoff intent such as payment_issue is a weak guess: a policy question the
+# knowledge base is sure of ("how long until the money is back on my card?") is answered instead.
+WEAK_HANDOFF_INTENT = 0.6
+# Intents that ask for a person outright: never answered from the knowledge base instead.
+PERSON_INTENTS = {"contact_human_agent", "complaint", "caller_upset", "deny"}
 
 ACCOUNT_INTENTS = {"create_account", "delete_account", "edit_account", "recover_password", "registration_problems", "switch_account"}
 HANDOFF_LEADS = {
@@ -51,6 +70,18 @@ HANDOFF_LEADS = {
 
 def anything_else(dispatcher: CollectingDispatcher) -> None:
     dispatcher.utter_message(text=say("anything_else"))
+
+
+# Proposals waiting for the caller's yes: a question in between does not drop them.
+TASK_CONFIRMATIONS = {"cancel", "address", "refund"}
+
+
+def after_digression(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
+    """After answering a side question: back to the proposal waiting for a yes, or "anything else?"."""
+    if tracker.get_slot("pending_confirmation") in TASK_CONFIRMATIONS:
+        dispatcher.utter_message(text=say("back_to_confirmation", question=confirmation_question(tracker)))
+    else:
+        anything_else(dispatcher)
 
 
 def hand_off(
@@ -72,13 +103,66 @@ def hand_off(
     }
     queued: Dict[str, Any] = {}
     try:
-        queued = engine_api.record_handoff(tracker.sender_id, reason, intent, collected, order_number)
+        queued = engine_api.record_handoff(tracker.sender_id, reason, intent, collected, order_number, caller_emotion(tracker))
     except (engine_api.EngineUnavailable, engine_api.NotAllowed, engine_api.OrderNotFound) as error:
         logger.error("Could not record handoff for %s: %s", tracker.sender_id, error)
     dispatcher.utter_message(text=f"{lead} {queued.get('announcement') or say('hold_shortly')}")
     # The engine holds the handoff itself; the message only names it (None: it could not be queued).
     dispatcher.utter_message(json_message={"handoff": {"handoff_id": queued.get("handoff_id"), "reason": reason}})
-    return [SlotSet("pending_confirmation", None), SlotSet("handoff_reason", None), SlotSet("address_change_allowed", False)]
+    events: List[EventType] = [SlotSet("pending_confirmation", None), SlotSet("handoff_reason", None), SlotSet("address_change_allowed", False)]
+    if tracker.active_loop_name:
+        events += [ActiveLoop(None), FollowupAction("action_listen")]
+    return events
+
+
+def caller_emotion(tracker: Tracker) -> Optional[str]:
+    """The caller's emotion in this turn, as the engine labelled it (message metadata)."""
+    return (tracker.latest_message.get("metadata") or {}).get("emotion")
+
+
+def latest_intent(tracker: Tracker) -> Dict[str, Any]:
+    return tracker.latest_message.get("intent") or {}
+
+
+def spoken_order_number(tracker: Tracker) -> Optional[str]:
+    """An order number in the caller's last words, if they said one."""
+    return next(tracker.get_latest_entity_values("order_number"), None)
+
+
+def task_asked(tracker: Tracker) -> Optional[str]:
+    """The order task the caller's last words ask for: the top intent, or one a little
+    further down the ranking (words that carry an order number often parse as inform)."""
+    for ranked in tracker.latest_message.get("intent_ranking") or [latest_intent(tracker)]:
+        if ranked.get("name") in TASK_INTENTS and (ranked.get("confidence") or 0) >= TASK_HINT_CONFIDENCE:
+            return ranked["name"]
+    return None
+
+
+def turn_events(tracker: Tracker, turns_back: int = 0) -> List[Dict[str, Any]]:
+    """The events of one caller turn: 0 is the turn being answered, 1 the one before..."""
+    bounds = [i for i, e in enumerate(tracker.events) if e.get("event") == "user"]
+    if len(bounds) <= turns_back:
+        return []
+    start = bounds[-1 - turns_back]
+    end = bounds[-turns_back] if turns_back else len(tracker.events)
+    return tracker.events[start + 1 : end]
+
+
+def repair_streak(tracker: Tracker) -> int:
+    """How many caller turns in a row, up to the one before this, the bot did not understand.
+
+    Each misunderstood turn records its place in the streak (`repair_streak` slot) in its
+    own events, so one look at the previous turn is enough.
+    """
+    for event in reversed(turn_events(tracker, 1)):
+        if event.get("event") == "slot" and event.get("name") == "repair_streak":
+            return int(event.get("value") or 0)
+    return 0
+
+
+def last_bot_text(tracker: Tracker, turns_back: int = 1) -> str:
+    texts = [e.get("text") or "" for e in turn_events(tracker, turns_back) if e.get("event") == "bot"]
+    return texts[-1] if texts else ""
 
 
 def system_failure(dispatcher: CollectingDispatcher, tracker: Tracker, error: Exception) -> List[EventType]:
@@ -95,6 +179,12 @@ def open_refunds(order: Dict[str, Any]) -> List[Dict[str, Any]]:
 
 
 def answer_task(dispatcher: CollectingDispatcher, tracker: Tracker, task: Optional[str], number: str) -> List[EventType]:
+    """Does `task` on order `number` (the order the conversation is now about)."""
+    events: List[EventType] = [SlotSet("order_number", number), SlotSet("task", task or "track_order")]
+    return events + _answer_task(dispatcher, tracker, task, number)
+
+
+def _answer_task(dispatcher: CollectingDispatcher, tracker: Tracker, task: Optional[str], number: str) -> List[EventType]:
     try:
         order = engine_api.get_order(number, tracker.sender_id)
     except engine_api.OrderNotFound:
@@ -110,7 +200,12 @@ def answer_task(dispatcher: CollectingDispatcher, tracker: Tracker, task: Option
 
 
 def track(dispatcher: CollectingDispatcher, tracker: Tracker, order: Dict[str, Any]) -> List[EventType]:
+    """Status and date in two short sentences; the latest scan is offered, not read out."""
     dispatcher.utter_message(text=speech.order_status(order))
+    update = speech.latest_update(order)
+    if update:
+        dispatcher.utter_message(text=say("offer_tracking_update"))
+        return [SlotSet("pending_confirmation", "details"), SlotSet("details", update)]
     anything_else(dispatcher)
     return []
 
@@ -214,27 +309,47 @@ class ActionOrderTask(Action):
         if not number:
             answer = general_delivery_time(tracker) if task == "delivery_period" else None
             if answer:
-                dispatcher.utter_message(text=say("general_delivery_time", answer=answer))
+                # One sentence of the general policy, then the floor: the caller's own date is one number away.
+                dispatcher.utter_message(text=say("general_delivery_time", answer=speech.first_sentence(answer)))
             else:
                 dispatcher.utter_message(text=say("ask_order_number"))
             events: List[EventType] = []
         else:
-            events = answer_task(dispatcher, tracker, task, number)
+            events = self.answer_unless_repeated(dispatcher, tracker, task, number)
         # The rules read this slot after every task: only `true` starts the address change form.
         if not any(e.get("name") == "address_change_allowed" for e in events):
             events.append(SlotSet("address_change_allowed", False))
         return events
 
 
+    @staticmethod
+    def answer_unless_repeated(dispatcher: CollectingDispatcher, tracker: Tracker, task: Optional[str], number: str) -> List[EventType]:
+        """The answer; but asked again after the bot offered a person because it cannot do
+        this ("I'd still like my money back"), the same refusal once more would be a loop:
+        the caller gets the person instead."""
+        draft = CollectingDispatcher()
+        events = answer_task(draft, tracker, task, number)
+        offered = tracker.get_slot("handoff_reason") if tracker.get_slot("pending_confirmation") == "handoff" else None
+        said_before = {e.get("text") for e in turn_events(tracker, 1) if e.get("event") == "bot"}
+        if offered and draft.messages and draft.messages[0].get("text") in said_before:
+            return hand_off(dispatcher, tracker, offered, say("handoff_accepted"))
+        dispatcher.messages.extend(draft.messages)
+        return events
+
+
 class ActionHandleInform(Action):
-    """The caller gave information outside a form: usually an order number for the task in hand."""
+    """The caller gave information outside a form: usually an order number, for the task in
+    hand, for the task their words also ask for, or correcting the order the bot used."""
 
     def name(self) -> Text:
         return "action_handle_inform"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
-        number = next(tracker.get_latest_entity_values("order_number"), None)
-        task = tracker.get_slot("task")
+        corrected = address_correction(dispatcher, tracker) if tracker.get_slot("pending_confirmation") == "address" else None
+        if corrected is not None:
+            return corrected
+        number = spoken_order_number(tracker)
+        task = task_asked(tracker) or tracker.get_slot("task")
         if number and task:
             return answer_task(dispatcher, tracker, task, number)
         if number:
@@ -244,13 +359,54 @@ class ActionHandleInform(Action):
         return []
 
 
+class ActionSwitchTask(Action):
+    """Inside a form the caller asks for another task ("actually, cancel it"): take it up.
+
+    The `task` slot already holds the new task (its mapping reads every intent); this
+    acknowledges the switch before the form asks for what it still needs.
+    """
+
+    def name(self) -> Text:
+        return "action_switch_task"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        task = tracker.get_slot("task")
+        earlier = [e.get("value") for e in tracker.events if e.get("event") == "slot" and e.get("name") == "task"]
+        if task in SWITCH_LEADS and len(earlier) >= 2 and earlier[-2] != task:
+            dispatcher.utter_message(text=SWITCH_LEADS[task])
+        return []
+
+
+SWITCH_LEADS = {
+    "track_order": say("switch_to_track_order"),
+    "delivery_period": say("switch_to_delivery_period"),
+    "cancel_order": say("switch_to_cancel_order"),
+    "change_shipping_address": say("switch_to_change_shipping_address"),
+    "get_refund": say("switch_to_get_refund"),
+    "track_refund": say("switch_to_track_refund"),
+}
+
+
 # --- policy questions: answered from the knowledge base -------------------------------
 
 
 def ask_knowledge(tracker: Tracker) -> Dict[str, Any]:
     """The knowledge base's answer to the caller's last words (raises EngineUnavailable)."""
-    intent = (tracker.latest_message.get("intent") or {}).get("name")
-    return engine_api.knowledge_answer(tracker.latest_message.get("text") or "", intent)
+    return engine_api.knowledge_answer(tracker.latest_message.get("text") or "", latest_intent(tracker).get("name"))
+
+
+def answered_from_knowledge(dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
+    """Words NLU could not place, or placed only weakly, may still be a policy question the
+    knowledge base is sure of: answered, it keeps the caller with the bot."""
+    try:
+        answer = ask_knowledge(tracker)
+    except engine_api.EngineUnavailable as error:
+        logger.warning("Knowledge base unavailable: %s", error)
+        return False
+    if answer["answered"]:
+        dispatcher.utter_message(text=answer["spoken"])
+        after_digression(dispatcher, tracker)
+    return bool(answer["answered"])
 
 
 def general_delivery_time(tracker: Tracker) -> Optional[str]:
@@ -267,7 +423,8 @@ class ActionAnswerFromKnowledge(Action):
     """A policy question: say the knowledge base's answer, or offer a person rather than guess.
 
     The answers live in knowledge/articles/*.md (their `spoken` text), not in domain.yml,
-    so designers edit each policy in one place for the bot and the agents.
+    so designers edit each policy in one place for the bot and the agents. Asked in the
+    middle of a form, the answer is a digression: the form then asks again for what it needs.
     """
 
     def name(self) -> Text:
@@ -278,12 +435,21 @@ class ActionAnswerFromKnowledge(Action):
             answer = ask_knowledge(tracker)
         except engine_api.EngineUnavailable as error:
             return system_failure(dispatcher, tracker, error)
+        in_form = bool(tracker.active_loop_name)
         if answer["answered"]:
             logger.info("Knowledge answer %s (score %s) for %s", answer["article_id"], answer["score"], tracker.sender_id)
             dispatcher.utter_message(text=answer["spoken"])
-            anything_else(dispatcher)
+            if not in_form:
+                after_digression(dispatcher, tracker)
             return []
         logger.info("No sure knowledge answer (best %s, score %s): offering a person", answer["article_id"], answer["score"])
+        if in_form:
+            dispatcher.utter_message(text=say("knowledge_unsure_in_form"))
+            return []
+        if tracker.get_slot("pending_confirmation") in TASK_CONFIRMATIONS:
+            dispatcher.utter_message(text=say("knowledge_unsure_in_form"))
+            after_digression(dispatcher, tracker)
+            return []
         dispatcher.utter_message(text=say("knowledge_unsure"))
         return [SlotSet("pending_confirmation", "handoff"), SlotSet("handoff_reason", "no_knowledge_answer")]
 
@@ -291,17 +457,65 @@ class ActionAnswerFromKnowledge(Action):
 # --- yes / no ---------------------------------------------------------------------------
 
 
+def correction(dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional[List[EventType]]:
+    """"No, it's one zero four...": another order number than the one in hand redoes the task
+    on it; a street or zip code while the new address is being confirmed replaces it."""
+    if tracker.get_slot("pending_confirmation") == "address":
+        return address_correction(dispatcher, tracker)
+    number = spoken_order_number(tracker)
+    if not number or number == tracker.get_slot("order_number"):
+        return None
+    events: List[EventType] = [SlotSet("pending_confirmation", None), SlotSet("details", None)]
+    return events + answer_task(dispatcher, tracker, task_asked(tracker) or tracker.get_slot("task"), number)
+
+
+def address_correction(dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional[List[EventType]]:
+    """"Oh, it's three oh three one two": the corrected address, read back for a yes."""
+    words, before = clean_address(tracker.latest_message.get("text") or ""), tracker.get_slot("new_address") or ""
+    if has_street(words):
+        address = words if postcode_in(words) or not postcode_in(before) else with_zip_code(words, postcode_in(before))
+    elif zip_code_in(words):
+        address = with_zip_code(before, zip_code_in(words))
+    else:
+        return None
+    dispatcher.utter_message(text=say("address_confirm", number=tracker.get_slot("order_number"), address=address))
+    return [SlotSet("new_address", address)]
+
+
+def confirmation_question(tracker: Tracker) -> str:
+    """The yes/no question pending, asked again in plain words."""
+    pending, number = tracker.get_slot("pending_confirmation"), tracker.get_slot("order_number")
+    if pending == "cancel":
+        return say("confirm_cancel", number=number)
+    if pending == "address":
+        return say("confirm_address", number=number, address=tracker.get_slot("new_address"))
+    if pending == "refund":
+        return say("confirm_refund", number=number)
+    if pending == "details":
+        return say("offer_tracking_update")
+    return say("confirm_end_call")
+
+
 class ActionConfirm(Action):
-    """The caller said yes: carry out what the bot proposed."""
+    """The caller said yes (in any words the rules map here): carry out what the bot proposed."""
 
     def name(self) -> Text:
         return "action_confirm"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        corrected = correction(dispatcher, tracker)
+        if corrected is not None:
+            return corrected
         pending, number = tracker.get_slot("pending_confirmation"), tracker.get_slot("order_number")
         if pending == "handoff":
             reason = tracker.get_slot("handoff_reason") or "caller_request"
             return hand_off(dispatcher, tracker, reason, say("handoff_accepted"))
+        if pending == "end_call":
+            return end_call(dispatcher, "caller_goodbye")
+        if pending == "details":
+            dispatcher.utter_message(text=tracker.get_slot("details") or say("nothing_to_repeat"))
+            anything_else(dispatcher)
+            return [SlotSet("pending_confirmation", None), SlotSet("details", None)]
         if not pending:
             dispatcher.utter_message(text=say("nothing_pending"))
             return []
@@ -330,16 +544,21 @@ class ActionConfirm(Action):
 
 
 class ActionDecline(Action):
-    """The caller said no: drop the proposal, or end the call if nothing was pending."""
+    """The caller said no: drop the proposal; a no to "anything else?" ends the call."""
 
     def name(self) -> Text:
         return "action_decline"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        corrected = correction(dispatcher, tracker)
+        if corrected is not None:
+            return corrected
         pending = tracker.get_slot("pending_confirmation")
+        done = GOODBYE_WORDS.search(tracker.latest_message.get("text") or "")  # "no, that's all"
+        if pending in (None, "details") and (done or last_bot_text(tracker) == say("anything_else")):
+            return end_call(dispatcher, "caller_done")
         if not pending:
-            dispatcher.utter_message(response="utter_goodbye")
-            dispatcher.utter_message(json_message={"end_call": {"reason": "caller_done"}})
+            dispatcher.utter_message(text=say("nothing_pending"))
             return []
         if pending == "address":
             dispatcher.utter_message(text=say("address_unchanged"))
@@ -349,6 +568,12 @@ class ActionDecline(Action):
             dispatcher.utter_message(text=say("handoff_declined"))
             anything_else(dispatcher)
             return [SlotSet("pending_confirmation", None), SlotSet("handoff_reason", None)]
+        if pending == "end_call":
+            dispatcher.utter_message(text=say("nothing_pending"))
+            return [SlotSet("pending_confirmation", None)]
+        if pending == "details":
+            anything_else(dispatcher)
+            return [SlotSet("pending_confirmation", None), SlotSet("details", None)]
         dispatcher.utter_message(text=say("nothing_changed"))
         anything_else(dispatcher)
         return [SlotSet("pending_confirmation", None)]
@@ -358,13 +583,24 @@ class ActionDecline(Action):
 
 
 class ActionHandoff(Action):
-    """The caller asked for something only a person can do, or asked for a person."""
+    """The caller asked for something only a person can do, or asked for a person.
+
+    An upset caller whose words only weakly name a request goes as an upset caller
+    (the complaints desk), not by the guess.
+    """
 
     def name(self) -> Text:
         return "action_handoff"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
-        intent = (tracker.latest_message.get("intent") or {}).get("name") or "contact_human_agent"
+        parsed = latest_intent(tracker)
+        intent = parsed.get("name") or "contact_human_agent"
+        upset = caller_emotion(tracker) in UPSET
+        weak = (parsed.get("confidence") or 0) < WEAK_HANDOFF_INTENT and intent not in PERSON_INTENTS
+        if weak and not upset and answered_from_knowledge(dispatcher, tracker):
+            return []
+        if upset and (parsed.get("confidence") or 0) < SURE_HANDOFF_INTENT and intent != "contact_human_agent":
+            intent = "caller_upset"
         key = "account" if intent in ACCOUNT_INTENTS else intent
         lead = HANDOFF_LEADS.get(key, HANDOFF_LEADS["contact_human_agent"])
         reason = {"deny": "caller_request", "caller_upset": "angry_caller"}.get(intent, intent)
@@ -372,55 +608,71 @@ class ActionHandoff(Action):
 
 
 class ActionReprompt(Action):
-    """Not understood or out of scope: reprompt at most twice in a row, then hand off."""
+    """The bot did not understand (or the policies could not place the turn): repair, never loop.
+
+    Words NLU could not place may still carry an order number and a request, or be a
+    policy question the knowledge base is sure of. Otherwise the repair prompt offers the
+    choices; on the second misunderstood turn in a row the bot offers a person, on the
+    third it hands off. A yes/no question that got an unclear answer is asked once more.
+    """
 
     def name(self) -> Text:
         return "action_reprompt"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
-        misses = 0
-        for event in reversed(tracker.events):
-            if event.get("event") == "user":
-                if (event.get("parse_data", {}).get("intent") or {}).get("name") not in MISUNDERSTOOD:
-                    break
-                misses += 1
-        if misses > MAX_REPROMPTS:
-            events = hand_off(dispatcher, tracker, "not_understood", say("handoff_not_understood"))
-            if tracker.active_loop_name:
-                events += [ActiveLoop(None), FollowupAction("action_listen")]
-            return events
-        if not tracker.active_loop_name and self.answered_from_knowledge(dispatcher, tracker):
+        number, task = spoken_order_number(tracker), task_asked(tracker)
+        if number and not tracker.active_loop_name:
+            return answer_task(dispatcher, tracker, task or tracker.get_slot("task"), number)
+        if not tracker.active_loop_name and answered_from_knowledge(dispatcher, tracker):
             return []
-        out_of_scope = (tracker.latest_message.get("intent") or {}).get("name") == "out_of_scope"
+        streak = repair_streak(tracker) + 1
+        events: List[EventType] = [SlotSet("repair_streak", streak)]
+        if streak >= HAND_OFF_AFTER:
+            return events + hand_off(dispatcher, tracker, "not_understood", say("handoff_not_understood"))
+        pending = tracker.get_slot("pending_confirmation")
+        offered = tracker.get_slot("handoff_reason") if pending == "handoff" else None
+        if offered and offered != "not_understood":
+            # The bot offered a person because it cannot do what the caller needs; an answer
+            # that is not a no ("is there really nothing you can do?") means they still need it.
+            return events + hand_off(dispatcher, tracker, offered, say("handoff_accepted"))
+        if pending and pending != "handoff":
+            if streak == 1:
+                dispatcher.utter_message(text=say("confirm_again", question=confirmation_question(tracker)))
+                return events
+            dispatcher.utter_message(text=say("confirm_dropped"))
+            return events + [SlotSet("pending_confirmation", None), SlotSet("details", None)]
+        if streak >= OFFER_PERSON_AFTER:
+            dispatcher.utter_message(text=say("offer_person_not_understood"))
+            events += [SlotSet("pending_confirmation", "handoff"), SlotSet("handoff_reason", "not_understood")]
+            # One question at a time: the form stops asking while the caller answers this one.
+            return events + ([ActiveLoop(None), FollowupAction("action_listen")] if tracker.active_loop_name else [])
         if tracker.active_loop_name:
-            dispatcher.utter_message(text=say("not_caught_in_form"))
+            dispatcher.utter_message(text=say("not_caught_in_form"))  # the form asks its question again next
         else:
+            out_of_scope = latest_intent(tracker).get("name") == "out_of_scope"
             dispatcher.utter_message(text=say("out_of_scope" if out_of_scope else "not_understood"))
-        return []
-
-    @staticmethod
-    def answered_from_knowledge(dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
-        """Words NLU could not place may still be a policy question the knowledge base is sure of."""
-        try:
-            answer = ask_knowledge(tracker)
-        except engine_api.EngineUnavailable as error:
-            logger.warning("Knowledge base unavailable while reprompting: %s", error)
-            return False
-        if answer["answered"]:
-            dispatcher.utter_message(text=answer["spoken"])
-            anything_else(dispatcher)
-        return bool(answer["answered"])
+        return events
 
 
-class ActionCoreFallback(Action):
-    """The dialogue policies are unsure what comes next: ask again and forget the turn (no loops)."""
+class ActionCoreFallback(ActionReprompt):
+    """The dialogue policies are unsure what comes next.
+
+    Straight after the caller spoke it is a misunderstanding: the same repair, within the
+    same budget, then the form (if one is open) asks its question again. After the bot has
+    already answered, the turn is over: it listens. Either way the policies are not asked
+    again this turn, so they cannot loop.
+    """
 
     def name(self) -> Text:
         return "action_core_fallback"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
-        dispatcher.utter_message(text=say("say_again"))
-        return [UserUtteranceReverted()]
+        if any(e.get("event") == "bot" for e in turn_events(tracker)):
+            return [FollowupAction("action_listen")]
+        events = super().run(dispatcher, tracker, domain)
+        if any(e.get("event") == "followup" for e in events):
+            return events
+        return events + [FollowupAction(tracker.active_loop_name or "action_listen")]
 
 
 class ActionRepeat(Action):
@@ -430,29 +682,46 @@ class ActionRepeat(Action):
         return "action_repeat"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
-        said: List[str] = []
-        users_seen = 0
-        for event in reversed(tracker.events):
-            if event.get("event") == "user":
-                users_seen += 1
-                if users_seen == 2:
-                    break
-            elif event.get("event") == "bot" and users_seen == 1 and event.get("text"):
-                said.insert(0, event["text"])
+        said = [e["text"] for e in turn_events(tracker, 1) if e.get("event") == "bot" and e.get("text")]
         for text in said or [say("nothing_to_repeat")]:
             dispatcher.utter_message(text=text)
         return []
 
 
-class ActionEndCall(Action):
-    """Tells the engine to hang up after the goodbye has been spoken."""
+def end_call(dispatcher: CollectingDispatcher, reason: str) -> List[EventType]:
+    """Says goodbye and tells the engine to hang up once it has been spoken."""
+    dispatcher.utter_message(text=say("goodbye"))
+    dispatcher.utter_message(json_message={"end_call": {"reason": reason}})
+    return [SlotSet("pending_confirmation", None)]
+
+
+class ActionGoodbye(Action):
+    """The caller said goodbye: hang up, unless it may be a mishearing.
+
+    A goodbye NLU is unsure of, or one before the bot did anything for the caller with
+    no goodbye word in it ("It's my return, don't away"), is checked first: hanging up
+    on a caller who was still asking is the worst mistake a phone bot makes.
+    """
 
     def name(self) -> Text:
-        return "action_end_call"
+        return "action_goodbye"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
-        dispatcher.utter_message(json_message={"end_call": {"reason": "caller_goodbye"}})
-        return []
+        confidence = latest_intent(tracker).get("confidence") or 0
+        words = GOODBYE_WORDS.search(tracker.latest_message.get("text") or "")
+        helped = any(e.get("event") == "action" and e.get("name") in HELPING_ACTIONS for e in tracker.events)
+        events: List[EventType] = [ActiveLoop(None)] if tracker.active_loop_name else []
+        if MORE_TO_SAY.search(tracker.latest_message.get("text") or ""):
+            dispatcher.utter_message(text=say("go_on"))
+            return events + [SlotSet("pending_confirmation", None)]
+        if confidence >= SURE_GOODBYE and (words or helped):
+            return events + end_call(dispatcher, "caller_goodbye")
+        dispatcher.utter_message(text=say("confirm_end_call"))
+        return events + [SlotSet("pending_confirmation", "end_call")]
+
+
+# Actions that do something for the caller: after one of them, a plain goodbye is believable.
+HELPING_ACTIONS = {"action_order_task", "action_answer_from_knowledge", "action_confirm", "action_handle_inform", "action_handoff"}
 
 
 # --- forms ----------------------------------------------------------------------------
@@ -464,7 +733,8 @@ def postcode_in(text: Optional[str]) -> Optional[str]:
 
 
 class ActionAskOrderNumber(Action):
-    """Asks for the order number, saying why when the last one was not found."""
+    """Asks for the order number, saying why when the last one was not found, or that
+    the call is back on the order after the caller asked something else."""
 
     def name(self) -> Text:
         return "action_ask_order_number"
@@ -473,6 +743,9 @@ class ActionAskOrderNumber(Action):
         rejected = tracker.get_slot("rejected_order_number")
         if rejected and (tracker.get_slot("order_attempts") or 0) >= 1:
             dispatcher.utter_message(text=say("order_not_found", number=rejected))
+        elif any(e.get("event") == "bot" for e in turn_events(tracker)):
+            # After a digression or a repair this turn: back to the order, in plain words.
+            dispatcher.utter_message(text=say("ask_order_number_again"))
         else:
             dispatcher.utter_message(text=say("ask_order_number"))
         return []
@@ -513,11 +786,13 @@ class ActionAskIdentityAnswer(Action):
 
 
 class ActionAskNewAddress(Action):
+    """Asks for the new address, or only for its zip code when the street is in hand."""
+
     def name(self) -> Text:
         return "action_ask_new_address"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
-        dispatcher.utter_message(text=say("ask_new_address"))
+        dispatcher.utter_message(text=say("ask_zip_code" if tracker.get_slot("address_so_far") else "ask_new_address"))
         return []
 
 
@@ -554,11 +829,17 @@ class ValidateAddressChangeForm(FormValidationAction):
     def validate_new_address(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
+        """The new address may come in pieces: a street first, then (asked for) the zip code."""
         address = clean_address(str(value or ""))
-        if not re.search(r"\d", address) or not re.search(r"[a-zA-Z]{2,}", address):
+        so_far = tracker.get_slot("address_so_far")
+        if so_far and not has_street(address) and zip_code_in(address):
+            address = with_zip_code(so_far, zip_code_in(address))
+        if not has_street(address):
             dispatcher.utter_message(text=say("address_incomplete"))
             return {"new_address": None}
-        return {"new_address": address}
+        if not postcode_in(address):
+            return {"new_address": None, "address_so_far": address}  # action_ask_new_address asks for the zip code
+        return {"new_address": address, "address_so_far": None}
 
 
 ADDRESS_LEADS = re.compile(
@@ -566,6 +847,24 @@ ADDRESS_LEADS = re.compile(
     r"please|send it to|ship it to|deliver it to|change it to|to)\b[\s,]*)+",
     re.IGNORECASE,
 )
+
+
+def has_street(address: str) -> bool:
+    """A house number and a street name: '42 elm street' (a zip code alone is not one)."""
+    return bool(re.search(r"\d", re.sub(r"\b\d{5}(?:-\d{4})?\b", "", address))) and bool(re.search(r"[a-zA-Z]{2,}", address))
+
+
+def zip_code_in(text: str) -> Optional[str]:
+    """A five-digit zip code anywhere in the words ("oh, right, three oh three one two")."""
+    match = re.search(r"(?<!\d)(\d{5})(?!\d)", spoken_digits(text or ""))
+    return match.group(1) if match else None
+
+
+def with_zip_code(address: str, zip_code: str) -> str:
+    """The address with its zip code replaced, or added when it had none."""
+    if postcode_in(address):
+        return re.sub(r"\b\d{5}(?:-\d{4})?\s*$", zip_code, address)
+    return f"{address.rstrip(' .,')} {zip_code}"
 
 
 def clean_address(text: str) -> str:

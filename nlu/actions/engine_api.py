@@ -78,13 +78,17 @@ def request_refund(number: str, reason: str, call_id: str) -> Dict[str, Any]:
 
 
 def record_handoff(
-    call_id: str, reason: str, intent: Optional[str], collected: Dict[str, Any], order_number: Optional[str]
+    call_id: str, reason: str, intent: Optional[str], collected: Dict[str, Any], order_number: Optional[str],
+    emotion: Optional[str] = None,
 ) -> Dict[str, Any]:
-    """Queues the caller for a person; the engine picks the queue.
+    """Queues the caller for a person; the engine picks the queue (by the caller's `emotion` too).
 
     Returns queue, position, expected_wait_s and `announcement`, the caller's place in the queue as the bot says it.
     """
-    payload = {"call_id": call_id, "reason": reason, "intent": intent, "collected": collected, "order_number": order_number}
+    payload = {
+        "call_id": call_id, "reason": reason, "intent": intent, "collected": collected, "order_number": order_number,
+        "emotion": emotion,
+    }
     return _request("POST", "/handoffs", json=payload)
 
 

@@ -6,6 +6,7 @@ status, a refund's state, a date, a list of items) are made here.
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from typing import Any, Dict, List, Optional
 
@@ -39,8 +40,12 @@ def spoken_date(value: Optional[str]) -> str:
     """'2026-11-26' -> 'Thursday, November 26'."""
     if not value:
         return "an unknown date"
-    day = datetime.fromisoformat(value).date() if "T" in value else date.fromisoformat(value)
+    day = parse_day(value)
     return f"{day:%A}, {day:%B} {day.day}"
+
+
+def parse_day(value: str) -> date:
+    return datetime.fromisoformat(value).date() if "T" in value else date.fromisoformat(value)
 
 
 def item_summary(items: List[Dict[str, Any]]) -> str:
@@ -51,19 +56,35 @@ def item_summary(items: List[Dict[str, Any]]) -> str:
 
 
 def order_status(order: Dict[str, Any]) -> str:
+    """Two short sentences: the order and where it is (with the carrier's reason when it is
+    late), then when it arrives. The latest scan is offered apart (`latest_update`)."""
     number, status = order["order_number"], order["status"]
-    parts = [say("track_status", number=number, items=item_summary(order["items"]), status=STATUS_PHRASES.get(status, "is " + status))]
+    items, phrase = item_summary(order["items"]), STATUS_PHRASES.get(status, "is " + status)
     if order.get("carrier") and status not in ("cancelled", "pending", "paid", "packed"):
-        parts.append(say("track_carrier", carrier=order["carrier"]))
+        first = say("track_status_carrier", number=number, items=items, status=phrase, carrier=order["carrier"])
+    else:
+        first = say("track_status", number=number, items=items, status=phrase)
     event = order.get("last_event")
-    if event and status not in ("cancelled", "refunded", "returned"):
-        when, description = spoken_date(event["at"]), event["description"].rstrip(".")
-        if event.get("location"):
-            parts.append(say("track_update_at", date=when, location=event["location"], description=description))
-        else:
-            parts.append(say("track_update", date=when, description=description))
-    parts.append(delivery_sentence(order))
-    return " ".join(p for p in parts if p)
+    if event and status in ("delayed", "exception"):
+        first = first.rstrip(".") + ": " + event["description"].rstrip(".").split(": ", 1)[-1].lower() + "."
+    return " ".join(p for p in (first, delivery_sentence(order)) if p)
+
+
+def latest_update(order: Dict[str, Any]) -> Optional[str]:
+    """The carrier's latest scan, spoken, for an order on its way (None when there is nothing to add)."""
+    event = order.get("last_event")
+    if not event or order["status"] not in ("shipped", "in_transit", "out_for_delivery"):
+        return None
+    when, description = spoken_date(event["at"]), event["description"].rstrip(".")
+    if event.get("location"):
+        return say("track_update_at", date=when, location=event["location"], description=description)
+    return say("track_update", date=when, description=description)
+
+
+def first_sentence(text: str) -> str:
+    """The first sentence of a longer spoken answer."""
+    match = re.match(r"(.+?[.!?])(\s|$)", text.strip())
+    return match.group(1) if match else text.strip()
 
 
 def delivery_sentence(order: Dict[str, Any]) -> str:
@@ -74,6 +95,12 @@ def delivery_sentence(order: Dict[str, Any]) -> str:
         return ""
     if order.get("expected_delivery"):
         late = status in ("delayed", "exception")
+        days_away = (parse_day(order["expected_delivery"]) - date.today()).days
+        if days_away == 0 and not late:
+            # "Out for delivery today" already says it: the caller needs no second date.
+            return "" if status == "out_for_delivery" else say("delivery_expected_today")
+        if days_away == 1:
+            return say("delivery_expected_tomorrow", date=spoken_date(order["expected_delivery"]))
         return say("delivery_now_expected" if late else "delivery_expected", date=spoken_date(order["expected_delivery"]))
     return say("delivery_date_unknown")
 

@@ -27,9 +27,17 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from knowledge.encoder import EmbeddingCache, SentenceEncoder
 
+from .spoken_entities import spoken_digits
+
 logger = logging.getLogger(__name__)
 
 _ENCODERS: Dict[str, SentenceEncoder] = {}
+
+
+def as_transcribed(text: str) -> str:
+    """Spoken digit runs as digit strings ("order one oh five..." -> "order 105..."), so a number
+    read out in words weighs like one Whisper wrote in digits, and does not drown the request."""
+    return spoken_digits(text)
 
 
 def shared_encoder(model_dir: Optional[str]) -> SentenceEncoder:
@@ -84,7 +92,7 @@ class EmbeddingIntentClassifier(IntentClassifier, GraphComponent):
         examples = [e for e in training_data.intent_examples if e.get(INTENT) and e.get(TEXT)]
         if not examples:
             return self._resource
-        texts = [e.get(TEXT) for e in examples]
+        texts = [as_transcribed(e.get(TEXT)) for e in examples]
         labels = [e.get(INTENT) for e in examples]
         vectors = EmbeddingCache(Path(self.config["cache_file"])).embed(self.encoder, texts)
         model = LogisticRegression(
@@ -120,7 +128,7 @@ class EmbeddingIntentClassifier(IntentClassifier, GraphComponent):
         return component
 
     def probabilities(self, texts: List[str]) -> np.ndarray:
-        logits = self.encoder.encode(texts) @ self.coef.T + self.intercept
+        logits = self.encoder.encode([as_transcribed(t) for t in texts]) @ self.coef.T + self.intercept
         logits -= logits.max(axis=1, keepdims=True)
         probs = np.exp(logits)
         return probs / probs.sum(axis=1, keepdims=True)

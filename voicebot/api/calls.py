@@ -9,10 +9,11 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from voicebot.api.orders import OptionalCallId, store_of
 from voicebot.domain.records import to_json
+from voicebot.emotion import EMOTIONS
 
 router = APIRouter(prefix="/api/v1", tags=["calls"])
 
@@ -25,6 +26,14 @@ class HandoffRequest(BaseModel):
     intent: str | None = Field(None, max_length=80)
     collected: dict[str, Any] = Field(default_factory=dict, description="The dialogue's slots at the handoff")
     order_number: Annotated[str | None, Field(None, pattern=r"^[0-9]{1,12}$")]
+    emotion: str | None = Field(None, description="The caller's emotion in the turn being answered (routing reads it)")
+
+    @field_validator("emotion")
+    @classmethod
+    def _known_emotion(cls, value: str | None) -> str | None:
+        if value is not None and value not in EMOTIONS:
+            raise ValueError(f"emotion must be one of {', '.join(EMOTIONS)}")
+        return value
 
 
 class CallStartRequest(BaseModel):
@@ -48,7 +57,8 @@ class CallEndRequest(BaseModel):
 def record_handoff(body: HandoffRequest, request: Request) -> dict[str, Any]:
     """Routes the call to a queue and files its summary; says where the caller is in the queue."""
     queued = request.app.state.handoffs.hand_off(
-        body.call_id, body.reason, intent=body.intent, collected=body.collected, order_number=body.order_number
+        body.call_id, body.reason, intent=body.intent, collected=body.collected, order_number=body.order_number,
+        emotion=body.emotion,
     )
     return to_json(queued)
 

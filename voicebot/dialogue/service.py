@@ -105,7 +105,8 @@ class DialogueService:
         if emotion in ("angry", "frustrated") and await asyncio.to_thread(self._stays_upset, call_id, emotion):
             logger.info("Call %s: caller upset for several turns, handing off", call_id)
             message = UPSET_TRIGGER
-        return await self._exchange(call_id, message, caller_text=text, emotion=emotion)
+        # The actions read the turn's emotion from the message metadata: a handoff routes by it.
+        return await self._exchange(call_id, message, caller_text=text, metadata={"emotion": emotion}, emotion=emotion)
 
     def _stays_upset(self, call_id: str, emotion: str) -> bool:
         """Sustained anger over the recorded turns plus this one, and not yet escalated for it."""

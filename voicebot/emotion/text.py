@@ -9,6 +9,7 @@ nobody helps me" scored as positive).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +23,7 @@ NEAREST = 3
 # How much closer than the neutral examples an emotional label must be.
 MIN_LEAD = 0.05
 UPSET = frozenset({"angry", "frustrated"})
+SENTENCE = re.compile(r"(?<=[.!?])\s+")
 
 
 class TextEmotion:
@@ -34,17 +36,28 @@ class TextEmotion:
         self.vectors = {label: encoder.encode([str(s) for s in sentences]) for label, sentences in examples.items()}
 
     def scores(self, text: str) -> dict[str, float]:
-        vector = self.encoder.encode([text])[0]
+        return self._scores(self.encoder.encode([text])[0])
+
+    def _scores(self, vector: np.ndarray) -> dict[str, float]:
         return {
             label: float(np.sort(vectors @ vector)[-NEAREST:].mean()) for label, vectors in self.vectors.items()
         }
 
     def label(self, text: str) -> str:
+        """The clearest emotion of the turn as a whole or of any one of its sentences: in
+        "This is ridiculous. My package is late again, order 108425..." the order details
+        would otherwise drown the anger."""
         if not text or not text.strip():
             return "neutral"
-        scores = self.scores(text)
-        best = max(scores, key=scores.get)
-        return best if best != "neutral" and scores[best] - scores["neutral"] >= MIN_LEAD else "neutral"
+        parts = [p.strip() for p in SENTENCE.split(text) if p.strip()]
+        pieces = [text] + (parts if len(parts) > 1 else [])
+        best, lead = "neutral", MIN_LEAD
+        for vector in self.encoder.encode(pieces):
+            scores = self._scores(vector)
+            label = max(scores, key=scores.get)
+            if label != "neutral" and scores[label] - scores["neutral"] >= lead:
+                best, lead = label, scores[label] - scores["neutral"]
+        return best
 
 
 def sustained_anger(emotions: list[str | None]) -> bool:

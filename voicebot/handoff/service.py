@@ -91,12 +91,17 @@ class HandoffService:
         intent: str | None = None,
         collected: dict[str, Any] | None = None,
         order_number: str | None = None,
+        emotion: str | None = None,
     ) -> QueuedHandoff:
-        """Queues the call; returns the handoff id, queue, place in the queue, expected wait and summary."""
+        """Queues the call; returns the handoff id, queue, place in the queue, expected wait and summary.
+
+        `emotion` is the caller's in the turn being answered, which is not on record yet;
+        without it the last recorded turn's emotion routes the call.
+        """
         collected = dict(collected or {})
         state = self.call_state(call_id, reason, collected, order_number)
         customer = state.customer
-        emotions = [t.emotion for t in state.turns if t.emotion]
+        emotions = [t.emotion for t in state.turns if t.emotion] + ([emotion] if emotion else [])
         route = self.rules.route(
             CallFacts(
                 intent=intent,
