@@ -138,6 +138,9 @@ ESPEAK_TO_KOKORO = (
     ("\u0303", ""),  # nasalised vowels
 )
 SYLLABIC = re.compile("(\\S)\u0329")  # espeak's n̩ is misaki's ᵊn
+# espeak leaves the pronoun "I" (and I'd, I'm, I've, I'll) unstressed; Kokoro then swallows
+# it, and stressing it as misaki does brought one voice's word error rate from 19 % to 12 %.
+PRONOUN_I = re.compile(r"(?<!\S)I(?=[dmvl]?(?:$|[\s,.;:!?]))")
 
 
 def english_phonemes(text: str) -> str:
@@ -153,7 +156,7 @@ def english_phonemes(text: str) -> str:
         ipa = " ".join(ipa.split())
         for espeak, kokoro in ESPEAK_TO_KOKORO:
             ipa = ipa.replace(espeak, kokoro)
-        phonemes.append(SYLLABIC.sub("ᵊ\\1", ipa) + clause[len(words) :][:1])
+        phonemes.append(PRONOUN_I.sub("ˈI", SYLLABIC.sub("ᵊ\\1", ipa)) + clause[len(words) :][:1])
     return " ".join(phonemes)
 
 

@@ -129,6 +129,16 @@ def spoken_order_number(tracker: Tracker) -> Optional[str]:
     return next(tracker.get_latest_entity_values("order_number"), None)
 
 
+def order_in_hand(tracker: Tracker) -> Optional[str]:
+    """The order the call was about before the caller's last words (the slot itself already
+    holds any number those words carried)."""
+    last_user = max((i for i, e in enumerate(tracker.events) if e.get("event") == "user"), default=len(tracker.events))
+    for event in reversed(tracker.events[:last_user]):
+        if event.get("event") == "slot" and event.get("name") == "order_number":
+            return event.get("value")
+    return None
+
+
 def task_asked(tracker: Tracker) -> Optional[str]:
     """The order task the caller's last words ask for: the top intent, or one a little
     further down the ranking (words that carry an order number often parse as inform)."""
@@ -463,7 +473,7 @@ def correction(dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional[L
     if tracker.get_slot("pending_confirmation") == "address":
         return address_correction(dispatcher, tracker)
     number = spoken_order_number(tracker)
-    if not number or number == tracker.get_slot("order_number"):
+    if not number or number == order_in_hand(tracker):
         return None
     events: List[EventType] = [SlotSet("pending_confirmation", None), SlotSet("details", None)]
     return events + answer_task(dispatcher, tracker, task_asked(tracker) or tracker.get_slot("task"), number)
