@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -36,6 +38,8 @@ def run(settings: Settings, args: argparse.Namespace, echo: Callable[[str], None
         echo("error: no scenario matches")
         return 2
     echo(f"{len(scenarios)} scenarios, {args.mode} mode; starting a bot of the suite's own ...")
+    # A stopped run (kill, Ctrl-C) still stops the bot it started: Rasa, actions and Piper.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     results = []
     with suite_engine(echo) as engine:
         carrier = PhoneCarrier(engine) if args.mode == "phone" else TextCarrier(engine)

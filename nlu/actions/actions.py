@@ -355,6 +355,10 @@ class ActionHandleInform(Action):
         return "action_handle_inform"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        if tracker.active_loop_name:
+            # The form could not use these words ("then try the zip"): a misunderstanding,
+            # repaired within the budget; the form then asks its question again.
+            return ActionReprompt().run(dispatcher, tracker, domain)
         corrected = address_correction(dispatcher, tracker) if tracker.get_slot("pending_confirmation") == "address" else None
         if corrected is not None:
             return corrected
@@ -821,10 +825,9 @@ class ValidateAddressChangeForm(FormValidationAction):
     def validate_identity_answer(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
-        answer = re.sub(r"\D", "", str(value or ""))
-        if len(answer) not in (4, 5) and len(answer) < 10:
+        answer = identity_digits(str(value or ""))
+        if answer is None:
             return {"identity_answer": None}
-        answer = answer if len(answer) == 5 else answer[-4:]
         try:
             verified = engine_api.verify_identity(tracker.get_slot("order_number"), answer, tracker.sender_id)
         except (engine_api.EngineUnavailable, engine_api.OrderNotFound):
@@ -857,6 +860,21 @@ ADDRESS_LEADS = re.compile(
     r"please|send it to|ship it to|deliver it to|change it to|to)\b[\s,]*)+",
     re.IGNORECASE,
 )
+
+
+def identity_digits(text: str) -> Optional[str]:
+    """The zip code or the phone's last four digits in the caller's words, the last one said
+    ("my order number is... zip code three oh three oh nine"): a group of five or four
+    digits, a whole phone number (its last four), a run of six to nine digits (a stray digit
+    before a zip code: its last five); else all the digits, if they make one."""
+    groups = re.findall(r"\d+", spoken_digits(text))
+    candidates = [g if len(g) in (4, 5) else g[-4:] if len(g) >= 10 else g[-5:] for g in groups if len(g) >= 4]
+    if candidates:
+        return candidates[-1]
+    digits = "".join(groups)
+    if len(digits) in (4, 5):
+        return digits
+    return digits[-4:] if len(digits) >= 10 else None
 
 
 def has_street(address: str) -> bool:
