@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from knowledge.encoder import SentenceEncoder
-from voicebot.emotion import TextEmotion, sustained_anger
+from voicebot.emotion import TextEmotion, repeat_contact, sustained_anger
 
 
 @pytest.fixture(scope="module")
@@ -56,3 +56,19 @@ def test_examples_file_must_use_known_labels(tmp_path) -> None:
 )
 def test_sustained_anger(trajectory, sustained) -> None:
     assert sustained_anger(trajectory) is sustained
+
+
+@pytest.mark.parametrize(
+    ("text", "repeated"),
+    [
+        ("this is the third time i'm calling about it", True),
+        ("i've been calling all week and nobody does anything", True),
+        ("i keep ringing you", True),
+        ("no one has helped me", True),
+        ("what time does it arrive", False),
+        ("i called yesterday and they said it would come today", False),
+        ("where is my order", False),
+    ],
+)
+def test_repeat_contact_is_read_from_the_callers_words(text, repeated) -> None:
+    assert repeat_contact(text) is repeated

@@ -39,9 +39,14 @@ TASK_HINT_CONFIDENCE = 0.08
 # offers a person, on the third it hands off. Never a loop.
 OFFER_PERSON_AFTER = 2
 HAND_OFF_AFTER = 3
-# A goodbye below this confidence, or before anything was done, is checked before hanging up.
+# A goodbye is believed at this confidence if the caller was helped; with goodbye words in it
+# ("thank you very much, goodbye") at GOODBYE_WITH_WORDS; otherwise it is checked first.
 SURE_GOODBYE = 0.85
-GOODBYE_WORDS = re.compile(r"\b(bye|goodbye|that'?s (all|it|everything)|nothing else|hang up|i'?m done|all set)\b", re.IGNORECASE)
+GOODBYE_WITH_WORDS = 0.5
+GOODBYE_WORDS = re.compile(
+    r"\b(bye|goodbye|that'?s (all|it|everything)|nothing else|hang up|i'?m done|all set|have a (good|nice|great) (day|one|night|evening))\b",
+    re.IGNORECASE,
+)
 # "Bye... oh wait, one more thing": the caller is not done after all.
 MORE_TO_SAY = re.compile(r"\b(wait|hold on|hang on|one (more|last)|another thing|before you go)\b", re.IGNORECASE)
 UPSET = {"angry", "frustrated"}
@@ -50,6 +55,8 @@ SURE_HANDOFF_INTENT = 0.8
 # Below this a handoff intent such as payment_issue is a weak guess: a policy question the
 # knowledge base is sure of ("how long until the money is back on my card?") is answered instead.
 WEAK_HANDOFF_INTENT = 0.6
+# Beside a weak handoff guess, an order task this likely is what the caller asked for.
+WEAK_HANDOFF_TASK = 0.15
 # Intents that ask for a person outright: never answered from the knowledge base instead.
 PERSON_INTENTS = {"contact_human_agent", "complaint", "caller_upset", "deny"}
 
@@ -139,11 +146,11 @@ def order_in_hand(tracker: Tracker) -> Optional[str]:
     return None
 
 
-def task_asked(tracker: Tracker) -> Optional[str]:
+def task_asked(tracker: Tracker, min_confidence: float = TASK_HINT_CONFIDENCE) -> Optional[str]:
     """The order task the caller's last words ask for: the top intent, or one a little
     further down the ranking (words that carry an order number often parse as inform)."""
     for ranked in tracker.latest_message.get("intent_ranking") or [latest_intent(tracker)]:
-        if ranked.get("name") in TASK_INTENTS and (ranked.get("confidence") or 0) >= TASK_HINT_CONFIDENCE:
+        if ranked.get("name") in TASK_INTENTS and (ranked.get("confidence") or 0) >= min_confidence:
             return ranked["name"]
     return None
 
@@ -221,8 +228,15 @@ def track(dispatcher: CollectingDispatcher, tracker: Tracker, order: Dict[str, A
 
 
 def delivery(dispatcher: CollectingDispatcher, tracker: Tracker, order: Dict[str, Any]) -> List[EventType]:
-    sentence = speech.delivery_sentence(order) or say("delivery_no_date", status=speech.STATUS_PHRASES[order["status"]])
-    dispatcher.utter_message(text=say("delivery_answer", number=order["order_number"], delivery=sentence))
+    """When it arrives; for an order with the carrier, who brings it (callers watch for them)."""
+    number, status, carrier = order["order_number"], order["status"], order.get("carrier")
+    if carrier and order["policy"]["in_delivery"]:
+        text = say("delivery_answer_carrier", number=number, status=speech.STATUS_PHRASES[status], carrier=carrier)
+        dispatcher.utter_message(text=" ".join(p for p in (text, speech.delivery_sentence(order)) if p))
+        anything_else(dispatcher)
+        return []
+    sentence = speech.delivery_sentence(order) or say("delivery_no_date", status=speech.STATUS_PHRASES[status])
+    dispatcher.utter_message(text=say("delivery_answer", number=number, delivery=sentence))
     anything_else(dispatcher)
     return []
 
@@ -600,7 +614,9 @@ class ActionHandoff(Action):
     """The caller asked for something only a person can do, or asked for a person.
 
     An upset caller whose words only weakly name a request goes as an upset caller
-    (the complaints desk), not by the guess.
+    (the complaints desk), not by the guess. A calm caller's weak guess (change_order at
+    0.58) is first checked for an order task the bot can do, then for a policy question
+    the knowledge base is sure of.
     """
 
     def name(self) -> Text:
@@ -611,8 +627,14 @@ class ActionHandoff(Action):
         intent = parsed.get("name") or "contact_human_agent"
         upset = caller_emotion(tracker) in UPSET
         weak = (parsed.get("confidence") or 0) < WEAK_HANDOFF_INTENT and intent not in PERSON_INTENTS
-        if weak and not upset and answered_from_knowledge(dispatcher, tracker):
-            return []
+        if weak and not upset:
+            task = task_asked(tracker, WEAK_HANDOFF_TASK)
+            if task:
+                # "I ordered the wrong size and I'd like to cancel": the task the bot can do.
+                number = spoken_order_number(tracker)
+                return answer_task(dispatcher, tracker, task, number) if number else [SlotSet("task", task), FollowupAction("order_form")]
+            if answered_from_knowledge(dispatcher, tracker):
+                return []
         if upset and (parsed.get("confidence") or 0) < SURE_HANDOFF_INTENT and intent != "contact_human_agent":
             intent = "caller_upset"
         key = "account" if intent in ACCOUNT_INTENTS else intent
@@ -662,6 +684,9 @@ class ActionReprompt(Action):
             return events + ([ActiveLoop(None), FollowupAction("action_listen")] if tracker.active_loop_name else [])
         if tracker.active_loop_name:
             dispatcher.utter_message(text=say("not_caught_in_form"))  # the form asks its question again next
+        elif tracker.get_slot("task") and not tracker.get_slot("order_number"):
+            # The bot asked for the number without a form (after a general delivery answer).
+            dispatcher.utter_message(text=say("not_caught_in_form") + " " + say("ask_order_number_again"))
         else:
             out_of_scope = latest_intent(tracker).get("name") == "out_of_scope"
             dispatcher.utter_message(text=say("out_of_scope" if out_of_scope else "not_understood"))
@@ -712,9 +737,10 @@ def end_call(dispatcher: CollectingDispatcher, reason: str) -> List[EventType]:
 class ActionGoodbye(Action):
     """The caller said goodbye: hang up, unless it may be a mishearing.
 
-    A goodbye NLU is unsure of, or one before the bot did anything for the caller with
-    no goodbye word in it ("It's my return, don't away"), is checked first: hanging up
-    on a caller who was still asking is the worst mistake a phone bot makes.
+    Goodbye words ("thank you very much, goodbye") are believed even when NLU is only
+    fairly sure; without them a goodbye needs a sure NLU and a caller the bot has helped.
+    Anything else ("It's my return, don't away") is checked first: hanging up on a
+    caller who was still asking is the worst mistake a phone bot makes.
     """
 
     def name(self) -> Text:
@@ -728,7 +754,7 @@ class ActionGoodbye(Action):
         if MORE_TO_SAY.search(tracker.latest_message.get("text") or ""):
             dispatcher.utter_message(text=say("go_on"))
             return events + [SlotSet("pending_confirmation", None)]
-        if confidence >= SURE_GOODBYE and (words or helped):
+        if (words and confidence >= GOODBYE_WITH_WORDS) or (helped and confidence >= SURE_GOODBYE):
             return events + end_call(dispatcher, "caller_goodbye")
         dispatcher.utter_message(text=say("confirm_end_call"))
         return events + [SlotSet("pending_confirmation", "end_call")]

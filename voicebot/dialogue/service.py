@@ -23,7 +23,7 @@ from voicebot.dialogue.nlu import TrackerTurn
 from voicebot.domain.errors import ServiceError
 from voicebot.domain.records import CallbackBooked, HoldStatus, QueuedHandoff, TurnEntity, to_json
 from voicebot.domain.redact import redact
-from voicebot.emotion import TextEmotion, sustained_anger
+from voicebot.emotion import TextEmotion, repeat_contact, sustained_anger
 from voicebot.events.bus import Publish
 from voicebot.handoff.service import HandoffService
 from voicebot.prompts import say
@@ -99,24 +99,26 @@ class DialogueService:
         return await self._exchange(call_id, GREETING_TRIGGER, caller_text=None, metadata={"channel": channel, **(metadata or {})})
 
     async def say(self, call_id: str, text: str) -> BotTurn:
-        """One caller turn; a caller upset for several turns is handed to a person."""
+        """One caller turn; a caller upset for several turns, or upset and saying they have
+        asked before ("I've been calling all week"), is handed to a person."""
         emotion = await asyncio.to_thread(self.emotion.label, text) if self.emotion else None
         message = text
-        if emotion in ("angry", "frustrated") and await asyncio.to_thread(self._stays_upset, call_id, emotion):
-            logger.info("Call %s: caller upset for several turns, handing off", call_id)
+        if emotion in ("angry", "frustrated") and await asyncio.to_thread(self._escalate, call_id, text, emotion):
+            logger.info("Call %s: caller upset (for several turns, or asking again), handing off", call_id)
             message = UPSET_TRIGGER
         # The actions read the turn's emotion from the message metadata: a handoff routes by it.
         return await self._exchange(call_id, message, caller_text=text, metadata={"emotion": emotion}, emotion=emotion)
 
-    def _stays_upset(self, call_id: str, emotion: str) -> bool:
-        """Sustained anger over the recorded turns plus this one, and not yet escalated for it."""
+    def _escalate(self, call_id: str, text: str, emotion: str) -> bool:
+        """An upset caller who says they asked before, or sustained anger over the recorded
+        turns plus this one; not when the call was already escalated for it."""
         try:
             turns = self.calls.get_call(call_id).turns
         except RECORD_ERRORS:
-            return False
+            return repeat_contact(text)
         if any(t.intent == UPSET_TRIGGER.lstrip("/") for t in turns):
             return False
-        return sustained_anger([t.emotion for t in turns] + [emotion])
+        return repeat_contact(text) or sustained_anger([t.emotion for t in turns] + [emotion])
 
     async def end_call(self, call_id: str, outcome: str) -> None:
         await self._record(lambda: self.calls.end_call(call_id, outcome))

@@ -5,6 +5,6 @@ join it later without changing its users: routing, the handoff summary and the
 sustained-anger handoff all read plain labels.
 """
 
-from voicebot.emotion.text import EMOTIONS, TextEmotion, sustained_anger
+from voicebot.emotion.text import EMOTIONS, TextEmotion, repeat_contact, sustained_anger
 
-__all__ = ["EMOTIONS", "TextEmotion", "sustained_anger"]
+__all__ = ["EMOTIONS", "TextEmotion", "repeat_contact", "sustained_anger"]

@@ -60,6 +60,23 @@ class TextEmotion:
         return best
 
 
+# Words of a caller who has been through this before: "the third time I'm calling",
+# "I've been calling all week", "nobody does anything". Upset and repeating, they go to a
+# person at once rather than through the bot's questions again.
+REPEAT_CONTACT = re.compile(
+    r"\b(?:second|third|fourth|fifth|sixth|umpteenth|\w+th) time\b"
+    r"|\bcall(?:ed|ing)\b[^.!?]{0,30}?\b(?:all week|again|twice|three times|(?:so )?many times|every day|for (?:days|weeks))\b"
+    r"|\b(?:keep|kept) (?:calling|ringing|phoning)\b"
+    r"|\b(?:nobody|no one|no-one)\s+(?:has\s+|ever\s+)?(?:helped|helps|does anything|did anything|fixed|called back|gets back)\b",
+    re.IGNORECASE,
+)
+
+
+def repeat_contact(text: str) -> bool:
+    """The caller says they have asked before and were not helped."""
+    return bool(REPEAT_CONTACT.search(text or ""))
+
+
 def sustained_anger(emotions: list[str | None]) -> bool:
     """The caller has been upset for a while: the last two turns angry, or three of the last four upset."""
     recent = [e for e in emotions if e][-4:]
