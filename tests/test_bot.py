@@ -151,6 +151,7 @@ def test_refund_request_inside_the_return_window_opens_a_ticket(settings, caller
 def test_refund_outside_the_window_and_refund_status(settings, caller):
     turn = caller.say("i want my money back for order 107081")
     assert "outside our return window" in turn["bot_text"]
+    assert turn["handoff"]["reason"] == "outside_return_window" and turn["handoff"]["queue"] == "after_sales"
     other = Caller(settings)
     other.say("has my refund gone through yet")
     turn = other.say("112567")

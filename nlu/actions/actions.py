@@ -136,14 +136,34 @@ def spoken_order_number(tracker: Tracker) -> Optional[str]:
     return next(tracker.get_latest_entity_values("order_number"), None)
 
 
-def order_in_hand(tracker: Tracker) -> Optional[str]:
-    """The order the call was about before the caller's last words (the slot itself already
-    holds any number those words carried)."""
+def slot_before_turn(tracker: Tracker, name: str) -> Any:
+    """A slot's value before the caller's last words (the slot itself already holds what
+    those words carried: an order number, the task their intent names)."""
     last_user = max((i for i, e in enumerate(tracker.events) if e.get("event") == "user"), default=len(tracker.events))
     for event in reversed(tracker.events[:last_user]):
-        if event.get("event") == "slot" and event.get("name") == "order_number":
+        if event.get("event") == "slot" and event.get("name") == name:
             return event.get("value")
     return None
+
+
+def order_in_hand(tracker: Tracker) -> Optional[str]:
+    """The order the call was about before the caller's last words."""
+    return slot_before_turn(tracker, "order_number")
+
+
+# Words that change the request rather than answer the bot's question.
+SWITCH_WORDS = re.compile(r"\b(actually|instead|rather|changed my mind|no,? wait)\b", re.IGNORECASE)
+
+
+def task_in_hand(tracker: Tracker) -> Optional[str]:
+    """The task to do now. A caller who answers "what's the order number?" with the number
+    and some words ("it's 107081, I got it six weeks ago") is answering, not switching,
+    whatever intent those words parse as; a switch says so ("actually, cancel it")."""
+    task, before = tracker.get_slot("task"), slot_before_turn(tracker, "task")
+    answering = spoken_order_number(tracker) and "order number" in last_bot_text(tracker).lower()
+    if before and task != before and answering and not SWITCH_WORDS.search(tracker.latest_message.get("text") or ""):
+        return before
+    return task
 
 
 def task_asked(tracker: Tracker, min_confidence: float = TASK_HINT_CONFIDENCE) -> Optional[str]:
@@ -201,6 +221,14 @@ def answer_task(dispatcher: CollectingDispatcher, tracker: Tracker, task: Option
     return events + _answer_task(dispatcher, tracker, task, number)
 
 
+def answer_task_now(dispatcher: CollectingDispatcher, tracker: Tracker, task: Optional[str], number: str) -> List[EventType]:
+    """`answer_task` from an action the rules do not follow with the address form (a
+    correction, a number given outside a form): an address change it allows starts the form."""
+    events = answer_task(dispatcher, tracker, task, number)
+    allowed = any(e.get("name") == "address_change_allowed" and e.get("value") is True for e in events)
+    return events + [FollowupAction("address_change_form")] if allowed else events
+
+
 def _answer_task(dispatcher: CollectingDispatcher, tracker: Tracker, task: Optional[str], number: str) -> List[EventType]:
     try:
         order = engine_api.get_order(number, tracker.sender_id)
@@ -228,11 +256,11 @@ def track(dispatcher: CollectingDispatcher, tracker: Tracker, order: Dict[str, A
 
 
 def delivery(dispatcher: CollectingDispatcher, tracker: Tracker, order: Dict[str, Any]) -> List[EventType]:
-    """When it arrives; for an order with the carrier, who brings it (callers watch for them)."""
-    number, status, carrier = order["order_number"], order["status"], order.get("carrier")
-    if carrier and order["policy"]["in_delivery"]:
-        text = say("delivery_answer_carrier", number=number, status=speech.STATUS_PHRASES[status], carrier=carrier)
-        dispatcher.utter_message(text=" ".join(p for p in (text, speech.delivery_sentence(order)) if p))
+    """When it arrives; for an order with the carrier, also who brings it and why it is late:
+    the same two sentences as tracking (callers watch for the carrier)."""
+    number, status = order["order_number"], order["status"]
+    if order.get("carrier") and order["policy"]["in_delivery"]:
+        dispatcher.utter_message(text=speech.order_status(order))
         anything_else(dispatcher)
         return []
     sentence = speech.delivery_sentence(order) or say("delivery_no_date", status=speech.STATUS_PHRASES[status])
@@ -289,8 +317,8 @@ def refund(dispatcher: CollectingDispatcher, tracker: Tracker, order: Dict[str, 
         return [SlotSet("pending_confirmation", "refund")]
     elif status == "delivered":
         delivered = speech.spoken_date(order["delivered_at"])
-        dispatcher.utter_message(text=say("refund_outside_window", number=number, date=delivered, days=days))
-        return [SlotSet("pending_confirmation", "handoff"), SlotSet("handoff_reason", "outside_return_window")]
+        # Only a person can make an exception: the caller is put through, not asked first.
+        return hand_off(dispatcher, tracker, "outside_return_window", say("refund_outside_window", number=number, date=delivered, days=days))
     elif policy["can_cancel"]:
         dispatcher.utter_message(text=say("refund_cancel_instead", number=number))
         return [SlotSet("pending_confirmation", "cancel")]
@@ -329,7 +357,7 @@ class ActionOrderTask(Action):
         return "action_order_task"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
-        task, number = tracker.get_slot("task"), tracker.get_slot("order_number")
+        task, number = task_in_hand(tracker), tracker.get_slot("order_number")
         if not number:
             answer = general_delivery_time(tracker) if task == "delivery_period" else None
             if answer:
@@ -379,7 +407,7 @@ class ActionHandleInform(Action):
         number = spoken_order_number(tracker)
         task = task_asked(tracker) or tracker.get_slot("task")
         if number and task:
-            return answer_task(dispatcher, tracker, task, number)
+            return answer_task_now(dispatcher, tracker, task, number)
         if number:
             dispatcher.utter_message(text=say("order_number_noted", number=number))
             return [SlotSet("order_number", number)]
@@ -494,7 +522,7 @@ def correction(dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional[L
     if not number or number == order_in_hand(tracker):
         return None
     events: List[EventType] = [SlotSet("pending_confirmation", None), SlotSet("details", None)]
-    return events + answer_task(dispatcher, tracker, task_asked(tracker) or tracker.get_slot("task"), number)
+    return events + answer_task_now(dispatcher, tracker, task_asked(tracker) or tracker.get_slot("task"), number)
 
 
 def address_correction(dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional[List[EventType]]:
@@ -535,6 +563,8 @@ class ActionConfirm(Action):
         if corrected is not None:
             return corrected
         pending, number = tracker.get_slot("pending_confirmation"), tracker.get_slot("order_number")
+        if pending in TASK_CONFIRMATIONS and HEDGE.search(tracker.latest_message.get("text") or ""):
+            return self.hedged(dispatcher, tracker, pending, number)
         if pending == "handoff":
             reason = tracker.get_slot("handoff_reason") or "caller_request"
             return hand_off(dispatcher, tracker, reason, say("handoff_accepted"))
@@ -569,6 +599,30 @@ class ActionConfirm(Action):
             return system_failure(dispatcher, tracker, error)
         anything_else(dispatcher)
         return [SlotSet("pending_confirmation", None)]
+
+
+    @staticmethod
+    def hedged(dispatcher: CollectingDispatcher, tracker: Tracker, pending: str, number: str) -> List[EventType]:
+        """"Hmm, not sure... could I change the address instead?" names the task but is no yes:
+        another task in the words is taken up; a "no" in it drops the proposal; otherwise the
+        question is asked once more. Nothing is cancelled, re-addressed or refunded on a hedge."""
+        for ranked in tracker.latest_message.get("intent_ranking") or []:
+            name = ranked.get("name")
+            if name in TASK_INTENTS and name != PENDING_TASKS[pending] and (ranked.get("confidence") or 0) >= TASK_HINT_CONFIDENCE:
+                dispatcher.utter_message(text=SWITCH_LEADS[name])
+                return [SlotSet("pending_confirmation", None)] + answer_task_now(dispatcher, tracker, name, number)
+        if NO_WORD.search(tracker.latest_message.get("text") or ""):
+            dispatcher.utter_message(text=say("nothing_changed"))
+            anything_else(dispatcher)
+            return [SlotSet("pending_confirmation", None)]
+        dispatcher.utter_message(text=say("confirm_again", question=confirmation_question(tracker)))
+        return []
+
+
+# The task a pending proposal carries out, and words that make a yes no yes ("not sure", "wait").
+PENDING_TASKS = {"cancel": "cancel_order", "address": "change_shipping_address", "refund": "get_refund"}
+NO_WORD = re.compile(r"\b(no\b(?! problem)|nope|don'?t)", re.IGNORECASE)
+HEDGE = re.compile(r"\b(no\b(?! problem)|nope|not sure|wait|instead|rather|hold on|hang on)", re.IGNORECASE)
 
 
 class ActionDecline(Action):
@@ -871,7 +925,10 @@ class ValidateAddressChangeForm(FormValidationAction):
         """The new address may come in pieces: a street first, then (asked for) the zip code."""
         address = clean_address(str(value or ""))
         so_far = tracker.get_slot("address_so_far")
-        if so_far and not has_street(address) and zip_code_in(address):
+        if so_far and not has_street(address):
+            if not zip_code_in(address):
+                # "Tacoma, Washington": more of the address; the zip code is still to come.
+                return {"new_address": None, "address_so_far": f"{so_far.rstrip(' .,')}, {address}"}
             address = with_zip_code(so_far, zip_code_in(address))
         if not has_street(address):
             dispatcher.utter_message(text=say("address_incomplete"))
@@ -883,7 +940,7 @@ class ValidateAddressChangeForm(FormValidationAction):
 
 ADDRESS_LEADS = re.compile(
     r"^(?:(?:um+|uh+|so|okay|ok|yeah|well|it's|it is|the new address is|new address is|my new address is|"
-    r"please|send it to|ship it to|deliver it to|change it to|to)\b[\s,]*)+",
+    r"please|send it to|ship it to|deliver it to|change it to|the street is|the address is|street is|address is|to)\b[\s,]*)+",
     re.IGNORECASE,
 )
 
@@ -905,13 +962,15 @@ def identity_digits(text: str) -> Optional[str]:
 
 def has_street(address: str) -> bool:
     """A house number and a street name: '42 elm street' (a zip code alone is not one)."""
-    return bool(re.search(r"\d", re.sub(r"\b\d{5}(?:-\d{4})?\b", "", address))) and bool(re.search(r"[a-zA-Z]{2,}", address))
+    return bool(re.search(r"\d", re.sub(r"\b\d{5,}(?:-\d{4})?\b", "", address))) and bool(re.search(r"[a-zA-Z]{2,}", address))
 
 
 def zip_code_in(text: str) -> Optional[str]:
     """A five-digit zip code anywhere in the words ("oh, right, three oh three one two")."""
-    match = re.search(r"(?<!\d)(\d{5})(?!\d)", spoken_digits(text or ""))
-    return match.group(1) if match else None
+    # The last one said ("nine eight four oh two... no, nine eight four oh five"); a run of up
+    # to nine digits is a zip code read with a repeat at the end ("...oh five. Oh five").
+    found = [g[:5] for g in re.findall(r"\d+", spoken_digits(text or "")) if 5 <= len(g) <= 9]
+    return found[-1] if found else None
 
 
 def with_zip_code(address: str, zip_code: str) -> str:
@@ -921,7 +980,50 @@ def with_zip_code(address: str, zip_code: str) -> str:
     return f"{address.rstrip(' .,')} {zip_code}"
 
 
+# "Three hundred, no, sorry, three twenty Peachtree Street": the address starts again after it.
+SELF_CORRECTION = re.compile(r"\b(?:no,? (?:sorry|wait)(?:,? sorry)?|sorry,? no|i mean)\b[\s,.]*", re.IGNORECASE)
+
+
 def clean_address(text: str) -> str:
-    """'um send it to forty two elm street' -> '42 elm street' (spoken numbers become digits)."""
-    text = ADDRESS_LEADS.sub("", spoken_digits(text.strip())).strip(" .,")
-    return re.sub(r"\s+", " ", text)
+    """'um send it to forty two elm street' -> '42 elm street' (spoken numbers become digits).
+    A correction in the words wins: a whole new address after "no, sorry", or a new zip
+    code ("... nine eight one oh two, no wait, nine eight one oh nine")."""
+    *before, after = SELF_CORRECTION.split(text.strip())
+    corrected = _clean(after)
+    if not before or has_street(corrected):
+        return corrected
+    earlier = _clean(" ".join(before))
+    return with_zip_code(earlier, zip_code_in(corrected)) if zip_code_in(corrected) else earlier
+
+
+def _clean(text: str) -> str:
+    text = ADDRESS_LEADS.sub("", spoken_digits(text)).strip(" .,")
+    return re.sub(r"\s+", " ", spoken_house_number(text))
+
+
+UNITS = {w: n for n, w in enumerate("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen".split())}
+UNITS["oh"] = 0
+TENS = {w: 10 * n for n, w in enumerate("twenty thirty forty fifty sixty seventy eighty ninety".split(), start=2)}
+NUMBER_WORD = re.compile(r"^((?:(?:%s|hundred)(?:[\s-]+|$))+)" % "|".join(sorted([*UNITS, *TENS], key=len, reverse=True)), re.IGNORECASE)
+
+
+def spoken_house_number(address: str) -> str:
+    """A house number read out at the start of an address, as digits: "forty-two" -> 42,
+    "fifteen seventeen" -> 1517, "eight eighty" -> 880, "two hundred" -> 200 (house numbers
+    are read in pairs, each part written after the other)."""
+    match = NUMBER_WORD.match(address)
+    if not match:
+        return address
+    parts: List[int] = []
+    for word in re.split(r"[\s-]+", match.group(1).strip().lower()):
+        if word == "hundred" and parts:
+            parts[-1] *= 100
+        elif word in TENS:
+            parts.append(TENS[word])
+        elif word in UNITS and parts and parts[-1] % 10 == 0 and parts[-1] >= 20 and parts[-1] % 100 != 0 and UNITS[word] < 10:
+            parts[-1] += UNITS[word]  # "forty two"
+        elif word in UNITS:
+            parts.append(UNITS[word])
+    if len(parts) > 1 and parts[0] % 100 == 0 and parts[0] >= 100 and parts[1] < 100:
+        parts = [parts[0] + parts[1]] + parts[2:]  # "two hundred twelve"
+    return "".join(str(p) for p in parts) + " " + address[match.end():]
