@@ -114,7 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
             "text mode types them to the dialogue API (fast, for tuning the dialogue). Each call is judged on the order "
             "database and the call record. Prints a table of scenarios and, per set, task success, containment, correct "
             "handoffs, caller turns and reprompts per call, and reply latency. Results go to eval/results/calls_MODE.json. "
-            "Exits 1 when a set's task success is below --min-success. A full phone run takes about 45 minutes."
+            "Exits 1 when a set's task success is below --min-success. A full phone run takes about two hours (about a minute a call); text mode about four minutes."
         ),
     )
     p.add_argument("--mode", choices=("phone", "text"), default="phone", help="carry calls over the phone line (default) or as text")

@@ -125,7 +125,6 @@ SMOKE = (
     "reported/misheard_refund_question_is_not_a_goodbye",
     "reported/third_time_calling_goes_to_complaints",
     "reported/delivery_time_answer_is_short",
-    "address/corrects_the_zip_in_the_new_address",
 )
 
 

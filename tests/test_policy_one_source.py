@@ -46,7 +46,7 @@ for task, order in json.load(sys.stdin):
     tracker = Tracker("policy-test", {}, {}, [], False, None, {}, "action_listen")
     events = TASKS[task](dispatcher, tracker, order)
     offered = [e["value"] for e in events if e.get("name") == "pending_confirmation"]
-    answers.append({"offers": offered[-1] if offered else None, "said": " ".join(m["text"] for m in dispatcher.messages)})
+    answers.append({"offers": offered[-1] if offered else None, "said": " ".join(m["text"] for m in dispatcher.messages if m.get("text"))})
 json.dump({"local_date": time.strftime("%Y-%m-%d"), "answers": answers}, sys.stdout)
 """
 
