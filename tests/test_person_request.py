@@ -7,17 +7,12 @@ Run inside the Rasa venv (Python 3.10, rasa 3.6) through a subprocess, on real
 from __future__ import annotations
 
 import json
-import subprocess
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-RASA_PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
+from tests.rasa_venv import requires_rasa_venv, run_in_rasa
 
-pytestmark = pytest.mark.skipif(
-    not RASA_PYTHON.exists(), reason=f"the Rasa venv is missing: {RASA_PYTHON} does not exist"
-)
+pytestmark = requires_rasa_venv
 
 SCRIPT = """
 import json, sys
@@ -49,16 +44,7 @@ DOES_NOT_ASK = [
 
 @pytest.fixture(scope="module")
 def parsed() -> list:
-    completed = subprocess.run(
-        [str(RASA_PYTHON), "-c", SCRIPT, json.dumps(ASKS + DOES_NOT_ASK)],
-        cwd=ROOT / "nlu",
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert completed.returncode == 0, completed.stderr[-3000:]
-    [line] = [line for line in completed.stdout.splitlines() if line.startswith("RESULT ")]
-    return json.loads(line.removeprefix("RESULT "))
+    return run_in_rasa(SCRIPT, json.dumps(ASKS + DOES_NOT_ASK))
 
 
 def test_an_outright_request_for_a_person_comes_first(parsed: list) -> None:

@@ -8,18 +8,13 @@ working directory, processing real `rasa.shared.nlu.training_data.message.Messag
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-RASA_PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
+from tests.rasa_venv import requires_rasa_venv, run_in_rasa
 
-pytestmark = pytest.mark.skipif(
-    not RASA_PYTHON.exists(), reason=f"the Rasa venv is missing: {RASA_PYTHON} does not exist"
-)
+pytestmark = requires_rasa_venv
 
 # Prints, per input text, the entities the component leaves on the message, as one JSON line.
 SCRIPT = """
@@ -52,16 +47,7 @@ TEXTS = [
 
 @pytest.fixture(scope="module")
 def result() -> dict:
-    completed = subprocess.run(
-        [str(RASA_PYTHON), "-c", SCRIPT, json.dumps(TEXTS)],
-        cwd=ROOT / "nlu",
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert completed.returncode == 0, completed.stderr[-3000:]
-    [line] = [line for line in completed.stdout.splitlines() if line.startswith("RESULT ")]
-    return json.loads(line.removeprefix("RESULT "))
+    return run_in_rasa(SCRIPT, json.dumps(TEXTS))
 
 
 def test_adds_canonical_entities_after_existing_ones(result: dict) -> None:
@@ -120,17 +106,10 @@ print("RESULT " + json.dumps(parsed["entities"]))
 
 @pytest.mark.integration
 def test_trains_and_parses_inside_a_rasa_pipeline(tmp_path: Path) -> None:
-    completed = subprocess.run(
-        [str(RASA_PYTHON), "-c", TRAIN_AND_PARSE, str(tmp_path), "it's twelve thirty four fifty six, due tomorrow"],
-        cwd=ROOT / "nlu",
-        env={**os.environ, "RASA_CACHE_DIRECTORY": str(tmp_path / "cache"), "RASA_TELEMETRY_ENABLED": "false"},
-        capture_output=True,
-        text=True,
-        timeout=600,
+    entities = run_in_rasa(
+        TRAIN_AND_PARSE, str(tmp_path), "it's twelve thirty four fifty six, due tomorrow",
+        env={"RASA_CACHE_DIRECTORY": str(tmp_path / "cache"), "RASA_TELEMETRY_ENABLED": "false"}, timeout=600,
     )
-    assert completed.returncode == 0, completed.stderr[-3000:]
-    [line] = [line for line in completed.stdout.splitlines() if line.startswith("RESULT ")]
-    entities = json.loads(line.removeprefix("RESULT "))
     assert [(e["entity"], e["extractor"]) for e in entities] == [
         ("order_number", "SpokenEntityExtractor"),
         ("date", "SpokenEntityExtractor"),

@@ -217,8 +217,18 @@ def open_refunds(order: Dict[str, Any]) -> List[Dict[str, Any]]:
 
 def answer_task(dispatcher: CollectingDispatcher, tracker: Tracker, task: Optional[str], number: str) -> List[EventType]:
     """Does `task` on order `number` (the order the conversation is now about)."""
-    events: List[EventType] = [SlotSet("order_number", number), SlotSet("task", task or "track_order")]
-    return events + _answer_task(dispatcher, tracker, task, number)
+    task = task or "track_order"
+    about: List[EventType] = [SlotSet("order_number", number), SlotSet("task", task)]
+    try:
+        order = engine_api.get_order(number, tracker.sender_id)
+    except engine_api.OrderNotFound:
+        return about + hand_off(dispatcher, tracker, "order_not_found", say("handoff_order_not_found", number=number))
+    except engine_api.EngineUnavailable as error:
+        return about + system_failure(dispatcher, tracker, error)
+    try:
+        return about + TASKS.get(task, track)(dispatcher, tracker, order)
+    except engine_api.EngineUnavailable as error:
+        return about + system_failure(dispatcher, tracker, error)
 
 
 def answer_task_now(dispatcher: CollectingDispatcher, tracker: Tracker, task: Optional[str], number: str) -> List[EventType]:
@@ -227,21 +237,6 @@ def answer_task_now(dispatcher: CollectingDispatcher, tracker: Tracker, task: Op
     events = answer_task(dispatcher, tracker, task, number)
     allowed = any(e.get("name") == "address_change_allowed" and e.get("value") is True for e in events)
     return events + [FollowupAction("address_change_form")] if allowed else events
-
-
-def _answer_task(dispatcher: CollectingDispatcher, tracker: Tracker, task: Optional[str], number: str) -> List[EventType]:
-    try:
-        order = engine_api.get_order(number, tracker.sender_id)
-    except engine_api.OrderNotFound:
-        return hand_off(dispatcher, tracker, "order_not_found", say("handoff_order_not_found", number=number))
-    except engine_api.EngineUnavailable as error:
-        return system_failure(dispatcher, tracker, error)
-
-    handler = TASKS.get(task or "track_order", track)
-    try:
-        return handler(dispatcher, tracker, order)
-    except engine_api.EngineUnavailable as error:
-        return system_failure(dispatcher, tracker, error)
 
 
 def track(dispatcher: CollectingDispatcher, tracker: Tracker, order: Dict[str, Any]) -> List[EventType]:
@@ -621,8 +616,9 @@ class ActionConfirm(Action):
 
 # The task a pending proposal carries out, and words that make a yes no yes ("not sure", "wait").
 PENDING_TASKS = {"cancel": "cancel_order", "address": "change_shipping_address", "refund": "get_refund"}
-NO_WORD = re.compile(r"\b(no\b(?! problem)|nope|don'?t)", re.IGNORECASE)
-HEDGE = re.compile(r"\b(no\b(?! problem)|nope|not sure|wait|instead|rather|hold on|hang on)", re.IGNORECASE)
+_NO = r"no\b(?! problem)|nope"
+NO_WORD = re.compile(rf"\b({_NO}|don'?t)", re.IGNORECASE)
+HEDGE = re.compile(rf"\b({_NO}|not sure|wait|instead|rather|hold on|hang on)", re.IGNORECASE)
 
 
 class ActionDecline(Action):
