@@ -91,6 +91,13 @@ def test_unknown_order_number_gets_a_second_try(settings, caller):
     assert order(settings, "102396")["status"] == "packed"
 
 
+def test_an_unknown_number_said_with_the_request_gets_a_second_try_too(settings, caller):
+    turn = caller.say("when will order 999999 arrive")
+    assert "I can't find that order, 999999" in turn["bot_text"] and not turn["handoff"]
+    turn = caller.say("888888")
+    assert turn["handoff"]["reason"] == "order_not_found"
+
+
 def test_two_unknown_order_numbers_hand_off(settings, caller):
     caller.say("where is my order")
     caller.say("999999")
@@ -204,6 +211,17 @@ def test_asking_for_a_person_records_a_routed_handoff_with_a_summary(settings, c
     assert "order 104233 (in transit" in stored["summary"] and "asked for a person" in stored["summary"]
 
 
+def test_words_said_on_hold_are_noted_for_the_agent_and_never_acted_on(settings, caller):
+    assert caller.say("my card was charged twice, i need a person")["handoff"]
+    turn = caller.say("it's order one oh one eight seven four. and cancel it.")
+    assert turn["bot_text"] == prompts.say("noted_on_hold") and not turn["handoff"] and not turn["end_call"]
+    assert order(settings, "101874")["status"] == "paid"  # on hold nothing is done
+    stored = httpx.get(f"{settings.engine_url}/api/v1/calls/{caller.call_id}/handoff").json()
+    assert "order 101874" in stored["summary"] and stored["summary_json"]["orders"][0]["order_number"] == "101874"
+    call = httpx.get(f"{settings.engine_url}/api/v1/calls/{caller.call_id}").json()
+    assert call["turns"][-1]["entities"] == [{"entity": "order_number", "value": "101874"}]
+
+
 def test_the_bot_tells_the_caller_their_place_in_the_queue_in_the_engines_words(caller):
     turn = caller.say("let me talk to a real person")
     handoff = turn["handoff"]
@@ -230,6 +248,13 @@ def test_a_caller_who_stays_upset_is_handed_to_the_complaints_queue(settings, ca
 def test_an_upset_caller_who_asked_before_goes_to_complaints_at_once(caller):
     turn = caller.say("this is ridiculous, i've been calling all week about my parcel and nobody does anything")
     assert turn["handoff"]["reason"] in ("angry_caller", "complaint") and turn["handoff"]["queue"] == "complaints"
+
+
+def test_the_order_an_upset_caller_names_is_in_their_handoff(settings, caller):
+    turn = caller.say("this is the third time i'm calling about order one oh eight four two five, this is ridiculous")
+    assert turn["handoff"]["queue"] == "complaints"
+    stored = httpx.get(f"{settings.engine_url}/api/v1/calls/{caller.call_id}/handoff").json()
+    assert "order 108425" in stored["summary"]
 
 
 def test_misunderstood_turns_offer_a_person_then_hand_off(caller):

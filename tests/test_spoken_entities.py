@@ -58,6 +58,8 @@ ORDER_NUMBER_PHRASINGS = [
     ("1-0-4-2-3-3", "104233"),
     ("10 42 33", "104233"),
     ("One, two, three. Four, five, six.", "123456"),
+    # a whole number, then a new sentence that starts with a number word
+    ("It's one zero one eight seven four. Two charges, same amount.", "101874"),
     # ASR mixing digits and words
     ("one 0 4 two three three", "104233"),
     ("1 oh 4 2 3 3", "104233"),

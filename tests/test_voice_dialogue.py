@@ -190,7 +190,7 @@ async def test_handoff_keeps_the_caller_on_hold_until_the_agent_is_done() -> Non
     )
     proc = processor(dialogue, hold_announce_s=0.1, silence_timeout_s=0.05)
     down, _ = await run_test(
-        proc, frames_to_send=[*caller_says("agent please"), *caller_says("hello are you there"), *keys("5#"), SleepFrame(0.6)]
+        proc, frames_to_send=[*caller_says("agent please"), *keys("5#"), SleepFrame(0.6)]
     )
     assert spoken(down) == [
         "Let me connect you to a colleague.",
@@ -203,7 +203,7 @@ async def test_handoff_keeps_the_caller_on_hold_until_the_agent_is_done() -> Non
         "You're next in the queue, and the wait is about 3 minutes.",
         "A colleague is picking up your call now.",
     ]  # no "Are you still there?" while on hold, said once on pickup
-    assert dialogue.said == [(CALL_ID, "agent please")]  # speech and keys on hold do not reach the bot
+    assert dialogue.said == [(CALL_ID, "agent please")]  # keys on hold (but 1, a call-back) do not reach the bot
     assert dialogue.transfers == [(CALL_ID, handoff.handoff, TRANSFER)]
     assert any(isinstance(f, EndWorkerFrame) for f in down) and dialogue.ended == [(CALL_ID, "handed_off")]
 
@@ -459,6 +459,19 @@ async def test_a_caller_on_hold_books_a_call_back_by_voice() -> None:
     assert (when.date() - datetime.now().astimezone().date()).days == 1
     assert said[-3:] == ["Thanks.", "We'll call you back tomorrow at 10 am on the number you're calling from.", "Goodbye."]
     assert any(isinstance(f, EndWorkerFrame) for f in down) and dialogue.ended == [(CALL_ID, "handed_off")]
+
+
+async def test_words_on_hold_go_to_the_dialogue_and_its_note_is_spoken() -> None:
+    dialogue, _ = on_hold()
+    dialogue.answers["it's order one oh one eight seven four"] = BotTurn(
+        call_id=CALL_ID, caller_text="it's order one oh one eight seven four", bot_texts=["Noted for your colleague."]
+    )
+    down, _ = await run_test(
+        processor(dialogue, hold_announce_s=30),
+        frames_to_send=[*caller_says("agent please"), *caller_says("it's order one oh one eight seven four")],
+    )
+    assert dialogue.said == [(CALL_ID, "agent please"), (CALL_ID, "it's order one oh one eight seven four")]
+    assert spoken(down)[-1] == "Noted for your colleague." and dialogue.ended == []
 
 
 async def test_call_back_by_keypad_and_an_unclear_time_twice_keeps_the_caller_holding() -> None:

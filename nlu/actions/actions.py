@@ -175,6 +175,17 @@ def task_asked(tracker: Tracker, min_confidence: float = TASK_HINT_CONFIDENCE) -
     return None
 
 
+# A policy question names the task a number given next is for: "can I still send it
+# back?" (the 30-day answer), then "it's one oh seven, oh eight one".
+QUESTION_TASKS = {"check_refund_policy": "get_refund", "check_cancellation_fee": "cancel_order"}
+
+
+def previous_intent(tracker: Tracker) -> Optional[str]:
+    """The intent of the caller's turn before this one."""
+    users = [e for e in tracker.events if e.get("event") == "user"]
+    return ((users[-2].get("parse_data") or {}).get("intent") or {}).get("name") if len(users) >= 2 else None
+
+
 def turn_events(tracker: Tracker, turns_back: int = 0) -> List[Dict[str, Any]]:
     """The events of one caller turn: 0 is the turn being answered, 1 the one before..."""
     bounds = [i for i, e in enumerate(tracker.events) if e.get("event") == "user"]
@@ -222,6 +233,11 @@ def answer_task(dispatcher: CollectingDispatcher, tracker: Tracker, task: Option
     try:
         order = engine_api.get_order(number, tracker.sender_id)
     except engine_api.OrderNotFound:
+        if tracker.get_slot("rejected_order_number") != number:
+            # A first miss outside the order form ("when will 104234 come?"): the form checks
+            # the number itself, says it could not find it and asks again; a second miss
+            # there hands off.
+            return about + [SlotSet("order_number", None), FollowupAction("order_form")]
         return about + hand_off(dispatcher, tracker, "order_not_found", say("handoff_order_not_found", number=number))
     except engine_api.EngineUnavailable as error:
         return about + system_failure(dispatcher, tracker, error)
@@ -400,14 +416,15 @@ class ActionHandleInform(Action):
         if corrected is not None:
             return corrected
         number = spoken_order_number(tracker)
-        task = task_asked(tracker) or tracker.get_slot("task")
+        task = task_asked(tracker) or tracker.get_slot("task") or QUESTION_TASKS.get(previous_intent(tracker))
         if number and task:
             return answer_task_now(dispatcher, tracker, task, number)
         if number:
             dispatcher.utter_message(text=say("order_number_noted", number=number))
             return [SlotSet("order_number", number)]
-        dispatcher.utter_message(text=say("what_can_i_do"))
-        return []
+        # "The... no, the other one, with the thing...": nothing the bot can use, whatever
+        # NLU called it. A misunderstanding, within the budget.
+        return ActionReprompt().run(dispatcher, tracker, domain)
 
 
 class ActionSwitchTask(Action):
@@ -487,16 +504,19 @@ class ActionAnswerFromKnowledge(Action):
         except engine_api.EngineUnavailable as error:
             return system_failure(dispatcher, tracker, error)
         in_form = bool(tracker.active_loop_name)
+        # A side question never changes the task in hand ("how long does shipping take?" in
+        # the middle of an address change sets `task` by its intent).
+        events: List[EventType] = [SlotSet("task", slot_before_turn(tracker, "task"))] if in_form else []
         if answer["answered"]:
             logger.info("Knowledge answer %s (score %s) for %s", answer["article_id"], answer["score"], tracker.sender_id)
             dispatcher.utter_message(text=answer["spoken"])
             if not in_form:
                 after_digression(dispatcher, tracker)
-            return []
+            return events
         logger.info("No sure knowledge answer (best %s, score %s): offering a person", answer["article_id"], answer["score"])
         if in_form:
             dispatcher.utter_message(text=say("knowledge_unsure_in_form"))
-            return []
+            return events
         if tracker.get_slot("pending_confirmation") in TASK_CONFIRMATIONS:
             dispatcher.utter_message(text=say("knowledge_unsure_in_form"))
             after_digression(dispatcher, tracker)
@@ -678,6 +698,10 @@ class ActionHandoff(Action):
         upset = caller_emotion(tracker) in UPSET
         weak = (parsed.get("confidence") or 0) < WEAK_HANDOFF_INTENT and intent not in PERSON_INTENTS
         if weak and not upset:
+            if tracker.get_slot("task") and not tracker.get_slot("order_number"):
+                # Asked for the number, the caller said something else ("sorry, can I type
+                # it? is more easy"): a guess at a handoff is no reason to drop the task.
+                return ask_for_number_again(dispatcher, tracker)
             task = task_asked(tracker, WEAK_HANDOFF_TASK)
             if task:
                 # "I ordered the wrong size and I'd like to cancel": the task the bot can do.
@@ -691,6 +715,23 @@ class ActionHandoff(Action):
         lead = HANDOFF_LEADS.get(key, HANDOFF_LEADS["contact_human_agent"])
         reason = {"deny": "caller_request", "caller_upset": "angry_caller"}.get(intent, intent)
         return hand_off(dispatcher, tracker, reason, lead)
+
+
+# "Can I type it?", "I'll key it in": the caller would rather use the keypad.
+KEYPAD_WORDS = re.compile(r"\b(type|typing|key(pad)? ?it|keypad|punch|press|dial)\b", re.IGNORECASE)
+
+
+def ask_for_number_again(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
+    """Back to the order form's question, within the misunderstanding budget; a caller who
+    asks to type the number is told how."""
+    if KEYPAD_WORDS.search(tracker.latest_message.get("text") or ""):
+        dispatcher.utter_message(text=say("type_the_number"))
+        events: List[EventType] = []
+    else:
+        events = ActionReprompt().run(dispatcher, tracker, {})
+        if any(e.get("name") == "pending_confirmation" for e in events):
+            return events  # handed off, or a person offered: no question about the number now
+    return events + [ActiveLoop("order_form"), SlotSet("requested_slot", "order_number")]
 
 
 class ActionReprompt(Action):
@@ -764,6 +805,10 @@ class ActionCoreFallback(ActionReprompt):
         return events + [FollowupAction(tracker.active_loop_name or "action_listen")]
 
 
+# Below this a "repeat" is a guess at words NLU could not place: repaired, not repeated.
+SURE_REPEAT = 0.6
+
+
 class ActionRepeat(Action):
     """Says the bot's last turn again."""
 
@@ -771,6 +816,9 @@ class ActionRepeat(Action):
         return "action_repeat"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        if (latest_intent(tracker).get("confidence") or 0) < SURE_REPEAT:
+            # "It's about the, uh... the thing, sorry, the line's...": a guess, not a "say that again".
+            return ActionReprompt().run(dispatcher, tracker, domain)
         said = [e["text"] for e in turn_events(tracker, 1) if e.get("event") == "bot" and e.get("text")]
         for text in said or [say("nothing_to_repeat")]:
             dispatcher.utter_message(text=text)

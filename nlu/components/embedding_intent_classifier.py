@@ -10,6 +10,7 @@ far better and trains in seconds.
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Text
 
@@ -40,6 +41,19 @@ def as_transcribed(text: str) -> str:
     return spoken_digits(text)
 
 
+# A caller's turn is often several sentences, most of them framing ("Hi, so, funny story...",
+# "Found it cheaper somewhere else, no offense") around one request; embedded whole, the
+# framing can outweigh it. Each sentence is scored too, and a sure request in one of them
+# wins over the whole turn's guess; small talk and bare data never win that way.
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+def sentences(text: str) -> List[str]:
+    """The turn's sentences, when it has more than one (else none)."""
+    parts = [p for p in SENTENCE_END.split(text.strip()) if re.search(r"[a-zA-Z]", p)]
+    return parts if len(parts) > 1 else []
+
+
 def shared_encoder(model_dir: Optional[str]) -> SentenceEncoder:
     """One encoder per process: the weights are 90 MB and load in about a second."""
     key = model_dir or ""
@@ -64,6 +78,14 @@ class EmbeddingIntentClassifier(IntentClassifier, GraphComponent):
             "ranking_length": 10,
             # Where embeddings of training sentences are cached between trainings.
             "cache_file": ".rasa/embedding_cache.npz",
+            # Intents that frame or answer rather than ask: one sentence of these never
+            # decides a turn of several sentences.
+            "framing_intents": ["greet", "goodbye", "thank_you", "affirm", "deny", "inform", "repeat", "out_of_scope"],
+            # How sure one sentence's request must be to decide the whole turn, and how much
+            # less sure than the whole turn's guess it may be: a sentence is the more specific
+            # reading ("Okay, that's fine. Yeah, go ahead and start the return.").
+            "sentence_request_confidence": 0.65,
+            "sentence_margin": 0.1,
         }
 
     def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource) -> None:
@@ -133,13 +155,32 @@ class EmbeddingIntentClassifier(IntentClassifier, GraphComponent):
         probs = np.exp(logits)
         return probs / probs.sum(axis=1, keepdims=True)
 
+    def turn_probabilities(self, text: str) -> np.ndarray:
+        """The whole turn's intent probabilities, or those of its surest request sentence
+        when that is sure, and about as sure as the whole turn's guess or more."""
+        parts = sentences(text)
+        probs = self.probabilities([text, *parts])
+        framing = set(self.config["framing_intents"])
+
+        def request_confidence(p: np.ndarray) -> float:
+            top = int(np.argmax(p))
+            return float(p[top]) if str(self.classes[top]) not in framing else 0.0
+
+        if not parts:
+            return probs[0]
+        best = max(range(1, len(probs)), key=lambda i: request_confidence(probs[i]))
+        sure = request_confidence(probs[best])
+        if sure >= self.config["sentence_request_confidence"] and sure >= float(probs[0].max()) - self.config["sentence_margin"]:
+            return probs[best]
+        return probs[0]
+
     def process(self, messages: List[Message]) -> List[Message]:
         if self.coef is None:
             return messages
-        scored = [m for m in messages if m.get(TEXT)]
-        if not scored:
-            return messages
-        for message, probs in zip(scored, self.probabilities([m.get(TEXT) for m in scored])):
+        for message in messages:
+            if not message.get(TEXT):
+                continue
+            probs = self.turn_probabilities(message.get(TEXT))
             order = np.argsort(-probs)
             ranking = [
                 {"name": str(self.classes[i]), "confidence": float(probs[i])}

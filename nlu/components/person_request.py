@@ -40,20 +40,28 @@ PERSON_REQUEST = re.compile(
 # Words just before the request that turn it round: "I don't need to talk to anyone",
 # "can I do it without speaking to an agent?", "do I have to talk to a person?".
 DENIED = re.compile(r"\b(?:don'?t|do not|not|never|no need|without|have to|need to\s+\w+\s+to)\s+(?:\w+\s+){0,3}$", re.IGNORECASE)
+# "Are you a real person?", "am I talking to a human?": a question about the bot (bot_challenge), not a request.
+ABOUT_THE_BOT = re.compile(r"\b(?:are\s+you|am\s+i\s+(?:talking|speaking)\s+(?:to|with)|is\s+(?:this|that|it))\s+(?:a|an)?\s*$", re.IGNORECASE)
 
 
 def asks_for_person(text: str) -> bool:
     """True when the words ask for a person outright (and do not deny it)."""
     for match in PERSON_REQUEST.finditer(text or ""):
-        if not DENIED.search(text[: match.start()]):
+        before = text[: match.start()]
+        if not DENIED.search(before) and not ABOUT_THE_BOT.search(before):
             return True
     return False
 
 
 def with_person_first(intent: Optional[Dict[str, Any]], ranking: List[Dict[str, Any]]) -> tuple[Dict[str, Any], List[Dict[str, Any]]]:
-    """The parse with `contact_human_agent` on top; the other intents keep their order."""
+    """The parse with `contact_human_agent` on top; the other intents keep their order, scaled
+    to share what is left, so that a runner-up as sure as the classifier was ("...couldn't find
+    the address? Get me a manager": change_shipping_address 0.95) is no tie for the fallback."""
     top = {"name": PERSON_INTENT, "confidence": max(CONFIDENCE, (intent or {}).get("confidence") or 0.0)}
-    return top, [top] + [r for r in ranking if r.get("name") != PERSON_INTENT]
+    others = [r for r in ranking if r.get("name") != PERSON_INTENT]
+    left, total = 1.0 - top["confidence"], sum(r.get("confidence") or 0.0 for r in others)
+    scale = left / total if total > left else 1.0
+    return top, [top] + [{**r, "confidence": (r.get("confidence") or 0.0) * scale} for r in others]
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)

@@ -362,6 +362,10 @@ class _Chunker:
         self._close()
         return self.chunks
 
+    def digits_so_far(self) -> str:
+        open_chunk = str(self._thousands + self._below_thousand) if self._last else ""
+        return "".join(self.chunks) + open_chunk
+
     def _close(self) -> None:
         if self._last:
             self.chunks.append(str(self._thousands + self._below_thousand))
@@ -441,6 +445,8 @@ def _read_run(tokens: list[_Token], i: int, blocked: set[int]) -> _Run | None:
             gap = _gap_length(tokens, j) or int(word == "and" and chunker.accepts_and)
             if last is None or not gap:
                 break
+            if word in _PAUSES and len(chunker.digits_so_far()) in _WHOLE_NUMBER_LENGTHS:
+                break  # "...eight seven four. Two charges, same day": the number was complete
             j += gap
             continue
         strong = strong or word not in _OH
@@ -456,6 +462,12 @@ def _read_run(tokens: list[_Token], i: int, blocked: set[int]) -> _Run | None:
     digits = "".join(chunks)
     plain = len(chunks) == 1 and not (len(digits) > 1 and digits[0] == "0")
     return _Run(i, last, digits, is_quantity=plain and int(digits) < 100)
+
+
+# A pause after this many digits ends the number: an order number (6) or a phone number (10)
+# is whole, and what follows is a new sentence. Shorter runs go on across a pause ("one oh
+# four... two three three").
+_WHOLE_NUMBER_LENGTHS = (6, 10)
 
 
 def _gap_length(tokens: list[_Token], j: int) -> int:

@@ -9,6 +9,7 @@ fails, the turn becomes an apology and a handoff instead of silence.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 import uuid
@@ -19,7 +20,7 @@ from typing import Any
 
 import httpx
 
-from voicebot.dialogue.nlu import TrackerTurn
+from voicebot.dialogue.nlu import NluParse, TrackerTurn
 from voicebot.domain.errors import ServiceError
 from voicebot.domain.records import CallbackBooked, HoldStatus, QueuedHandoff, TurnEntity, to_json
 from voicebot.domain.redact import redact
@@ -100,14 +101,51 @@ class DialogueService:
 
     async def say(self, call_id: str, text: str) -> BotTurn:
         """One caller turn; a caller upset for several turns, or upset and saying they have
-        asked before ("I've been calling all week"), is handed to a person."""
+        asked before ("I've been calling all week"), is handed to a person. Once the call
+        is handed off, the caller's words are noted for the agent instead (`on_hold`)."""
         emotion = await asyncio.to_thread(self.emotion.label, text) if self.emotion else None
+        held = await self._record(lambda: self.handoffs.holding(call_id))
+        if held is not None:
+            return await self._on_hold(call_id, held, text, emotion)
         message = text
         if emotion in ("angry", "frustrated") and await asyncio.to_thread(self._escalate, call_id, text, emotion):
             logger.info("Call %s: caller upset (for several turns, or asking again), handing off", call_id)
-            message = UPSET_TRIGGER
+            message = UPSET_TRIGGER + await self._order_numbers_in(text)
         # The actions read the turn's emotion from the message metadata: a handoff routes by it.
         return await self._exchange(call_id, message, caller_text=text, metadata={"emotion": emotion}, emotion=emotion)
+
+    async def _on_hold(self, call_id: str, handoff_id: int, text: str, emotion: str | None) -> BotTurn:
+        """Words from a caller waiting for a person ("it's one zero one eight seven four"): on
+        record with their parse, in the agent's summary, and acknowledged; never acted on
+        (a "don't cancel it" on hold must not cancel anything)."""
+        started = time.perf_counter()
+        try:
+            parse = await self._parse(text)
+            turn = BotTurn(call_id, text, [say("noted_on_hold")], parse.intent, parse.confidence, parse.entities)
+        except (httpx.HTTPError, ValueError) as error:
+            logger.warning("Call %s: could not parse words said on hold: %s", call_id, error)
+            turn = BotTurn(call_id, text, [say("noted_on_hold")])
+        turn.latency_ms = (time.perf_counter() - started) * 1000
+        await self._keep(turn, emotion)
+        await self._record(lambda: self.handoffs.refresh_summary(handoff_id))
+        return turn
+
+    async def _parse(self, text: str) -> NluParse:
+        """What NLU makes of the words, without touching the conversation (Rasa's /model/parse)."""
+        response = await self.client.post(f"{self.rasa_url}/model/parse", json={"text": text})
+        response.raise_for_status()
+        return NluParse.from_rasa(response.json(), text=text)
+
+    async def _order_numbers_in(self, text: str) -> str:
+        """The order number in the words as a trigger's entities (`{"order_number": "108425"}`),
+        so the handoff an upset caller gets still knows which order they called about."""
+        try:
+            entities = (await self._parse(text)).entities
+        except (httpx.HTTPError, ValueError) as error:
+            logger.warning("Could not parse an upset caller's words: %s", error)
+            return ""
+        numbers = [e["value"] for e in entities if e.get("entity") == "order_number"]
+        return json.dumps({"order_number": numbers[-1]}) if numbers else ""
 
     def _escalate(self, call_id: str, text: str, emotion: str) -> bool:
         """An upset caller who says they asked before, or sustained anger over the recorded
@@ -162,23 +200,27 @@ class DialogueService:
             logger.error("Dialogue failed for call %s: %s", call_id, error)
             turn = await asyncio.to_thread(self._failure, call_id, caller_text)
         turn.latency_ms = (time.perf_counter() - started) * 1000
+        await self._keep(turn, emotion)
+        if turn.handoff and turn.handoff.handoff_id is not None:
+            handoff_id = turn.handoff.handoff_id
+            await self._record(lambda: self.handoffs.refresh_summary(handoff_id))
+        return turn
+
+    async def _keep(self, turn: BotTurn, emotion: str | None) -> None:
+        """Stores the turn in the call record and shows it to agents (the live transcript)."""
         stored = await self._record(
             lambda: self.calls.add_turn(
-                call_id, caller_text, turn.intent, turn.confidence, turn.bot_text, emotion=emotion,
+                turn.call_id, turn.caller_text, turn.intent, turn.confidence, turn.bot_text, emotion=emotion,
                 entities=[TurnEntity(str(e["entity"]), str(e["value"])) for e in turn.entities if e.get("entity")],
                 actions=turn.actions,
             )
         )
         # What agents see is what was stored: redacted (or redacted here when the store is down).
-        caller_said, bot_said = (stored.caller_text, stored.bot_text) if stored else (redact(caller_text), redact(turn.bot_text))
+        caller_said, bot_said = (stored.caller_text, stored.bot_text) if stored else (redact(turn.caller_text), redact(turn.bot_text))
         self.publish(
             "call.turn",
-            {"call_id": call_id, "caller_text": caller_said, "bot_text": bot_said, "intent": turn.intent, "emotion": emotion},
+            {"call_id": turn.call_id, "caller_text": caller_said, "bot_text": bot_said, "intent": turn.intent, "emotion": emotion},
         )
-        if turn.handoff and turn.handoff.handoff_id is not None:
-            handoff_id = turn.handoff.handoff_id
-            await self._record(lambda: self.handoffs.refresh_summary(handoff_id))
-        return turn
 
     async def _ask_rasa(
         self, call_id: str, message: str, caller_text: str | None, metadata: dict[str, Any] | None

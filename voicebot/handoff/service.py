@@ -12,7 +12,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from voicebot.domain.errors import CallNotFound, OrderNotFound
+from voicebot.domain.errors import CallNotFound, NotFound, OrderNotFound
 from voicebot.domain.records import (
     CallbackBooked,
     CallEvent,
@@ -23,6 +23,7 @@ from voicebot.domain.records import (
     QueuedHandoff,
     to_json,
 )
+from voicebot.domain.types import HandoffStatus
 from voicebot.events.bus import Publish
 from voicebot.handoff.routing import CallFacts, RoutingRules
 from voicebot.handoff.summary import CallState, build_summary
@@ -62,6 +63,9 @@ class HandoffService:
             *(e.order_number for e in events if e.detail.get("outcome") == "done"),
             order_number,
             collected.get("order_number"),
+            # Numbers the caller said that the bot never looked up ("third time I'm calling
+            # about 108425", or read out on hold): the agent needs them just the same.
+            *(e.value for t in (call.turns if call else ()) for e in t.entities if e.entity == "order_number"),
         ]:
             if number and number not in numbers:
                 numbers.append(number)
@@ -168,6 +172,16 @@ class HandoffService:
         self.store.handoffs.set_handoff_summary(handoff_id, summary["text"], summary)
         self.publish("handoff.updated", {"handoff_id": handoff_id, "call_id": handoff.call_id, "queue": handoff.queue, "summary": summary})
         return summary
+
+    def holding(self, call_id: str) -> int | None:
+        """The handoff the caller is waiting on, or talking to an agent about: from then on
+        their words are for people, not the bot. None when the call was never handed off
+        (or its handoff is over: a call-back booked, wrapped up)."""
+        try:
+            handoff = self.store.handoffs.latest_handoff(call_id)
+        except NotFound:
+            return None
+        return handoff.handoff_id if handoff.status in (HandoffStatus.WAITING, HandoffStatus.ACCEPTED) else None
 
     def status(self, handoff_id: int) -> HoldStatus:
         """Where a handoff stands now, for the caller on hold."""

@@ -2,8 +2,8 @@
 
 `Hold` keeps the caller informed (their place in the queue now and then, the pickup),
 lets an agent's browser join the line (bridge.py), and hears what the caller says on
-hold, where only a call-back request means anything: `CallBackBooking` then asks for a
-time and books it. The call's processor owns the turn lock and the task the
+hold: a call-back request makes `CallBackBooking` ask for a time and book it; anything
+else is noted for the agent. The call's processor owns the turn lock and the task the
 announcements run in.
 """
 
@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
 from typing import Protocol
 
+from voicebot.dialogue.service import BotTurn
 from voicebot.domain.records import CallbackBooked, HoldStatus, QueuedHandoff
 from voicebot.handoff.callback import parse_callback_time, spoken_time
 from voicebot.prompts import queue_status, say
@@ -34,6 +35,8 @@ End = Callable[[str], Awaitable[None]]
 
 class HoldDialogue(Protocol):
     """What holding needs from voicebot.dialogue.DialogueService."""
+
+    async def say(self, call_id: str, text: str) -> BotTurn: ...
 
     async def hold_status(self, handoff_id: int) -> HoldStatus: ...
 
@@ -63,7 +66,9 @@ class CallBackBooking:
                 self._attempts = 0
                 await self._speak([say("callback_ask")])
             else:
-                logger.info("Call %s: on hold, not answering %r", self._call_id, text)
+                # Anything else said on hold is for the agent: noted in the summary, acknowledged.
+                turn = await self._dialogue.say(self._call_id, text)
+                await self._speak(turn.bot_texts)
             return
         now = datetime.now().astimezone()
         when = parse_callback_time(text, now)
