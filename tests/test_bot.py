@@ -212,10 +212,11 @@ def test_asking_for_a_person_records_a_routed_handoff_with_a_summary(settings, c
 
 
 def test_words_said_on_hold_are_noted_for_the_agent_and_never_acted_on(settings, caller):
+    before = order(settings, "101874")
     assert caller.say("my card was charged twice, i need a person")["handoff"]
     turn = caller.say("it's order one oh one eight seven four. and cancel it.")
     assert turn["bot_text"] == prompts.say("noted_on_hold") and not turn["handoff"] and not turn["end_call"]
-    assert order(settings, "101874")["status"] == "paid"  # on hold nothing is done
+    assert order(settings, "101874") == before  # on hold nothing is done
     stored = httpx.get(f"{settings.engine_url}/api/v1/calls/{caller.call_id}/handoff").json()
     assert "order 101874" in stored["summary"] and stored["summary_json"]["orders"][0]["order_number"] == "101874"
     call = httpx.get(f"{settings.engine_url}/api/v1/calls/{caller.call_id}").json()
