@@ -175,17 +175,6 @@ def task_asked(tracker: Tracker, min_confidence: float = TASK_HINT_CONFIDENCE) -
     return None
 
 
-# A policy question names the task a number given next is for: "can I still send it
-# back?" (the 30-day answer), then "it's one oh seven, oh eight one".
-QUESTION_TASKS = {"check_refund_policy": "get_refund", "check_cancellation_fee": "cancel_order"}
-
-
-def previous_intent(tracker: Tracker) -> Optional[str]:
-    """The intent of the caller's turn before this one."""
-    users = [e for e in tracker.events if e.get("event") == "user"]
-    return ((users[-2].get("parse_data") or {}).get("intent") or {}).get("name") if len(users) >= 2 else None
-
-
 def turn_events(tracker: Tracker, turns_back: int = 0) -> List[Dict[str, Any]]:
     """The events of one caller turn: 0 is the turn being answered, 1 the one before..."""
     bounds = [i for i, e in enumerate(tracker.events) if e.get("event") == "user"]
@@ -416,7 +405,7 @@ class ActionHandleInform(Action):
         if corrected is not None:
             return corrected
         number = spoken_order_number(tracker)
-        task = task_asked(tracker) or tracker.get_slot("task") or QUESTION_TASKS.get(previous_intent(tracker))
+        task = task_asked(tracker) or tracker.get_slot("task")
         if number and task:
             return answer_task_now(dispatcher, tracker, task, number)
         if number:
@@ -456,6 +445,17 @@ SWITCH_LEADS = {
 
 
 # --- policy questions: answered from the knowledge base -------------------------------
+
+
+# A policy answer names the task an order number given next is for: "can I still send it
+# back?" (the returns answer), then "it's one oh seven, oh eight one" is a refund request.
+ARTICLE_TASKS = {
+    "returns-and-refunds": "get_refund",
+    "cancellation-fees": "cancel_order",
+    "delivery-times": "delivery_period",
+    "tracking-a-parcel": "track_order",
+    "address-changes": "change_shipping_address",
+}
 
 
 def ask_knowledge(tracker: Tracker) -> Dict[str, Any]:
@@ -512,6 +512,8 @@ class ActionAnswerFromKnowledge(Action):
             dispatcher.utter_message(text=answer["spoken"])
             if not in_form:
                 after_digression(dispatcher, tracker)
+                if not tracker.get_slot("task") and answer["article_id"] in ARTICLE_TASKS:
+                    events.append(SlotSet("task", ARTICLE_TASKS[answer["article_id"]]))
             return events
         logger.info("No sure knowledge answer (best %s, score %s): offering a person", answer["article_id"], answer["score"])
         if in_form:
@@ -1040,9 +1042,28 @@ def clean_address(text: str) -> str:
     return with_zip_code(earlier, zip_code_in(corrected)) if zip_code_in(corrected) else earlier
 
 
+# Before the zip code: "and the zip is", "that's". Said, not part of the address.
+ZIP_LEAD = re.compile(r"[,.]?\s*\b(?:and\s+)?(?:the\s+)?(?:zip(?:\s*code)?(?:\s+is)?|that'?s|that is)\s+(?=\d{5}\b)", re.IGNORECASE)
+
+
+def house_number_start(text: str) -> int:
+    """Where the house number starts, past words said before it ("the new one is eighty-eight
+    west third avenue", "she lives at 317 maple drive"); 0 when there is none."""
+    for match in re.finditer(r"\b\w+\b", text):
+        word = match.group().lower()
+        if word.isdigit():
+            return match.start()
+        if word in UNITS or word in TENS:
+            following = text[match.end():].lstrip(" -").split(" ", 1)[0].lower()
+            if word != "one" or following in UNITS or following in TENS or following == "hundred":
+                return match.start()  # "the new one is" is no house number; "one twenty" is
+    return 0
+
+
 def _clean(text: str) -> str:
-    text = ADDRESS_LEADS.sub("", spoken_digits(text)).strip(" .,")
-    return re.sub(r"\s+", " ", spoken_house_number(text))
+    text = ZIP_LEAD.sub(" ", ADDRESS_LEADS.sub("", spoken_digits(text)).strip(" .,"))
+    text = text[house_number_start(text):]
+    return re.sub(r"\s+", " ", spoken_house_number(text)).strip(" .,")
 
 
 UNITS = {w: n for n, w in enumerate("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen".split())}

@@ -439,6 +439,8 @@ def _read_run(tokens: list[_Token], i: int, blocked: set[int]) -> _Run | None:
             chunker.add_word("unit", 4)
         elif word in ("a", "an") and _text(tokens, j + 1) in _SCALES:
             chunker.add_word("a", 1)
+        elif word in _NUMBER_WORDS and _text(tokens, j + 1) == "-" and _text(tokens, j + 2) in _ORDINALS:
+            break  # "Twenty-Second Avenue": an ordinal, a name, not digits
         elif word in _NUMBER_WORDS:
             chunker.add_word(*_NUMBER_WORDS[word])
         else:
