@@ -70,3 +70,17 @@ def test_kb_check_command_fails_on_bad_content(tmp_path: Path, capsys) -> None:
     write(tmp_path, "x.md", "---\nid: x\ntitle: T\nkind: faq\n---\nText\n")
     assert main(["kb", "check", "--folder", str(tmp_path)]) == 1
     assert "a faq needs a 'spoken' answer" in capsys.readouterr().out
+
+
+def test_the_articles_the_actions_name_exist() -> None:
+    """nlu/actions/actions.py maps article ids to tasks (ARTICLE_TASKS); a renamed article
+    would silently stop the bot taking the number given next for that task."""
+    import ast
+
+    source = ast.parse((PROJECT_ROOT / "nlu" / "actions" / "actions.py").read_text(encoding="utf-8"))
+    [mapping] = [
+        node.value for node in source.body
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "ARTICLE_TASKS" for t in node.targets)
+    ]
+    named = set(ast.literal_eval(mapping))
+    assert named and named <= {a.id for a in load_articles(ARTICLES_DIR)}
