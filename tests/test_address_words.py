@@ -27,6 +27,7 @@ SAID = {
     "She lives at three seventeen Maple Drive, in Dublin, Ohio. That's four three oh one seven.":
         "317 Maple Drive, in Dublin, Ohio 43017",
     "um send it to forty two elm street": "42 elm street",
+    "Oh, it's forty two Elm Street, Austin, seven eight seven oh one.": "42 Elm Street, Austin, 78701",
     "three hundred, no, sorry, three twenty Peachtree Street": "320 Peachtree Street",
 }
 

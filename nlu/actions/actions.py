@@ -1055,8 +1055,8 @@ def house_number_start(text: str) -> int:
             return match.start()
         if word in UNITS or word in TENS:
             following = text[match.end():].lstrip(" -").split(" ", 1)[0].lower()
-            if word != "one" or following in UNITS or following in TENS or following == "hundred":
-                return match.start()  # "the new one is" is no house number; "one twenty" is
+            if word not in ("one", "oh") or following in UNITS or following in TENS or following == "hundred":
+                return match.start()  # "the new one is", "oh, it's" start no house number; "one twenty" does
     return 0
 
 
