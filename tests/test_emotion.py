@@ -29,6 +29,9 @@ def emotion() -> TextEmotion:
         # One angry sentence among order details still makes the turn angry.
         ("This is a joke. The parcel for order one oh nine seven one six, the charger, was due on Monday.", "angry"),
         ("Okay. My order number is one oh four two three three. Where is it?", "neutral"),
+        # Calm words, but they have asked before and nobody helped (a transcript writes "3rd").
+        ("This is the third time I'm calling about the same order and nobody has helped me.", "frustrated"),
+        ("This is the 3rd time I'm calling about the same order, and nobody has helped me.", "frustrated"),
     ],
 )
 def test_turns_get_the_emotion_their_words_carry(emotion, text, label) -> None:
@@ -62,6 +65,7 @@ def test_sustained_anger(trajectory, sustained) -> None:
     ("text", "repeated"),
     [
         ("this is the third time i'm calling about it", True),
+        ("it's my 2nd time ringing", True),
         ("i've been calling all week and nobody does anything", True),
         ("i keep ringing you", True),
         ("no one has helped me", True),

@@ -46,7 +46,9 @@ class TextEmotion:
     def label(self, text: str) -> str:
         """The clearest emotion of the turn as a whole or of any one of its sentences: in
         "This is ridiculous. My package is late again, order 108425..." the order details
-        would otherwise drown the anger."""
+        would otherwise drown the anger. A caller who says they have asked before and were
+        not helped is frustrated even in calm words (the examples alone read "This is the
+        third time I'm calling about the same order and nobody has helped me" as neutral)."""
         if not text or not text.strip():
             return "neutral"
         parts = [p.strip() for p in SENTENCE.split(text) if p.strip()]
@@ -57,14 +59,14 @@ class TextEmotion:
             label = max(scores, key=scores.get)
             if label != "neutral" and scores[label] - scores["neutral"] >= lead:
                 best, lead = label, scores[label] - scores["neutral"]
-        return best
+        return "frustrated" if best == "neutral" and repeat_contact(text) else best
 
 
 # Words of a caller who has been through this before: "the third time I'm calling",
 # "I've been calling all week", "nobody does anything". Upset and repeating, they go to a
 # person at once rather than through the bot's questions again.
 REPEAT_CONTACT = re.compile(
-    r"\b(?:second|third|fourth|fifth|sixth|umpteenth|\w+th) time\b"
+    r"\b(?:second|third|fourth|fifth|sixth|umpteenth|\w+th|\d+(?:st|nd|rd|th)) time\b"
     r"|\bcall(?:ed|ing)\b[^.!?]{0,30}?\b(?:all week|again|twice|three times|(?:so )?many times|every day|for (?:days|weeks))\b"
     r"|\b(?:keep|kept) (?:calling|ringing|phoning)\b"
     r"|\b(?:nobody|no one|no-one)\s+(?:has\s+|ever\s+)?(?:helped|helps|does anything|did anything|fixed|called back|gets back)\b",
