@@ -116,6 +116,29 @@ def test_cancelling_a_paid_order_after_confirmation(settings, caller):
     assert cancelled["refunds"][-1]["status"] == "processing"
 
 
+def test_a_yes_that_names_the_order_again_confirms(settings, caller):
+    caller.say("please cancel order 102396")
+    turn = caller.say("Yep, one oh two three nine six, that's the one.")
+    assert "is cancelled" in turn["bot_text"]
+    assert order(settings, "102396")["status"] == "cancelled"
+
+
+def test_a_policy_question_about_the_order_in_hand_offers_the_task_on_it(settings, caller):
+    caller.say("where is order 106347")
+    turn = caller.say("what's your return policy")
+    assert "30 days" in turn["bot_text"] and "Shall I open a refund request" in turn["bot_text"]
+    caller.say("yes")
+    assert order(settings, "106347")["refunds"][-1]["status"] == "requested"
+
+
+def test_a_person_offered_and_not_taken_lapses_when_the_caller_goes_on(caller):
+    caller.say("do you sell gift vouchers i could give my sister for her birthday")
+    caller.say("where is my order")
+    caller.say("106347")
+    turn = caller.say("where is order 106347")  # the same answer again is no reason to hand off
+    assert "delivered" in turn["bot_text"] and not turn["handoff"]
+
+
 def test_cancelling_a_shipped_order_is_refused_with_a_return_offer(settings, caller):
     caller.say("cancel my order")
     turn = caller.say("103158")

@@ -33,6 +33,10 @@ ORDER_NUMBER_PHRASINGS = [
     ("double seven four one two three", "774123"),
     ("one triple two four five", "122245"),
     ("double oh seven one two three", "007123"),
+    ("It's one double-oh five one two.", "100512"),
+    # a caller thinking aloud between the digits
+    ("Uh, one zero eight... four, two... hang on... five.", "108425"),
+    ("one oh four, let me see, two three three", "104233"),
     # pairs and cardinals
     ("one twenty three four fifty six", "123456"),
     ("twelve thirty four fifty six", "123456"),
@@ -170,6 +174,15 @@ def test_digits(text: str, expected: str) -> None:
 def test_quantities_and_chatter_are_not_identifiers(text: str) -> None:
     found = extract_entities(text, TODAY)
     assert not [e for e in found if e["entity"] in ("order_number", "digits", "phone_number", "postcode")]
+
+
+def test_the_pronoun_one_is_no_digit() -> None:
+    # "the old one" is a zip code, not the 1 of a sixth digit before the next zip code
+    text = "Zip is nine eight one oh three, no wait, that's the old one. Nine eight one oh seven."
+    assert values(text, "postcode") == ["98103", "98107"]
+    assert values(text, "order_number") == []
+    assert values("no one has helped me", "digits") == []
+    assert values("it's the one oh four two three three", "order_number") == ["104233"]
 
 
 def test_context_words_decide_before_length() -> None:

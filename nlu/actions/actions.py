@@ -35,6 +35,8 @@ TASK_INTENTS = ("track_order", "delivery_period", "cancel_order", "change_shippi
 # An intent this far down the ranking still counts as the caller's request when the words
 # also carry an order number ("when will order 105620 get here" parses as inform first).
 TASK_HINT_CONFIDENCE = 0.08
+# Below this, words with an order number that parse as another task keep the task in hand.
+SURE_TASK_SWITCH = 0.8
 # The misunderstanding budget: on the second turn in a row the bot did not understand it
 # offers a person, on the third it hands off. Never a loop.
 OFFER_PERSON_AFTER = 2
@@ -160,8 +162,12 @@ def task_in_hand(tracker: Tracker) -> Optional[str]:
     and some words ("it's 107081, I got it six weeks ago") is answering, not switching,
     whatever intent those words parse as; a switch says so ("actually, cancel it")."""
     task, before = tracker.get_slot("task"), slot_before_turn(tracker, "task")
-    answering = spoken_order_number(tracker) and "order number" in last_bot_text(tracker).lower()
-    if before and task != before and answering and not SWITCH_WORDS.search(tracker.latest_message.get("text") or ""):
+    number = spoken_order_number(tracker)
+    answering = number and "order number" in last_bot_text(tracker).lower()
+    # After "you can return items within 30 days", "I wanna try anyway, it's order 107081,
+    # the blender smells" is the refund, whatever a weak guess (cancel_order 0.6) says.
+    weak_guess = number and (latest_intent(tracker).get("confidence") or 0) < SURE_TASK_SWITCH
+    if before and task != before and (answering or weak_guess) and not SWITCH_WORDS.search(tracker.latest_message.get("text") or ""):
         return before
     return task
 
@@ -386,6 +392,10 @@ class ActionOrderTask(Action):
         if offered and draft.messages and draft.messages[0].get("text") in said_before:
             return hand_off(dispatcher, tracker, offered, say("handoff_accepted"))
         dispatcher.messages.extend(draft.messages)
+        if offered and not any(e.get("name") == "pending_confirmation" for e in events):
+            # The caller went on with a task instead of taking the offered person: the offer
+            # lapses (a later repeat must not hand off for the old reason).
+            events += [SlotSet("pending_confirmation", None), SlotSet("handoff_reason", None)]
         return events
 
 
@@ -405,6 +415,10 @@ class ActionHandleInform(Action):
         if corrected is not None:
             return corrected
         number = spoken_order_number(tracker)
+        if number and number == order_in_hand(tracker) and tracker.get_slot("pending_confirmation") in TASK_CONFIRMATIONS \
+                and YES_LEAD.match(tracker.latest_message.get("text") or ""):
+            # "Yep, one oh two three nine six, that's the one": a yes, naming the order asked about.
+            return ActionConfirm().run(dispatcher, tracker, domain)
         task = task_asked(tracker) or tracker.get_slot("task")
         if number and task:
             return answer_task_now(dispatcher, tracker, task, number)
@@ -509,11 +523,17 @@ class ActionAnswerFromKnowledge(Action):
         events: List[EventType] = [SlotSet("task", slot_before_turn(tracker, "task"))] if in_form else []
         if answer["answered"]:
             logger.info("Knowledge answer %s (score %s) for %s", answer["article_id"], answer["score"], tracker.sender_id)
+            article_task, number = ARTICLE_TASKS.get(answer["article_id"]), tracker.get_slot("order_number")
+            if not in_form and article_task and number and not tracker.get_slot("pending_confirmation"):
+                # "Can I just return it?" about the order just looked up: the rule in one
+                # sentence, then what it means for that order ("...shall I open a refund?").
+                dispatcher.utter_message(text=speech.first_sentence(answer["spoken"]))
+                return answer_task_now(dispatcher, tracker, article_task, number)
             dispatcher.utter_message(text=answer["spoken"])
             if not in_form:
                 after_digression(dispatcher, tracker)
-                if not tracker.get_slot("task") and answer["article_id"] in ARTICLE_TASKS:
-                    events.append(SlotSet("task", ARTICLE_TASKS[answer["article_id"]]))
+                if not tracker.get_slot("task") and article_task:
+                    events.append(SlotSet("task", article_task))
             return events
         logger.info("No sure knowledge answer (best %s, score %s): offering a person", answer["article_id"], answer["score"])
         if in_form:
@@ -641,6 +661,7 @@ PENDING_TASKS = {"cancel": "cancel_order", "address": "change_shipping_address",
 _NO = r"no\b(?! problem)|nope"
 NO_WORD = re.compile(rf"\b({_NO}|don'?t)", re.IGNORECASE)
 HEDGE = re.compile(rf"\b({_NO}|not sure|wait|instead|rather|hold on|hang on)", re.IGNORECASE)
+YES_LEAD = re.compile(r"^\W*(?:yes|yeah|yep|yup|sure|correct|right|exactly|that's (?:right|it|the one)|uh-huh|mm-hm+)\b", re.IGNORECASE)
 
 
 class ActionDecline(Action):

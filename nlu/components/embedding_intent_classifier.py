@@ -48,6 +48,9 @@ def as_transcribed(text: str) -> str:
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 
+REASON_START = re.compile(r"\W*(?:because|'?cause|since)\b", re.IGNORECASE)
+
+
 def sentences(text: str) -> List[str]:
     """The turn's sentences, when it has more than one (else none)."""
     parts = [p for p in SENTENCE_END.split(text.strip()) if re.search(r"[a-zA-Z]", p)]
@@ -157,7 +160,8 @@ class EmbeddingIntentClassifier(IntentClassifier, GraphComponent):
 
     def turn_probabilities(self, text: str) -> np.ndarray:
         """The whole turn's intent probabilities, or those of its surest request sentence
-        when that is sure, and about as sure as the whole turn's guess or more."""
+        when that is sure, and about as sure as the whole turn's guess or more; for an
+        unsure turn without a request, those of its surest sentence."""
         parts = sentences(text)
         probs = self.probabilities([text, *parts])
         framing = set(self.config["framing_intents"])
@@ -168,10 +172,18 @@ class EmbeddingIntentClassifier(IntentClassifier, GraphComponent):
 
         if not parts:
             return probs[0]
-        best = max(range(1, len(probs)), key=lambda i: request_confidence(probs[i]))
+        threshold, whole = self.config["sentence_request_confidence"], float(probs[0].max())
+        # A reason is not a request: "...will I get my money back? Because I already paid."
+        candidates = [i for i, part in enumerate(parts, 1) if not REASON_START.match(part)]
+        best = max(candidates or [0], key=lambda i: request_confidence(probs[i]))
         sure = request_confidence(probs[best])
-        if sure >= self.config["sentence_request_confidence"] and sure >= float(probs[0].max()) - self.config["sentence_margin"]:
+        if sure >= threshold and sure >= whole - self.config["sentence_margin"]:
             return probs[best]
+        # No sentence asks for anything and the whole is unsure: its surest sentence says it
+        # ("Okay. Hmm. I guess so, yeah. Do it." is a yes).
+        surest = max(candidates or [0], key=lambda i: float(probs[i].max()))
+        if whole < threshold and not any(request_confidence(probs[i]) for i in candidates) and float(probs[surest].max()) >= threshold:
+            return probs[surest]
         return probs[0]
 
     def process(self, messages: List[Message]) -> List[Message]:

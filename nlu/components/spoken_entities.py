@@ -67,7 +67,7 @@ def _skip(tokens: list[_Token], i: int, word: str) -> int:
 
 def _phrase_at(tokens: list[_Token], i: int, phrases: dict[tuple[str, ...], str]) -> tuple[int, str] | None:
     """The longest phrase of `phrases` starting at i, as (length, label)."""
-    for length in (2, 1):
+    for length in (3, 2, 1):
         label = phrases.get(tuple(t.text for t in tokens[i : i + length]))
         if label:
             return length, label
@@ -94,11 +94,14 @@ _FILLERS = {  # labelled like _CONTEXT_WORDS so that _phrase_at reads both
     for phrase in [
         ("um",), ("umm",), ("uh",), ("uhh",), ("uhm",), ("er",), ("erm",), ("ah",), ("hmm",),
         ("like",), ("sorry",), ("wait",), ("i", "mean"), ("you", "know"),
+        ("hang", "on"), ("hold", "on"), ("let", "me", "see"), ("let's", "see"),
     ]
 }
 _SEPARATORS = {",", "-", "–", "(", ")"}
 _PAUSES = {".", "...", "…"}  # a separator only when followed by a space: "4.99" is a price
 _ANSWER_LEAD_INS = {"it's", "its", "it", "is", "that's", "yes", "yeah", "ok", "okay"}
+# "the old one", "that one": the pronoun, not a digit, unless more digits follow.
+_BEFORE_PRONOUN_ONE = {"the", "that", "this", "which", "old", "new", "other", "same", "right", "wrong", "another", "no"}
 _CLAUSE_BREAKS = {"and", "but", "also", "plus", "then", ".", "...", "…", "?", "!", ";"}
 
 _CONTEXT_WORDS = {
@@ -424,6 +427,8 @@ def _read_run(tokens: list[_Token], i: int, blocked: set[int]) -> _Run | None:
     strong = False  # a run of nothing but "oh"s is an exclamation
     spoken_digits = 0  # digits said one by one as words so far
     after_spoken_digit = False
+    if _text(tokens, i) == "one" and i and tokens[i - 1].text in _BEFORE_PRONOUN_ONE and not _starts_number(tokens, i + 1):
+        return None
     j = i
     while j < len(tokens) and j not in blocked:
         word, used = tokens[j].text, 1
@@ -431,10 +436,10 @@ def _read_run(tokens: list[_Token], i: int, blocked: set[int]) -> _Run | None:
             chunker.add_digits(word)
         elif word == "zero" or (word in _OH and (after_spoken_digit or _starts_number(tokens, j + 1))):
             chunker.add_digits("0")
-        elif word in _REPEATS and _single_digit(tokens, j + 1):
+        elif word in _REPEATS and _single_digit(tokens, repeated := _skip(tokens, j + 1, "-")):
             for _ in range(_REPEATS[word]):  # one chunk per digit: "double seven" is spelled out
-                chunker.add_digits(_single_digit(tokens, j + 1))
-            used = 2
+                chunker.add_digits(_single_digit(tokens, repeated))
+            used = repeated - j + 1
         elif word == "for" and after_spoken_digit and spoken_digits >= 2 and _text(tokens, j + 1) in _UNITS:
             chunker.add_word("unit", 4)
         elif word in ("a", "an") and _text(tokens, j + 1) in _SCALES:
