@@ -50,6 +50,7 @@ TEXTS = [
     "Hi there, good morning. Hello, is this the shop? Thanks so much. Cancel it.",  # whole: greet
     "Hello. Thanks.",
     "where is my order",
+    "Hi there, good morning, hello, hey. Because I found it cheaper somewhere else.",  # a reason
 ]
 
 
@@ -65,7 +66,13 @@ def test_a_sure_request_in_one_sentence_decides_the_turn(parsed: dict) -> None:
 
 
 def test_small_talk_and_single_sentences_keep_the_whole_turn_s_parse(parsed: dict) -> None:
-    for text in TEXTS[2:]:
+    for text in TEXTS[2:4]:
         assert parsed[text]["turn"] == parsed[text]["whole"], text
     assert parsed["where is my order"]["sentences"] == []
     assert parsed["Hello. Thanks."]["sentences"] == ["Hello.", "Thanks."]
+
+
+def test_a_reason_is_never_the_request_that_decides_the_turn(parsed: dict) -> None:
+    text = TEXTS[4]
+    assert parsed[text]["sentences"][1].startswith("Because")
+    assert parsed[text]["turn"] == parsed[text]["whole"] == "greet"
