@@ -29,6 +29,11 @@ SAID = {
     "um send it to forty two elm street": "42 elm street",
     "Oh, it's forty two Elm Street, Austin, seven eight seven oh one.": "42 Elm Street, Austin, 78701",
     "three hundred, no, sorry, three twenty Peachtree Street": "320 Peachtree Street",
+    "the new place is, uh, forty-two eighteen Stone Way North, Seattle, nine eight one one five, so if you could send it there that'd be awesome.":
+        "4218 Stone Way North, Seattle, 98115",
+    "Hmm, no, sorry, I said that wrong. It's eighteen thirty Pine Street, not Elm. Pine.": "1830 Pine Street",
+    "12345 Main Street": "12345 Main Street",  # a five-digit house number is no zip code
+    "seventeen Route 9, Albany, one two two oh three please": "17 Route 9, Albany, 12203",
 }
 
 

@@ -172,6 +172,19 @@ def test_changing_the_address_after_the_identity_check(settings, caller):
     assert order(settings, "100512")["shipping_address"]["postcode"] == "62704"
 
 
+def test_a_street_corrected_on_read_back_keeps_the_town_and_zip(settings, caller):
+    caller.say("I need to change the delivery address on order 100512")
+    caller.say("the last four are zero one one two")
+    turn = caller.say("1830 Elm Street, Seattle, Washington, 98122")
+    assert "Is that right" in turn["bot_text"]
+    # NLU may call this anything (ask_policy in one call): the street corrects the address.
+    turn = caller.say("Hmm, no, sorry, I said that wrong. It's eighteen thirty Pine Street, not Elm. Pine.")
+    assert "1830 Pine Street, Seattle, Washington, 98122" in turn["bot_text"]
+    caller.say("yes")
+    address = order(settings, "100512")["shipping_address"]
+    assert address["postcode"] == "98122" and "Pine" in json.dumps(address)
+
+
 def test_failed_identity_check_hands_off_and_changes_nothing(settings, caller):
     before = order(settings, "102396")["shipping_address"]
     caller.say("can you send my order to a different address")

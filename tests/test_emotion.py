@@ -29,6 +29,8 @@ def emotion() -> TextEmotion:
         # One angry sentence among order details still makes the turn angry.
         ("This is a joke. The parcel for order one oh nine seven one six, the charger, was due on Monday.", "angry"),
         ("Okay. My order number is one oh four two three three. Where is it?", "neutral"),
+        # A short sentence a little nearer the frustrated examples does not make a calm turn upset.
+        ("Hi, I think I got charged twice for my order, one oh one eight seven four. It's on my card two times.", "neutral"),
         # Calm words, but they have asked before and nobody helped (a transcript writes "3rd").
         ("This is the third time I'm calling about the same order and nobody has helped me.", "frustrated"),
         ("This is the 3rd time I'm calling about the same order, and nobody has helped me.", "frustrated"),

@@ -513,6 +513,11 @@ class ActionAnswerFromKnowledge(Action):
         return "action_answer_from_knowledge"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        if tracker.get_slot("pending_confirmation") == "address" and has_street(clean_address(tracker.latest_message.get("text") or "")):
+            # A street while the new address is read back corrects it, whatever NLU called it.
+            corrected = address_correction(dispatcher, tracker)
+            if corrected is not None:
+                return corrected
         try:
             answer = ask_knowledge(tracker)
         except engine_api.EngineUnavailable as error:
@@ -565,7 +570,9 @@ def correction(dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional[L
 def address_correction(dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional[List[EventType]]:
     """"Oh, it's three oh three one two": the corrected address, read back for a yes."""
     words, before = clean_address(tracker.latest_message.get("text") or ""), tracker.get_slot("new_address") or ""
-    if has_street(words):
+    if has_street(words) and not postcode_in(words) and "," in before:
+        address = f"{words}, {before.split(',', 1)[1].strip()}"  # "it's Pine Street, not Elm": the same town
+    elif has_street(words):
         address = words if postcode_in(words) or not postcode_in(before) else with_zip_code(words, postcode_in(before))
     elif zip_code_in(words):
         address = with_zip_code(before, zip_code_in(words))
@@ -770,6 +777,9 @@ class ActionReprompt(Action):
         return "action_reprompt"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        corrected = address_correction(dispatcher, tracker) if tracker.get_slot("pending_confirmation") == "address" else None
+        if corrected is not None:
+            return corrected  # "Hmm, no, I said that wrong. It's Pine Street, not Elm."
         number, task = spoken_order_number(tracker), task_asked(tracker)
         if number and not tracker.active_loop_name:
             return answer_task(dispatcher, tracker, task or tracker.get_slot("task"), number)
@@ -1081,9 +1091,18 @@ def house_number_start(text: str) -> int:
     return 0
 
 
+# Words after the zip code ("..., nine eight one one five, so if you could send it there")
+# and a "not the old one" after the street ("1830 Pine Street, not Elm") are no part of it.
+AFTER_ZIP = re.compile(r"^(.*\d\D*?\D)(\d{5}(?:-\d{4})?)\b\D*$", re.DOTALL)
+NOT_THAT = re.compile(r"[,.;]?\s*\bnot\b.*$", re.IGNORECASE | re.DOTALL)
+
+
 def _clean(text: str) -> str:
     text = ZIP_LEAD.sub(" ", ADDRESS_LEADS.sub("", spoken_digits(text)).strip(" .,"))
     text = text[house_number_start(text):]
+    text = AFTER_ZIP.sub(r"\1\2", text)
+    if has_street(NOT_THAT.sub("", text)):
+        text = NOT_THAT.sub("", text)
     return re.sub(r"\s+", " ", spoken_house_number(text)).strip(" .,")
 
 
