@@ -14,6 +14,7 @@ import logging
 import re
 from typing import Any, Dict, List, Optional, Text
 
+from components.person_request import asks_for_person
 from components.spoken_entities import spoken_digits
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import (
@@ -725,6 +726,13 @@ class ActionHandoff(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         parsed = latest_intent(tracker)
         intent = parsed.get("name") or "contact_human_agent"
+        text = tracker.latest_message.get("text") or ""
+        if WAIT_WORDS.search(text) and not asks_for_person(text) and (parsed.get("confidence") or 0) < SURE_HANDOFF_INTENT:
+            # "Uh, the phone number, hang on, someone's at the door...": the caller asks the bot
+            # to wait, not for a person; the task they were in goes on when they are back.
+            dispatcher.utter_message(text=say("take_your_time"))
+            form = form_before_turn(tracker)
+            return [FollowupAction(form)] if form else []
         upset = caller_emotion(tracker) in UPSET
         weak = (parsed.get("confidence") or 0) < WEAK_HANDOFF_INTENT and intent not in PERSON_INTENTS
         if weak and not upset:
@@ -745,6 +753,19 @@ class ActionHandoff(Action):
         lead = HANDOFF_LEADS.get(key, HANDOFF_LEADS["contact_human_agent"])
         reason = {"deny": "caller_request", "caller_upset": "angry_caller"}.get(intent, intent)
         return hand_off(dispatcher, tracker, reason, lead)
+
+
+# "Hang on", "one sec", "give me a minute": the caller asks the bot to wait.
+WAIT_WORDS = re.compile(r"\b(?:hang on|hold on|(?:one|a|just a) (?:sec|second|moment|minute)|give me a (?:sec|second|moment|minute))\b", re.IGNORECASE)
+
+
+def form_before_turn(tracker: Tracker) -> Optional[str]:
+    """The form that was asking when the caller last spoke (the rules may have ended it since)."""
+    bounds = [i for i, e in enumerate(tracker.events) if e.get("event") == "user"]
+    for event in reversed(tracker.events[: bounds[-1]] if bounds else []):
+        if event.get("event") == "active_loop":
+            return event.get("name")
+    return None
 
 
 # "Can I type it?", "I'll key it in": the caller would rather use the keypad.
@@ -970,6 +991,13 @@ class ActionAskNewAddress(Action):
 class ValidateAddressChangeForm(FormValidationAction):
     def name(self) -> Text:
         return "validate_address_change_form"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        # The form starting reads the `task` slot's mapping again from the caller's words:
+        # the number said as "track_order 0.56" must not turn the address change into tracking.
+        events = await super().run(dispatcher, tracker, domain)
+        kept = task_in_hand(tracker)
+        return events + [SlotSet("task", kept)] if kept and kept != tracker.get_slot("task") else events
 
     async def required_slots(
         self, domain_slots: List[Text], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

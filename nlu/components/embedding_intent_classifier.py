@@ -35,10 +35,15 @@ logger = logging.getLogger(__name__)
 _ENCODERS: Dict[str, SentenceEncoder] = {}
 
 
+ELLIPSIS = re.compile(r"\s*(?:\.\.\.+|…)\s*")
+
+
 def as_transcribed(text: str) -> str:
     """Spoken digit runs as digit strings ("order one oh five..." -> "order 105..."), so a number
-    read out in words weighs like one Whisper wrote in digits, and does not drown the request."""
-    return spoken_digits(text)
+    read out in words weighs like one Whisper wrote in digits, and does not drown the request.
+    A trailing-off "..." (Whisper writes many; the training data has next to none) is a comma:
+    "Hmm, not sure..." embedded with it lay nearer the policy questions than the no's."""
+    return ELLIPSIS.sub(" ", spoken_digits(text)).strip() or text
 
 
 # A caller's turn is often several sentences, most of them framing ("Hi, so, funny story...",
@@ -48,7 +53,7 @@ def as_transcribed(text: str) -> str:
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 
-REASON_START = re.compile(r"\W*(?:because|'?cause|since)\b", re.IGNORECASE)
+REASON_START = re.compile(r"\W*(?:because|'?cause|since|that'?s (?:the (?:only )?reason|why))\b", re.IGNORECASE)
 
 
 def sentences(text: str) -> List[str]:
@@ -173,7 +178,8 @@ class EmbeddingIntentClassifier(IntentClassifier, GraphComponent):
         if not parts:
             return probs[0]
         threshold, whole = self.config["sentence_request_confidence"], float(probs[0].max())
-        # A reason is not a request: "...will I get my money back? Because I already paid."
+        # A reason is not a request: "...will I get my money back? Because I already paid.",
+        # "...change where it's going instead? That's the only reason I wanted to cancel."
         candidates = [i for i, part in enumerate(parts, 1) if not REASON_START.match(part)]
         best = max(candidates or [0], key=lambda i: request_confidence(probs[i]))
         sure = request_confidence(probs[best])
