@@ -185,6 +185,14 @@ def test_a_street_corrected_on_read_back_keeps_the_town_and_zip(settings, caller
     assert address["postcode"] == "98122" and "Pine" in json.dumps(address)
 
 
+def test_a_caller_who_asks_the_bot_to_wait_keeps_their_task(caller):
+    caller.say("I want to change the address on order 100512")
+    turn = caller.say("Uh, the phone number, hang on, someone's at the door...")
+    assert "take your time" in turn["bot_text"] and not turn["handoff"]
+    assert "last four digits" in turn["bot_text"]  # the form asks again
+    assert "new delivery address" in caller.say("okay sorry, it's zero one one two")["bot_text"]
+
+
 def test_failed_identity_check_hands_off_and_changes_nothing(settings, caller):
     before = order(settings, "102396")["shipping_address"]
     caller.say("can you send my order to a different address")

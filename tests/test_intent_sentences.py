@@ -76,3 +76,15 @@ def test_a_reason_is_never_the_request_that_decides_the_turn(parsed: dict) -> No
     text = TEXTS[4]
     assert parsed[text]["sentences"][1].startswith("Because")
     assert parsed[text]["turn"] == parsed[text]["whole"] == "greet"
+
+
+def test_a_trailing_off_ellipsis_reads_as_a_pause() -> None:
+    script = (
+        "import json, sys\n"
+        "from components.embedding_intent_classifier import as_transcribed\n"
+        "print('RESULT ' + json.dumps([as_transcribed(t) for t in json.loads(sys.argv[1])]))\n"
+    )
+    said = ["Hmm, not sure... actually, no.", "one zero eight... four two five", "so…"]
+    assert run_in_rasa(script, json.dumps(said), env={"PYTHONPATH": str(ROOT)}) == [
+        "Hmm, not sure actually, no.", "108425", "so",
+    ]
