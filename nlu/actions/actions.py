@@ -139,11 +139,16 @@ def spoken_order_number(tracker: Tracker) -> Optional[str]:
     return next(tracker.get_latest_entity_values("order_number"), None)
 
 
+def events_before_turn(tracker: Tracker) -> List[Dict[str, Any]]:
+    """The call's events before the caller's last words."""
+    last_user = max((i for i, e in enumerate(tracker.events) if e.get("event") == "user"), default=len(tracker.events))
+    return tracker.events[:last_user]
+
+
 def slot_before_turn(tracker: Tracker, name: str) -> Any:
     """A slot's value before the caller's last words (the slot itself already holds what
     those words carried: an order number, the task their intent names)."""
-    last_user = max((i for i, e in enumerate(tracker.events) if e.get("event") == "user"), default=len(tracker.events))
-    for event in reversed(tracker.events[:last_user]):
+    for event in reversed(events_before_turn(tracker)):
         if event.get("event") == "slot" and event.get("name") == name:
             return event.get("value")
     return None
@@ -412,7 +417,7 @@ class ActionHandleInform(Action):
             # The form could not use these words ("then try the zip"): a misunderstanding,
             # repaired within the budget; the form then asks its question again.
             return ActionReprompt().run(dispatcher, tracker, domain)
-        corrected = address_correction(dispatcher, tracker) if tracker.get_slot("pending_confirmation") == "address" else None
+        corrected = address_correction(dispatcher, tracker)
         if corrected is not None:
             return corrected
         number = spoken_order_number(tracker)
@@ -514,7 +519,7 @@ class ActionAnswerFromKnowledge(Action):
         return "action_answer_from_knowledge"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
-        if tracker.get_slot("pending_confirmation") == "address" and has_street(clean_address(tracker.latest_message.get("text") or "")):
+        if has_street(clean_address(tracker.latest_message.get("text") or "")):
             # A street while the new address is read back corrects it, whatever NLU called it.
             corrected = address_correction(dispatcher, tracker)
             if corrected is not None:
@@ -569,7 +574,10 @@ def correction(dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional[L
 
 
 def address_correction(dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional[List[EventType]]:
-    """"Oh, it's three oh three one two": the corrected address, read back for a yes."""
+    """"Oh, it's three oh three one two" while the new address is read back: the corrected
+    address, read back for a yes (None when no address is being read back)."""
+    if tracker.get_slot("pending_confirmation") != "address":
+        return None
     words, before = clean_address(tracker.latest_message.get("text") or ""), tracker.get_slot("new_address") or ""
     if has_street(words) and not postcode_in(words) and "," in before:
         address = f"{words}, {before.split(',', 1)[1].strip()}"  # "it's Pine Street, not Elm": the same town
@@ -761,8 +769,7 @@ WAIT_WORDS = re.compile(r"\b(?:hang on|hold on|(?:one|a|just a) (?:sec|second|mo
 
 def form_before_turn(tracker: Tracker) -> Optional[str]:
     """The form that was asking when the caller last spoke (the rules may have ended it since)."""
-    bounds = [i for i, e in enumerate(tracker.events) if e.get("event") == "user"]
-    for event in reversed(tracker.events[: bounds[-1]] if bounds else []):
+    for event in reversed(events_before_turn(tracker)):
         if event.get("event") == "active_loop":
             return event.get("name")
     return None
@@ -798,7 +805,7 @@ class ActionReprompt(Action):
         return "action_reprompt"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
-        corrected = address_correction(dispatcher, tracker) if tracker.get_slot("pending_confirmation") == "address" else None
+        corrected = address_correction(dispatcher, tracker)
         if corrected is not None:
             return corrected  # "Hmm, no, I said that wrong. It's Pine Street, not Elm."
         number, task = spoken_order_number(tracker), task_asked(tracker)

@@ -41,7 +41,7 @@ ELLIPSIS = re.compile(r"\s*(?:\.\.\.+|…)\s*")
 def as_transcribed(text: str) -> str:
     """Spoken digit runs as digit strings ("order one oh five..." -> "order 105..."), so a number
     read out in words weighs like one Whisper wrote in digits, and does not drown the request.
-    A trailing-off "..." (Whisper writes many; the training data has next to none) is a comma:
+    A trailing-off "..." (Whisper writes many; the training data has next to none) is a pause:
     "Hmm, not sure..." embedded with it lay nearer the policy questions than the no's."""
     return ELLIPSIS.sub(" ", spoken_digits(text)).strip() or text
 
