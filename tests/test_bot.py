@@ -136,6 +136,15 @@ def test_a_yes_that_names_the_order_again_confirms(settings, caller):
     assert order(settings, number)["status"] == "cancelled"
 
 
+def test_no_worries_is_no_no_and_thanks_thats_all_ends_the_call(settings, caller):
+    number = a_pending_order_no_test_names(settings)
+    caller.say(f"I need to cancel an order, {' '.join(number)}")
+    turn = caller.say("Okay no worries. Back to the cancel, yes, please cancel it.")
+    assert "is cancelled" in turn["bot_text"] and order(settings, number)["status"] == "cancelled"
+    turn = caller.say("Awesome. Thanks, that's all.")  # NLU hears a yes: a yes that closes the call
+    assert turn["end_call"] is True and not turn["handoff"]
+
+
 def test_a_policy_question_about_the_order_in_hand_offers_the_task_on_it(settings, caller):
     caller.say("where is order 100512")
     turn = caller.say("is there a fee if i cancel")
@@ -191,6 +200,19 @@ def test_a_caller_who_asks_the_bot_to_wait_keeps_their_task(caller):
     assert "take your time" in turn["bot_text"] and not turn["handoff"]
     assert "last four digits" in turn["bot_text"]  # the form asks again
     assert "new delivery address" in caller.say("okay sorry, it's zero one one two")["bot_text"]
+
+
+def test_an_address_said_while_it_is_asked_for_is_taken_whatever_nlu_calls_it(settings, caller):
+    caller.say("I want to change the address on order 102396")
+    assert "new delivery address" in caller.say("the zip code is nine eight one oh three")["bot_text"]
+    turn = caller.say("Hang on one sec, let me grab the address, it's on a text...")
+    assert "take your time" in turn["bot_text"] and "Sorry" not in turn["bot_text"]
+    # NLU took this for a policy question in one call; the zip code said twice, the second wins.
+    turn = caller.say("Okay, got it. Eighty-eight Peachtree Place, Atlanta, three oh three one nine... no wait, three oh three one eight.")
+    assert "88 Peachtree Place, Atlanta, 30318" in turn["bot_text"] and "Is that right" in turn["bot_text"]
+    turn = caller.say("Yeah, three oh three one eight. That's right, go ahead.")  # the same zip again is a yes
+    assert "Done" in turn["bot_text"]
+    assert order(settings, "102396")["shipping_address"]["postcode"] == "30318"
 
 
 def test_failed_identity_check_hands_off_and_changes_nothing(settings, caller):

@@ -179,10 +179,22 @@ def test_quantities_and_chatter_are_not_identifiers(text: str) -> None:
 def test_the_pronoun_one_is_no_digit() -> None:
     # "the old one" is a zip code, not the 1 of a sixth digit before the next zip code
     text = "Zip is nine eight one oh three, no wait, that's the old one. Nine eight one oh seven."
-    assert values(text, "postcode") == ["98103", "98107"]
+    assert values(text, "postcode") == ["98107"]  # and the first, taken back, gives way
     assert values(text, "order_number") == []
     assert values("no one has helped me", "digits") == []
     assert values("it's the one oh four two three three", "order_number") == ["104233"]
+
+
+def test_a_number_taken_back_gives_way_to_the_one_said_after_it() -> None:
+    said = "one oh two three eight six, no wait, one oh two three nine six"
+    assert values(said, "order_number") == ["102396"]
+    # part of it said again, then all of it after a pause: the whole one is the order
+    said = "Sure, one oh two, three, uh... eight six. No wait, no, three nine six. One oh two three nine six."
+    assert values(said, "order_number") == ["102396"]
+    assert values("Peachtree Place, three oh three one nine... no wait, three oh three one eight.", "postcode") == ["30318"]
+    # without a word that takes it back, both numbers stand
+    assert values("order 104233 and also 105620", "order_number") == ["104233", "105620"]
+    assert values("one oh four... two three three", "order_number") == ["104233"]  # a pause inside one number
 
 
 def test_context_words_decide_before_length() -> None:

@@ -421,9 +421,10 @@ class ActionHandleInform(Action):
         if corrected is not None:
             return corrected
         number = spoken_order_number(tracker)
-        if number and number == order_in_hand(tracker) and tracker.get_slot("pending_confirmation") in TASK_CONFIRMATIONS \
+        if number in (None, order_in_hand(tracker)) and tracker.get_slot("pending_confirmation") in TASK_CONFIRMATIONS \
                 and YES_LEAD.match(tracker.latest_message.get("text") or ""):
-            # "Yep, one oh two three nine six, that's the one": a yes, naming the order asked about.
+            # "Yep, one oh two three nine six, that's the one", "yeah, three oh three one eight,
+            # that's right": a yes, repeating what the bot read back.
             return ActionConfirm().run(dispatcher, tracker, domain)
         task = task_asked(tracker) or tracker.get_slot("task")
         if number and task:
@@ -520,10 +521,10 @@ class ActionAnswerFromKnowledge(Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         if has_street(clean_address(tracker.latest_message.get("text") or "")):
-            # A street while the new address is read back corrects it, whatever NLU called it.
-            corrected = address_correction(dispatcher, tracker)
-            if corrected is not None:
-                return corrected
+            # A street while the new address is asked for or read back is the address, whatever NLU called it.
+            given = address_given(dispatcher, tracker, domain)
+            if given is not None:
+                return given
         try:
             answer = ask_knowledge(tracker)
         except engine_api.EngineUnavailable as error:
@@ -573,6 +574,18 @@ def correction(dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional[L
     return events + answer_task_now(dispatcher, tracker, task_asked(tracker) or tracker.get_slot("task"), number)
 
 
+def address_given(dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Optional[List[EventType]]:
+    """A street said while the form asks for the new address fills it, as the form would
+    ("...three oh three one nine, no wait, three oh three one eight" taken for a question);
+    said while the address is read back, it corrects it. None when neither is the case."""
+    text = tracker.latest_message.get("text") or ""
+    asked = tracker.active_loop_name == "address_change_form" and tracker.get_slot("requested_slot") == "new_address"
+    if asked and has_street(clean_address(text)):
+        slots = ValidateAddressChangeForm().validate_new_address(text, dispatcher, tracker, domain)
+        return [SlotSet(name, value) for name, value in slots.items()]
+    return address_correction(dispatcher, tracker)
+
+
 def address_correction(dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional[List[EventType]]:
     """"Oh, it's three oh three one two" while the new address is read back: the corrected
     address, read back for a yes (None when no address is being read back)."""
@@ -587,6 +600,8 @@ def address_correction(dispatcher: CollectingDispatcher, tracker: Tracker) -> Op
         address = with_zip_code(before, zip_code_in(words))
     else:
         return None
+    if address == before:
+        return None  # "yeah, three oh three one eight, that's right": the same address, no correction
     dispatcher.utter_message(text=say("address_confirm", number=tracker.get_slot("order_number"), address=address))
     return [SlotSet("new_address", address)]
 
@@ -628,6 +643,8 @@ class ActionConfirm(Action):
             anything_else(dispatcher)
             return [SlotSet("pending_confirmation", None), SlotSet("details", None)]
         if not pending:
+            if GOODBYE_WORDS.search(tracker.latest_message.get("text") or ""):
+                return end_call(dispatcher, "caller_done")  # "great, thanks, that's all"
             dispatcher.utter_message(text=say("nothing_pending"))
             return []
         try:
@@ -674,7 +691,7 @@ class ActionConfirm(Action):
 
 # The task a pending proposal carries out, and words that make a yes no yes ("not sure", "wait").
 PENDING_TASKS = {"cancel": "cancel_order", "address": "change_shipping_address", "refund": "get_refund"}
-_NO = r"no\b(?! problem)|nope"
+_NO = r"no\b(?! (?:problem|worries|rush|hurry|big deal|biggie)\b)|nope"  # "no worries" is no no
 NO_WORD = re.compile(rf"\b({_NO}|don'?t)", re.IGNORECASE)
 HEDGE = re.compile(rf"\b({_NO}|not sure|wait|instead|rather|hold on|hang on)", re.IGNORECASE)
 YES_LEAD = re.compile(r"^\W*(?:yes|yeah|yep|yup|sure|correct|right|exactly|that's (?:right|it|the one)|uh-huh|mm-hm+)\b", re.IGNORECASE)
@@ -805,9 +822,9 @@ class ActionReprompt(Action):
         return "action_reprompt"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
-        corrected = address_correction(dispatcher, tracker)
-        if corrected is not None:
-            return corrected  # "Hmm, no, I said that wrong. It's Pine Street, not Elm."
+        given = address_given(dispatcher, tracker, domain)
+        if given is not None:
+            return given  # "Hmm, no, I said that wrong. It's Pine Street, not Elm."
         number, task = spoken_order_number(tracker), task_asked(tracker)
         if number and not tracker.active_loop_name:
             return answer_task(dispatcher, tracker, task or tracker.get_slot("task"), number)
@@ -1036,6 +1053,9 @@ class ValidateAddressChangeForm(FormValidationAction):
     ) -> Dict[Text, Any]:
         """The new address may come in pieces: a street first, then (asked for) the zip code."""
         address = clean_address(str(value or ""))
+        if WAIT_WORDS.search(str(value or "")) and not re.search(r"\d", address):
+            dispatcher.utter_message(text=say("take_your_time"))  # "hang on, let me grab the address"
+            return {"new_address": None}
         so_far = tracker.get_slot("address_so_far")
         if so_far and not has_street(address):
             if not zip_code_in(address):

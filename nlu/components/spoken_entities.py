@@ -454,6 +454,8 @@ def _read_run(tokens: list[_Token], i: int, blocked: set[int]) -> _Run | None:
                 break
             if word in _PAUSES and len(chunker.digits_so_far()) in _WHOLE_NUMBER_LENGTHS:
                 break  # "...eight seven four. Two charges, same day": the number was complete
+            if word in _PAUSES and _whole_number_at(tokens, j + gap, blocked):
+                break  # "three nine six. One oh two three nine six.": said again in full
             j += gap
             continue
         strong = strong or word not in _OH
@@ -475,6 +477,14 @@ def _read_run(tokens: list[_Token], i: int, blocked: set[int]) -> _Run | None:
 # is whole, and what follows is a new sentence. Shorter runs go on across a pause ("one oh
 # four... two three three").
 _WHOLE_NUMBER_LENGTHS = (6, 10)
+
+
+def _whole_number_at(tokens: list[_Token], j: int, blocked: set[int]) -> bool:
+    """Whether a whole order or phone number starts at j, after the gaps a run steps over."""
+    while j < len(tokens) and (gap := _gap_length(tokens, j)):
+        j += gap
+    run = _read_run(tokens, j, blocked) if j < len(tokens) else None
+    return run is not None and len(run.digits) in _WHOLE_NUMBER_LENGTHS
 
 
 def _gap_length(tokens: list[_Token], j: int) -> int:
@@ -603,4 +613,20 @@ def extract_entities(text: str, today: dt.date | None = None) -> list[dict]:
         written = text[tokens[run.first].start : tokens[run.last].end]
         typed = _typed(run.digits, _context(tokens, run, taken), written)
         entities.append(entity(*(typed or ("digits", run.digits)), run.first, run.last))
-    return sorted(entities, key=lambda e: e["start"])
+    return _without_corrected(sorted(entities, key=lambda e: e["start"]), text)
+
+
+# Words between two numbers of one kind that take the first back: "...eight six, no wait, ...".
+_CORRECTION = re.compile(r"\b(no|nope|wait|sorry|i mean|actually|scratch that|correction|hang on|hold on)\b", re.IGNORECASE)
+
+
+def _without_corrected(entities: list[dict], text: str) -> list[dict]:
+    """Drops a number the caller took back: an entity followed, after a correction word,
+    by another of the same kind ("three oh three one nine... no wait, three oh three one eight")."""
+    kept: list[dict] = []
+    for e in entities:
+        earlier = next((k for k in reversed(kept) if k["entity"] == e["entity"]), None)
+        if earlier is not None and e["entity"] != "date" and _CORRECTION.search(text[earlier["end"] : e["start"]]):
+            kept.remove(earlier)
+        kept.append(e)
+    return kept
