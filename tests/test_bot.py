@@ -142,7 +142,36 @@ def test_no_worries_is_no_no_and_thanks_thats_all_ends_the_call(settings, caller
     turn = caller.say("Okay no worries. Back to the cancel, yes, please cancel it.")
     assert "is cancelled" in turn["bot_text"] and order(settings, number)["status"] == "cancelled"
     turn = caller.say("Awesome. Thanks, that's all.")  # NLU hears a yes: a yes that closes the call
-    assert turn["end_call"] is True and not turn["handoff"]
+    assert turn["end_call"] is True and not turn["handoff"], turn
+
+
+def test_a_caller_who_asks_for_time_to_think_keeps_the_question_and_then_says_yes(settings, caller):
+    number = a_pending_order_no_test_names(settings)
+    caller.say(f"Hi, I think I wanna cancel my order, {' '.join(number)}.")
+    turn = caller.say("Um, no wait. Hold on. Let me think.")
+    assert "take your time" in turn["bot_text"] and order(settings, number)["status"] == "pending"
+    turn = caller.say("Okay, no, yeah. Yes, cancel it, I don't need it anymore.")  # the task proposed is a yes
+    assert "is cancelled" in turn["bot_text"] and order(settings, number)["status"] == "cancelled"
+
+
+def test_a_mild_grumble_that_ends_in_thanks_is_no_complaint(caller):
+    caller.say("When is order 108425 supposed to show up?")
+    turn = caller.say("Hmm, weather. Okay, well, that's annoying, but not your fault I guess. Thanks.")
+    assert not turn["handoff"] and "anything else" in turn["bot_text"]
+
+
+def test_a_caller_who_will_call_back_is_let_go_not_handed_off(caller):
+    caller.say("I need to change the address on order 100512")
+    caller.say("The ZIP is four three two one five.")
+    turn = caller.say("Oh shoot, someone's at the door, I'll call back.")
+    assert turn["end_call"] is True and not turn["handoff"] and "call us back" in turn["bot_text"]
+
+
+def test_an_order_named_with_a_request_nlu_cannot_place_is_kept(caller):
+    turn = caller.say("Hi, so I've got two orders going to the wrong place, um, can we start with one oh two three nine six?")
+    assert "102396" in turn["bot_text"] and not turn["handoff"], turn
+    turn = caller.say("change the address please")
+    assert "last four digits" in turn["bot_text"], turn  # the order in hand: straight to the security check
 
 
 def test_a_policy_question_about_the_order_in_hand_offers_the_task_on_it(settings, caller):
@@ -164,7 +193,7 @@ def test_a_person_offered_and_not_taken_lapses_when_the_caller_goes_on(caller):
 def test_cancelling_a_shipped_order_is_refused_with_a_return_offer(settings, caller):
     caller.say("cancel my order")
     turn = caller.say("103158")
-    assert "already shipped" in turn["bot_text"] and "return" in turn["bot_text"]
+    assert "already shipped with FedEx" in turn["bot_text"] and "return" in turn["bot_text"]
     assert order(settings, "103158")["status"] == "shipped"
 
 
@@ -255,6 +284,14 @@ def test_policy_questions_are_answered_from_the_knowledge_base(caller):
         turn = caller.say(question)
         assert turn["bot_text"] == f"{articles[article_id].spoken} Is there anything else I can help you with?", question
         assert not turn["handoff"]
+
+
+def test_an_account_how_to_is_answered_and_an_account_problem_goes_to_a_person(settings):
+    account_help = {a.id: a for a in load_articles()}["account-help"].spoken
+    turn = Caller(settings).say("And also, how do I reset my password on the website? I totally forgot it.")
+    assert turn["bot_text"].startswith(account_help) and not turn["handoff"]
+    turn = Caller(settings).say("I forgot my password and now my account is locked")
+    assert turn["handoff"] and account_help not in turn["bot_text"]
 
 
 def test_a_policy_question_the_knowledge_base_cannot_answer_gets_a_handoff_offer(caller):

@@ -14,7 +14,7 @@ from eval.kb_eval import TEST_SET, evaluate, load_set, ranking_scores
 from knowledge.content import ARTICLES_DIR
 from knowledge.encoder import EmbeddingCache, SentenceEncoder
 from knowledge.retrieval import BM25, INTENT_BONUS, SpellingFixer, terms
-from knowledge.service import KnowledgeBase
+from knowledge.service import KnowledgeBase, last_question
 from voicebot.api.knowledge import router
 from voicebot.cli import main
 
@@ -115,6 +115,15 @@ def test_confident_answers_are_spoken_and_unsure_ones_are_not(kb) -> None:
         assert not unsure.answered and unsure.as_dict()["spoken"] is None
     strict = KnowledgeBase(ARTICLES_DIR, None, encoder=kb.encoder, min_answer_margin=1.0)
     assert not strict.answer("how long have i got to send something back").answered  # no runner-up is that far behind
+
+
+def test_the_question_asked_after_remarks_finds_its_article(kb) -> None:
+    turn = "Already shipped? Okay... so what do I do then, can I just send it back when it comes?"
+    assert last_question(turn) == "so what do I do then, can I just send it back when it comes?"
+    answer = kb.answer(turn, "place_order")
+    assert answer.answered and answer.best.article.id == "returns-and-refunds"
+    assert last_question("how long does delivery take?") is None  # the turn is the question
+    assert last_question("Hi. Is it free? Thanks.") is None  # too short to say what it asks
 
 
 def test_suggestions_for_agents_follow_the_conversation_and_emotion(kb) -> None:

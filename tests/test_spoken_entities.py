@@ -47,6 +47,7 @@ ORDER_NUMBER_PHRASINGS = [
     ("one hundred four thousand two hundred and thirty three", "104233"),
     ("it's a hundred and four thousand, two hundred and thirty-three", "104233"),
     ("one hundred four two three three", "104233"),
+    ("It's one hundred, five twelve.", "100512"),  # a round hundred, a pause, then a pair
     # ASR digit formats and punctuation
     ("104233", "104233"),
     ("it's 104233.", "104233"),
@@ -144,6 +145,7 @@ def test_postcodes(text: str, expected: str) -> None:
         ("seven", "7"),
         ("um, it's seven", "7"),
         ("twenty three", "23"),
+        ("two hundred, thirty three", "233"),  # a pause after the hundred, then its tens
     ],
 )
 def test_digits(text: str, expected: str) -> None:

@@ -289,7 +289,8 @@ def cancel(dispatcher: CollectingDispatcher, tracker: Tracker, order: Dict[str, 
     if status == "cancelled":
         dispatcher.utter_message(text=say("cancel_already_cancelled", number=number))
     elif policy["in_delivery"]:
-        dispatcher.utter_message(text=say("cancel_too_late_in_delivery", number=number, days=policy["return_window_days"]))
+        with_carrier = f" with {order['carrier']}" if order.get("carrier") else ""  # who has it: the caller's next question
+        dispatcher.utter_message(text=say("cancel_too_late_in_delivery", number=number, with_carrier=with_carrier, days=policy["return_window_days"]))
     elif policy["can_request_refund"] and not open_refunds(order):  # a refund on record is reported, not offered again
         delivered = speech.spoken_date(order["delivered_at"])
         dispatcher.utter_message(text=say("cancel_too_late_return_instead", number=number, date=delivered))
@@ -370,6 +371,8 @@ class ActionOrderTask(Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         task, number = task_in_hand(tracker), tracker.get_slot("order_number")
+        if asks_what_was_proposed(tracker, task, number):
+            return ActionConfirm().run(dispatcher, tracker, domain)
         if not number:
             answer = general_delivery_time(tracker) if task == "delivery_period" else None
             if answer:
@@ -403,6 +406,23 @@ class ActionOrderTask(Action):
             # lapses (a later repeat must not hand off for the old reason).
             events += [SlotSet("pending_confirmation", None), SlotSet("handoff_reason", None)]
         return events
+
+
+def asks_what_was_proposed(tracker: Tracker, task: Optional[str], number: Optional[str]) -> bool:
+    """"Yes, cancel it, I don't need it any more" to "do you want me to cancel it?": the
+    request the bot proposed, on the same order, is a yes (unless it is taken back or hedged)."""
+    pending = tracker.get_slot("pending_confirmation")
+    text = tracker.latest_message.get("text") or ""
+    return (
+        pending in TASK_CONFIRMATIONS and PENDING_TASKS[pending] == task
+        and number is not None and number == slot_before_turn(tracker, "order_number")
+        and not NEGATED_TASK.search(text) and not HESITATION.search(text)
+    )
+
+
+# "Don't cancel it", "not change it": the task named only to be refused.
+NEGATED_TASK = re.compile(r"\b(?:don'?t|do not|not|never|no need to)\s+(?:\w+\s+)?(?:cancel|change|refund|return|send)", re.IGNORECASE)
+HESITATION = re.compile(r"\b(?:not sure|wait|instead|rather|hold on|hang on|maybe|should i|let me think)\b", re.IGNORECASE)
 
 
 class ActionHandleInform(Action):
@@ -631,8 +651,9 @@ class ActionConfirm(Action):
         if corrected is not None:
             return corrected
         pending, number = tracker.get_slot("pending_confirmation"), tracker.get_slot("order_number")
-        if pending in TASK_CONFIRMATIONS and HEDGE.search(tracker.latest_message.get("text") or ""):
-            return self.hedged(dispatcher, tracker, pending, number)
+        asked_for = asks_what_was_proposed(tracker, latest_intent(tracker).get("name"), number)
+        if pending in TASK_CONFIRMATIONS and HEDGE.search(tracker.latest_message.get("text") or "") and not asked_for:
+            return self.hedged(dispatcher, tracker, pending, number)  # "okay, no, yeah. yes, cancel it" is no hedge
         if pending == "handoff":
             reason = tracker.get_slot("handoff_reason") or "caller_request"
             return hand_off(dispatcher, tracker, reason, say("handoff_accepted"))
@@ -676,6 +697,9 @@ class ActionConfirm(Action):
         """"Hmm, not sure... could I change the address instead?" names the task but is no yes:
         another task in the words is taken up; a "no" in it drops the proposal; otherwise the
         question is asked once more. Nothing is cancelled, re-addressed or refunded on a hedge."""
+        if WAIT_WORDS.search(tracker.latest_message.get("text") or ""):
+            dispatcher.utter_message(text=say("take_your_time"))  # "no wait, hold on, let me think": the question stands
+            return []
         for ranked in tracker.latest_message.get("intent_ranking") or []:
             name = ranked.get("name")
             if name in TASK_INTENTS and name != PENDING_TASKS[pending] and (ranked.get("confidence") or 0) >= TASK_HINT_CONFIDENCE:
@@ -752,6 +776,9 @@ class ActionHandoff(Action):
         parsed = latest_intent(tracker)
         intent = parsed.get("name") or "contact_human_agent"
         text = tracker.latest_message.get("text") or ""
+        if CALLING_BACK.search(text) and not asks_for_person(text):
+            # "Oh shoot, someone's at the door, I'll call back": the caller is leaving, not asking for a person.
+            return end_call(dispatcher, "caller_done", say("goodbye_call_back"))
         if WAIT_WORDS.search(text) and not asks_for_person(text) and (parsed.get("confidence") or 0) < SURE_HANDOFF_INTENT:
             # "Uh, the phone number, hang on, someone's at the door...": the caller asks the bot
             # to wait, not for a person; the task they were in goes on when they are back.
@@ -759,19 +786,27 @@ class ActionHandoff(Action):
             form = form_before_turn(tracker)
             return [FollowupAction(form)] if form else []
         upset = caller_emotion(tracker) in UPSET
+        if intent == "complaint" and not upset and THANKS_AT_END.search(text):
+            # "Well, that's annoying, but not your fault I guess. Thanks.": a grumble that closes, no complaint to file.
+            return ActionThanks().run(dispatcher, tracker, domain)
         weak = (parsed.get("confidence") or 0) < WEAK_HANDOFF_INTENT and intent not in PERSON_INTENTS
         if weak and not upset:
             if tracker.get_slot("task") and not tracker.get_slot("order_number"):
                 # Asked for the number, the caller said something else ("sorry, can I type
                 # it? is more easy"): a guess at a handoff is no reason to drop the task.
                 return ask_for_number_again(dispatcher, tracker)
-            task = task_asked(tracker, WEAK_HANDOFF_TASK)
+            task, number = task_asked(tracker, WEAK_HANDOFF_TASK), spoken_order_number(tracker)
             if task:
                 # "I ordered the wrong size and I'd like to cancel": the task the bot can do.
-                number = spoken_order_number(tracker)
                 return answer_task(dispatcher, tracker, task, number) if number else [SlotSet("task", task), FollowupAction("order_form")]
+            if number:
+                # "...can we start with one oh one eight seven four?": the order is clear, the request is not.
+                dispatcher.utter_message(text=say("order_number_noted", number=number))
+                return [SlotSet("order_number", number)]
             if answered_from_knowledge(dispatcher, tracker):
                 return []
+        if intent in SELF_SERVICE_INTENTS and HOW_TO.search(text) and not upset and answered_from_knowledge(dispatcher, tracker):
+            return []  # "how do I reset my password?" has an answer; "I can't log in" goes to a person
         if upset and (parsed.get("confidence") or 0) < SURE_HANDOFF_INTENT and intent != "contact_human_agent":
             intent = "caller_upset"
         key = "account" if intent in ACCOUNT_INTENTS else intent
@@ -780,8 +815,18 @@ class ActionHandoff(Action):
         return hand_off(dispatcher, tracker, reason, lead)
 
 
+# Thanks as the caller's last words ("...not your fault I guess. Thanks."), not "thanks for nothing".
+THANKS_AT_END = re.compile(r"\b(?:thanks|thank you|cheers)\b(?! for nothing)[^.!?]*[.!]?\s*$", re.IGNORECASE)
+
+# "I'll call back later", "let me call you again tomorrow": the caller will ring again (not "call me back").
+CALLING_BACK = re.compile(r"\b(?:i'?ll|i will|i'?m gonna|i'?m going to|let me|i'?ll have to|i need to) (?:just )?(?:call|ring|phone) (?:you |y'all )?(?:back|again|later)\b", re.IGNORECASE)
+
+# Account tasks the caller does on the website; asked how to, the help article answers.
+SELF_SERVICE_INTENTS = {"create_account", "recover_password", "edit_account"}
+HOW_TO = re.compile(r"\b(?:how (?:do|can|would|should|could) (?:i|we|you)|where (?:do|can) i|is there a way|what do i (?:do|need))\b", re.IGNORECASE)
+
 # "Hang on", "one sec", "give me a minute": the caller asks the bot to wait.
-WAIT_WORDS = re.compile(r"\b(?:hang on|hold on|(?:one|a|just a) (?:sec|second|moment|minute)|give me a (?:sec|second|moment|minute))\b", re.IGNORECASE)
+WAIT_WORDS = re.compile(r"\b(?:hang on|hold on|let me think|(?:one|a|just a) (?:sec|second|moment|minute)|give me a (?:sec|second|moment|minute))\b", re.IGNORECASE)
 
 
 def form_before_turn(tracker: Tracker) -> Optional[str]:
@@ -836,9 +881,10 @@ class ActionReprompt(Action):
             return events + hand_off(dispatcher, tracker, "not_understood", say("handoff_not_understood"))
         pending = tracker.get_slot("pending_confirmation")
         offered = tracker.get_slot("handoff_reason") if pending == "handoff" else None
-        if offered and offered != "not_understood":
+        if offered and offered != "not_understood" and latest_intent(tracker).get("name") != "inform":
             # The bot offered a person because it cannot do what the caller needs; an answer
-            # that is not a no ("is there really nothing you can do?") means they still need it.
+            # that is not a no ("is there really nothing you can do?") means they still need it;
+            # information given instead ("my phone ends in oh one six three") answers something else.
             return events + hand_off(dispatcher, tracker, offered, say("handoff_accepted"))
         if pending and pending != "handoff":
             if streak == 1:
@@ -903,11 +949,25 @@ class ActionRepeat(Action):
         return []
 
 
-def end_call(dispatcher: CollectingDispatcher, reason: str) -> List[EventType]:
+def end_call(dispatcher: CollectingDispatcher, reason: str, goodbye: Optional[str] = None) -> List[EventType]:
     """Says goodbye and tells the engine to hang up once it has been spoken."""
-    dispatcher.utter_message(text=say("goodbye"))
+    dispatcher.utter_message(text=goodbye or say("goodbye"))
     dispatcher.utter_message(json_message={"end_call": {"reason": reason}})
     return [SlotSet("pending_confirmation", None)]
+
+
+class ActionThanks(Action):
+    """Thanks alone gets "you're welcome, anything else?"; thanks that says it is all
+    ("thanks, that's all") closes the call, as a no to "anything else?" does."""
+
+    def name(self) -> Text:
+        return "action_thanks"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        if GOODBYE_WORDS.search(tracker.latest_message.get("text") or ""):
+            return end_call(dispatcher, "caller_done")
+        dispatcher.utter_message(response="utter_you_are_welcome")
+        return []
 
 
 class ActionGoodbye(Action):

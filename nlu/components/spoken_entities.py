@@ -361,6 +361,12 @@ class _Chunker:
             self._below_thousand = value
         self._last = kind
 
+    def pause_before_pair(self) -> None:
+        """A pause after a round hundred, before a pair of numbers, ends the hundred's chunk:
+        "one hundred, five twelve" is 100 and 512 ("two hundred, thirty three" stays 233)."""
+        if self._last == "scale" and not self._thousands and 0 < self._below_thousand < 1000 and not self._below_thousand % 100:
+            self._close()
+
     def finish(self) -> list[str]:
         self._close()
         return self.chunks
@@ -456,6 +462,9 @@ def _read_run(tokens: list[_Token], i: int, blocked: set[int]) -> _Run | None:
                 break  # "...eight seven four. Two charges, same day": the number was complete
             if word in _PAUSES and _whole_number_at(tokens, j + gap, blocked):
                 break  # "three nine six. One oh two three nine six.": said again in full
+            after = j + gap
+            if (word in _PAUSES or word in _SEPARATORS) and _text(tokens, after) in _UNITS and _text(tokens, after + 1) in _UNITS.keys() | _TEENS.keys() | _TENS.keys():
+                chunker.pause_before_pair()
             j += gap
             continue
         strong = strong or word not in _OH
