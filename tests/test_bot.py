@@ -154,6 +154,22 @@ def test_a_caller_who_asks_for_time_to_think_keeps_the_question_and_then_says_ye
     assert "is cancelled" in turn["bot_text"] and order(settings, number)["status"] == "cancelled"
 
 
+def test_putting_off_the_proposed_refund_is_a_no_not_a_goodbye(settings, caller):
+    refunds = order(settings, "106347")["refunds"]
+    caller.say("Hello, I'd like to return order one zero six three four seven.")
+    turn = caller.say("Okay, so there's still time. Let's not do it today, I'll think about it.")
+    assert not turn["end_call"] and "anything else" in turn["bot_text"]
+    assert order(settings, "106347")["refunds"] == refunds
+
+
+def test_hold_on_while_a_question_is_open_keeps_it_open(settings, caller):
+    number = a_pending_order_no_test_names(settings)
+    caller.say(f"Hi, I need to cancel my order, it's {' '.join(number)}.")
+    turn = caller.say("Uh, hold on, someone's at the door-")  # NLU is sure it asks for a person
+    assert "take your time" in turn["bot_text"] and not turn["handoff"]
+    assert "is cancelled" in caller.say("Sorry, I'm back. Yes, cancel it.")["bot_text"]
+
+
 def test_a_mild_grumble_that_ends_in_thanks_is_no_complaint(caller):
     caller.say("When is order 108425 supposed to show up?")
     turn = caller.say("Hmm, weather. Okay, well, that's annoying, but not your fault I guess. Thanks.")
@@ -242,6 +258,16 @@ def test_an_address_said_while_it_is_asked_for_is_taken_whatever_nlu_calls_it(se
     turn = caller.say("Yeah, three oh three one eight. That's right, go ahead.")  # the same zip again is a yes
     assert "Done" in turn["bot_text"]
     assert order(settings, "102396")["shipping_address"]["postcode"] == "30318"
+
+
+def test_phone_digits_given_with_the_request_answer_the_security_question(settings, caller):
+    # (the zip code on file changes in other tests; the phone number does not)
+    turn = caller.say("Hi, I need to update the shipping address on order one oh two three nine six, and my phone ends in oh one seven eight, if you need that.")
+    assert "new delivery address" in turn["bot_text"] and "last four digits" not in turn["bot_text"]
+    turn = caller.say("Sure, the new one is eighteen oh five Northeast Ravenna Boulevard, Seattle, nine eight one one five.")
+    assert "Is that right" in turn["bot_text"]
+    caller.say("Yep, that's it.")
+    assert order(settings, "102396")["shipping_address"]["postcode"] == "98115"
 
 
 def test_failed_identity_check_hands_off_and_changes_nothing(settings, caller):

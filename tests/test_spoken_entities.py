@@ -194,6 +194,11 @@ def test_a_number_taken_back_gives_way_to_the_one_said_after_it() -> None:
     said = "Sure, one oh two, three, uh... eight six. No wait, no, three nine six. One oh two three nine six."
     assert values(said, "order_number") == ["102396"]
     assert values("Peachtree Place, three oh three one nine... no wait, three oh three one eight.", "postcode") == ["30318"]
+    # said twice in a row, it is one number twice, not a ten-digit one
+    assert values("Oh, it's four three two one five. Four three two one five.", "postcode") == ["43215", "43215"]
+    # a filler after a whole order number does not join the quantity that follows
+    assert values("so I got order one oh six three four seven like five days ago", "order_number") == ["106347"]
+    assert values("my number is five five five one two three, um, four five six seven", "phone_number") == ["5551234567"]
     # without a word that takes it back, both numbers stand
     assert values("order 104233 and also 105620", "order_number") == ["104233", "105620"]
     assert values("one oh four... two three three", "order_number") == ["104233"]  # a pause inside one number

@@ -313,9 +313,25 @@ def change_address(dispatcher: CollectingDispatcher, tracker: Tracker, order: Di
     new_address = tracker.get_slot("new_address")
     if not verified or not new_address:
         dispatcher.utter_message(text=say("address_can_change", number=number))
-        return [SlotSet("address_change_allowed", True)]
+        volunteered = None if verified else volunteered_identity(tracker)
+        # The form checks an answer given before it was asked, as if it had asked.
+        return [SlotSet("address_change_allowed", True)] + ([SlotSet("identity_answer", volunteered)] if volunteered else [])
     dispatcher.utter_message(text=say("address_confirm", number=number, address=new_address))
     return [SlotSet("address_change_allowed", False), SlotSet("pending_confirmation", "address")]
+
+
+def volunteered_identity(tracker: Tracker) -> Optional[str]:
+    """A zip code or a phone's last digits said with the request ("...order one oh two three
+    nine six, and the zip on it is nine eight one oh three"), before the security question."""
+    text = tracker.latest_message.get("text") or ""
+    for entity in reversed(tracker.latest_message.get("entities") or []):
+        value = str(entity.get("value") or "")
+        if entity.get("entity") in ("postcode", "phone_number") or (entity.get("entity") == "digits" and len(value) == 4 and PHONE_WORDS.search(text)):
+            return value
+    return None
+
+
+PHONE_WORDS = re.compile(r"\b(?:phone|last four|ends in|ending in)\b", re.IGNORECASE)
 
 
 def refund(dispatcher: CollectingDispatcher, tracker: Tracker, order: Dict[str, Any]) -> List[EventType]:
@@ -779,7 +795,9 @@ class ActionHandoff(Action):
         if CALLING_BACK.search(text) and not asks_for_person(text):
             # "Oh shoot, someone's at the door, I'll call back": the caller is leaving, not asking for a person.
             return end_call(dispatcher, "caller_done", say("goodbye_call_back"))
-        if WAIT_WORDS.search(text) and not asks_for_person(text) and (parsed.get("confidence") or 0) < SURE_HANDOFF_INTENT:
+        # A sure intent wins over waiting words said in passing, unless it is only a guess at a person.
+        sure = (parsed.get("confidence") or 0) >= SURE_HANDOFF_INTENT and intent not in PERSON_INTENTS
+        if WAIT_WORDS.search(text) and not asks_for_person(text) and not sure:
             # "Uh, the phone number, hang on, someone's at the door...": the caller asks the bot
             # to wait, not for a person; the task they were in goes on when they are back.
             dispatcher.utter_message(text=say("take_your_time"))
@@ -807,7 +825,10 @@ class ActionHandoff(Action):
                 return []
         if intent in SELF_SERVICE_INTENTS and HOW_TO.search(text) and not upset and answered_from_knowledge(dispatcher, tracker):
             return []  # "how do I reset my password?" has an answer; "I can't log in" goes to a person
-        if upset and (parsed.get("confidence") or 0) < SURE_HANDOFF_INTENT and intent != "contact_human_agent":
+        # An angry caller goes as upset unless the intent is sure; a frustrated one only over a weak guess
+        # ("I think I was charged twice... charged twice" is a payment problem, said anxiously).
+        doubt = SURE_HANDOFF_INTENT if caller_emotion(tracker) == "angry" else WEAK_HANDOFF_INTENT
+        if upset and (parsed.get("confidence") or 0) < doubt and intent != "contact_human_agent":
             intent = "caller_upset"
         key = "account" if intent in ACCOUNT_INTENTS else intent
         lead = HANDOFF_LEADS.get(key, HANDOFF_LEADS["contact_human_agent"])
@@ -826,7 +847,10 @@ SELF_SERVICE_INTENTS = {"create_account", "recover_password", "edit_account"}
 HOW_TO = re.compile(r"\b(?:how (?:do|can|would|should|could) (?:i|we|you)|where (?:do|can) i|is there a way|what do i (?:do|need))\b", re.IGNORECASE)
 
 # "Hang on", "one sec", "give me a minute": the caller asks the bot to wait.
-WAIT_WORDS = re.compile(r"\b(?:hang on|hold on|let me think|(?:one|a|just a) (?:sec|second|moment|minute)|give me a (?:sec|second|moment|minute))\b", re.IGNORECASE)
+WAIT_WORDS = re.compile(
+    r"\b(?:hang on|hold on|let me think|(?:one|a|just a|give me a) (?:sec|second|moment|minute)\b(?!\s+(?:one|ones|item|items|order|time|shirt|pair)\b))\b",
+    re.IGNORECASE,
+)  # not "add a second one"
 
 
 def form_before_turn(tracker: Tracker) -> Optional[str]:
@@ -990,6 +1014,9 @@ class ActionGoodbye(Action):
         if MORE_TO_SAY.search(tracker.latest_message.get("text") or ""):
             dispatcher.utter_message(text=say("go_on"))
             return events + [SlotSet("pending_confirmation", None)]
+        if not words and tracker.get_slot("pending_confirmation") in TASK_CONFIRMATIONS:
+            # "Let's not do it today, I'll think about it" to "shall I open a refund?": a no to the question.
+            return events + ActionDecline().run(dispatcher, tracker, domain)
         if (words and confidence >= GOODBYE_WITH_WORDS) or (helped and confidence >= SURE_GOODBYE):
             return events + end_call(dispatcher, "caller_goodbye")
         dispatcher.utter_message(text=say("confirm_end_call"))

@@ -460,8 +460,13 @@ def _read_run(tokens: list[_Token], i: int, blocked: set[int]) -> _Run | None:
                 break
             if word in _PAUSES and len(chunker.digits_so_far()) in _WHOLE_NUMBER_LENGTHS:
                 break  # "...eight seven four. Two charges, same day": the number was complete
-            if word in _PAUSES and _whole_number_at(tokens, j + gap, blocked):
-                break  # "three nine six. One oh two three nine six.": said again in full
+            so_far = chunker.digits_so_far()
+            following = _run_after_gaps(tokens, j + gap, blocked) if word in _PAUSES or len(so_far) in _WHOLE_NUMBER_LENGTHS else None
+            if following is not None and word in _PAUSES and (len(following.digits) in _WHOLE_NUMBER_LENGTHS or following.digits == so_far):
+                break  # "three nine six. One oh two three nine six.": said again in full, or "...one five. Four three two one five."
+            if following is not None and len(so_far) in _WHOLE_NUMBER_LENGTHS and _phrase_at(tokens, j, _FILLERS) \
+                    and len(so_far + following.digits) not in _WHOLE_NUMBER_LENGTHS + (11,):
+                break  # "one oh six three four seven like five days ago": the number was complete
             after = j + gap
             if (word in _PAUSES or word in _SEPARATORS) and _text(tokens, after) in _UNITS and _text(tokens, after + 1) in _UNITS.keys() | _TEENS.keys() | _TENS.keys():
                 chunker.pause_before_pair()
@@ -488,12 +493,11 @@ def _read_run(tokens: list[_Token], i: int, blocked: set[int]) -> _Run | None:
 _WHOLE_NUMBER_LENGTHS = (6, 10)
 
 
-def _whole_number_at(tokens: list[_Token], j: int, blocked: set[int]) -> bool:
-    """Whether a whole order or phone number starts at j, after the gaps a run steps over."""
+def _run_after_gaps(tokens: list[_Token], j: int, blocked: set[int]) -> _Run | None:
+    """The run that starts at j, after the gaps a run steps over; None if no number follows."""
     while j < len(tokens) and (gap := _gap_length(tokens, j)):
         j += gap
-    run = _read_run(tokens, j, blocked) if j < len(tokens) else None
-    return run is not None and len(run.digits) in _WHOLE_NUMBER_LENGTHS
+    return _read_run(tokens, j, blocked) if j < len(tokens) else None
 
 
 def _gap_length(tokens: list[_Token], j: int) -> int:
