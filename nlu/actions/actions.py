@@ -438,7 +438,6 @@ def asks_what_was_proposed(tracker: Tracker, task: Optional[str], number: Option
 
 # "Don't cancel it", "not change it": the task named only to be refused.
 NEGATED_TASK = re.compile(r"\b(?:don'?t|do not|not|never|no need to)\s+(?:\w+\s+)?(?:cancel|change|refund|return|send)", re.IGNORECASE)
-HESITATION = re.compile(r"\b(?:not sure|wait|instead|rather|hold on|hang on|maybe|should i|let me think)\b", re.IGNORECASE)
 
 
 class ActionHandleInform(Action):
@@ -732,8 +731,10 @@ class ActionConfirm(Action):
 # The task a pending proposal carries out, and words that make a yes no yes ("not sure", "wait").
 PENDING_TASKS = {"cancel": "cancel_order", "address": "change_shipping_address", "refund": "get_refund"}
 _NO = r"no\b(?! (?:problem|worries|rush|hurry|big deal|biggie)\b)|nope"  # "no worries" is no no
+_HESITATE = r"not sure|wait|instead|rather|hold on|hang on|maybe|should i|let me think"
 NO_WORD = re.compile(rf"\b({_NO}|don'?t)", re.IGNORECASE)
-HEDGE = re.compile(rf"\b({_NO}|not sure|wait|instead|rather|hold on|hang on)", re.IGNORECASE)
+HEDGE = re.compile(rf"\b({_NO}|{_HESITATE})", re.IGNORECASE)
+HESITATION = re.compile(rf"\b({_HESITATE})\b", re.IGNORECASE)  # a hedge without a no
 YES_LEAD = re.compile(r"^\W*(?:yes|yeah|yep|yup|sure|correct|right|exactly|that's (?:right|it|the one)|uh-huh|mm-hm+)\b", re.IGNORECASE)
 
 
