@@ -458,17 +458,9 @@ def _read_run(tokens: list[_Token], i: int, blocked: set[int]) -> _Run | None:
             gap = _gap_length(tokens, j) or int(word == "and" and chunker.accepts_and)
             if last is None or not gap:
                 break
-            if word in _PAUSES and len(chunker.digits_so_far()) in _WHOLE_NUMBER_LENGTHS:
-                break  # "...eight seven four. Two charges, same day": the number was complete
-            so_far = chunker.digits_so_far()
-            following = _run_after_gaps(tokens, j + gap, blocked) if word in _PAUSES or len(so_far) in _WHOLE_NUMBER_LENGTHS else None
-            if following is not None and word in _PAUSES and (len(following.digits) in _WHOLE_NUMBER_LENGTHS or following.digits == so_far):
-                break  # "three nine six. One oh two three nine six.": said again in full, or "...one five. Four three two one five."
-            if following is not None and len(so_far) in _WHOLE_NUMBER_LENGTHS and _phrase_at(tokens, j, _FILLERS) \
-                    and len(so_far + following.digits) not in _WHOLE_NUMBER_LENGTHS + (11,):
-                break  # "one oh six three four seven like five days ago": the number was complete
-            after = j + gap
-            if (word in _PAUSES or word in _SEPARATORS) and _text(tokens, after) in _UNITS and _text(tokens, after + 1) in _UNITS.keys() | _TEENS.keys() | _TENS.keys():
+            if _complete_before_gap(tokens, j, gap, blocked, chunker.digits_so_far()):
+                break
+            if (word in _PAUSES or word in _SEPARATORS) and _text(tokens, j + gap) in _UNITS and _text(tokens, j + gap + 1) in _PAIR_WORDS:
                 chunker.pause_before_pair()
             j += gap
             continue
@@ -491,6 +483,27 @@ def _read_run(tokens: list[_Token], i: int, blocked: set[int]) -> _Run | None:
 # is whole, and what follows is a new sentence. Shorter runs go on across a pause ("one oh
 # four... two three three").
 _WHOLE_NUMBER_LENGTHS = (6, 10)
+
+
+_PAIR_WORDS = _UNITS.keys() | _TEENS.keys() | _TENS.keys()  # the second word of "five twelve"
+
+
+def _complete_before_gap(tokens: list[_Token], j: int, gap: int, blocked: set[int], so_far: str) -> bool:
+    """Whether the number read so far ends at the gap at j: a whole number before a pause
+    ("...eight seven four. Two charges, same day"); a pause before the number said again in
+    full or once more ("three nine six. One oh two three nine six.", "...one five. Four three
+    two one five."); a filler after a whole number that what follows would not complete
+    ("one oh six three four seven like five days ago")."""
+    whole = len(so_far) in _WHOLE_NUMBER_LENGTHS
+    if tokens[j].text in _PAUSES:
+        if whole:
+            return True
+        following = _run_after_gaps(tokens, j + gap, blocked)
+        return following is not None and (len(following.digits) in _WHOLE_NUMBER_LENGTHS or following.digits == so_far)
+    if whole and _phrase_at(tokens, j, _FILLERS):
+        following = _run_after_gaps(tokens, j + gap, blocked)
+        return following is not None and len(so_far + following.digits) not in _WHOLE_NUMBER_LENGTHS + (11,)
+    return False
 
 
 def _run_after_gaps(tokens: list[_Token], j: int, blocked: set[int]) -> _Run | None:
