@@ -66,6 +66,12 @@ def cmd_eval_kb(args: argparse.Namespace, settings: Settings) -> int:
     return run(settings, args, echo)
 
 
+def cmd_eval_turns(args: argparse.Namespace, settings: Settings) -> int:
+    from eval.turn_taking import run
+
+    return run(settings, args, echo)
+
+
 def cmd_eval_calls(args: argparse.Namespace, settings: Settings) -> int:
     from eval.calls.suite import run
 
@@ -102,6 +108,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--show-misses", action="store_true", help="list every question whose article was not ranked first, and every false answer")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.set_defaults(func=cmd_eval_kb)
+    p = ev.add_parser(
+        "turns",
+        help="turn-taking: false cut-offs and response delay of each turn-stop policy",
+        description=(
+            "Voices every item of eval/data/turns/SET.yaml (a caller's words split where they pause: between sentences, "
+            "mid-sentence, after a filler, between digit groups; and complete turns) twice, in several voices and line "
+            "conditions with 0.5, 0.8 or 1.2 s pauses, and traces what a call's pipeline sees (Silero VAD, Whisper, Smart "
+            "Turn v3.2). Then replays each turn-stop policy on those traces and prints false cut-offs (the turn ended with "
+            "more speech to come) and response delay, overall and per kind, pause, voice family and line. Starts Piper if "
+            "needed; about 10 minutes for the tuning set. Results go to eval/results/turns_SET.json (cut-off transcripts "
+            "only for the tuning set)."
+        ),
+    )
+    p.add_argument("--set", choices=("tuning", "blind"), default="tuning", help="which item set (default tuning; the blind set is never tuned on)")
+    p.add_argument("--grid", action="store_true", help="also replay other thresholds and holds (for choosing them on the tuning set)")
+    p.add_argument(
+        "--reuse-traces", action="store_true",
+        help="replay the policies on the traces the last run of this set saved in var/eval/ (seconds instead of minutes)",
+    )
+    p.add_argument("--json", action="store_true", help="print the results as JSON")
+    p.set_defaults(func=cmd_eval_turns)
     p = ev.add_parser(
         "calls",
         help="whole-call scenarios: task success, containment, correct handoffs, turns, latency",

@@ -111,3 +111,27 @@ async def test_tts_service_streams_a_wav_as_audio_frames_at_the_output_rate() ->
     assert audio and {f.sample_rate for f in audio} == {8000}, changed("TTSService", "resampling to the output rate", "stopped")
     seconds = sum(len(f.audio) for f in audio) / 2 / 8000
     assert 0.4 < seconds < 0.6, changed("TTSService", f"the WAV's length (got {seconds:.2f} s of 0.5 s)", "no longer keeps")
+
+
+# --- pipecat.audio.turn.smart_turn._whisper_features ------------------------------------
+
+
+def test_smart_turn_features_are_the_ones_pipecats_own_analyzer_feeds_the_model() -> None:
+    from pipecat.audio.turn.smart_turn import _whisper_features
+    from pipecat.audio.turn.smart_turn.local_smart_turn_v3 import LocalSmartTurnAnalyzerV3
+
+    from voicebot.voice.smart_turn import TurnCompletionModel
+
+    compute = getattr(_whisper_features, "compute_whisper_log_mel_features", None)
+    assert compute is not None, changed("smart_turn._whisper_features", "compute_whisper_log_mel_features")
+    assert "do_normalize" in keyword_names(compute), changed("smart_turn._whisper_features", "compute_whisper_log_mel_features(audio, *, do_normalize)", "changed")
+    features = compat.smart_turn_features(np.zeros(8 * 16000, dtype=np.float32))
+    assert features.shape == (80, 800), changed("smart_turn._whisper_features", f"the 80 x 800 log-mel shape (got {features.shape})", "changed")
+
+    # Behaviour: our one shared session gives the probability pipecat's analyzer gives.
+    rng = np.random.default_rng(7)
+    t = np.arange(3 * 16000) / 16000
+    audio = (0.3 * np.sin(2 * np.pi * 180 * t) * (1 + np.sin(2 * np.pi * 3 * t)) + 0.01 * rng.standard_normal(t.size)).astype(np.float32)
+    theirs = LocalSmartTurnAnalyzerV3()._predict_endpoint(audio)["probability"]
+    ours = TurnCompletionModel().probability(audio)
+    assert abs(ours - theirs) < 1e-4, changed("LocalSmartTurnAnalyzerV3", f"its features or model (ours {ours:.4f}, theirs {theirs:.4f})", "changed")

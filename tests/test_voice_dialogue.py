@@ -12,6 +12,7 @@ from pipecat.frames.frames import (
     BotStoppedSpeakingFrame,
     EndWorkerFrame,
     Frame,
+    InputAudioRawFrame,
     InputDTMFFrame,
     InterruptionFrame,
     TranscriptionFrame,
@@ -29,7 +30,7 @@ from voicebot.voice.carrier import CallInfo
 from voicebot.voice.dtmf import AGENT_REQUEST, DTMFCollector
 from voicebot.voice.frames import BotTurnSpokenFrame
 from voicebot.voice.tts import SpeechCache, say_dollar_amounts
-from voicebot.voice.turns import unfinished_number
+from voicebot.voice.turns import TurnEndRule, TurnExpectation, unfinished_number
 
 CALL_ID = "CAtest"
 TRANSFER = {"transfer_to": "the people queue"}  # whatever the carrier needs to move the call
@@ -81,7 +82,7 @@ def processor(dialogue: ScriptedDialogue, **kwargs) -> CallDialogueProcessor:
     return CallDialogueProcessor(
         dialogue=dialogue,
         call=CallInfo(call_id=CALL_ID, caller="+15550100", parameters={"campaign": "spring"}, transfer=TRANSFER),
-        **{"user_speech_timeout_s": 0.1, **kwargs},
+        **{"turn_rule": TurnEndRule(pause_s=0.1), **kwargs},
     )
 
 
@@ -379,12 +380,65 @@ async def test_pause_inside_an_order_number_keeps_the_turn_open() -> None:
         ]
 
     held = ScriptedDialogue()
-    await run_test(processor(held, digit_hold_s=1.0), frames_to_send=read_out_in_two_parts())
+    await run_test(processor(held, turn_rule=TurnEndRule(pause_s=0.1, digit_hold_s=1.0)), frames_to_send=read_out_in_two_parts())
     assert held.said == [(CALL_ID, "It's 1 0 4 2 3 3.")]
 
     hasty = ScriptedDialogue()  # without the hold the pause ends the turn: the number is cut in two
-    await run_test(processor(hasty, digit_hold_s=0.0), frames_to_send=read_out_in_two_parts())
+    await run_test(processor(hasty, turn_rule=TurnEndRule(pause_s=0.1, digit_hold_s=0.0)), frames_to_send=read_out_in_two_parts())
     assert hasty.said == [(CALL_ID, "It's 1 0 4"), (CALL_ID, "2 3 3.")]
+
+
+class FixedVerdict:
+    """The Smart Turn model's interface (TurnCompletionModel.probability) with a set answer; counts the audio it hears."""
+
+    def __init__(self, probability: float) -> None:
+        self.answer = probability
+        self.heard_samples: list[int] = []
+
+    def probability(self, audio) -> float:
+        self.heard_samples.append(len(audio))
+        return self.answer
+
+
+def said_with_a_pause(first: str, then: str, pause_s: float) -> list[Frame]:
+    """A caller who pauses `pause_s` after `first` (with 0.3 s of their audio before the pause), then says `then`."""
+    audio = [InputAudioRawFrame(b"\x10\x00" * 320, 16000, 1) for _ in range(15)]  # 15 x 20 ms
+    return [
+        VADUserStartedSpeakingFrame(), *audio, VADUserStoppedSpeakingFrame(stop_secs=0.2),
+        transcript(first), SleepFrame(pause_s),
+        VADUserStartedSpeakingFrame(), SleepFrame(0.05), VADUserStoppedSpeakingFrame(stop_secs=0.2),
+        transcript(then), SleepFrame(1.8),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("verdict", "turns"),
+    [(0.1, ["I ordered a coffee maker two weeks ago it still hasn't come."]),  # sounds unfinished: the turn waits
+     (0.8, ["I ordered a coffee maker two weeks ago", "it still hasn't come."])],  # sounds finished: the pause ends it
+)
+async def test_smart_turns_verdict_keeps_a_paused_caller_s_turn_open_or_ends_it(verdict: float, turns: list[str]) -> None:
+    model, dialogue = FixedVerdict(verdict), ScriptedDialogue()
+    rule = TurnEndRule(pause_s=0.1, complete_threshold=0.5, incomplete_hold_s=1.0)
+    await run_test(
+        processor(dialogue, turn_rule=rule, turn_model=model),
+        frames_to_send=said_with_a_pause("I ordered a coffee maker two weeks ago", "it still hasn't come.", 0.5),
+    )
+    assert [text for _, text in dialogue.said] == turns
+    assert model.heard_samples and model.heard_samples[0] >= 15 * 320  # it judged the caller's own audio
+
+
+async def test_a_sure_finished_verdict_answers_before_the_speech_timeout() -> None:
+    async def turns_heard(verdict: float) -> list[str]:
+        dialogue = ScriptedDialogue()
+        rule = TurnEndRule(pause_s=0.6, finished_threshold=0.9)
+        await run_test(
+            processor(dialogue, turn_rule=rule, turn_model=FixedVerdict(verdict)),
+            frames_to_send=said_with_a_pause("Where is my order?", "Thanks.", 0.3),
+        )
+        return [text for _, text in dialogue.said]
+
+    assert await turns_heard(0.95) == ["Where is my order?", "Thanks."]  # ended before the caller went on
+    assert await turns_heard(0.7) == ["Where is my order? Thanks."]  # the 0.6 s timeout had not passed
 
 
 async def test_expected_digits_follow_the_question() -> None:
@@ -395,7 +449,7 @@ async def test_expected_digits_follow_the_question() -> None:
     dialogue = ScriptedDialogue({"change my address": asks_last_four})
     proc = processor(dialogue)
     await run_test(proc, frames_to_send=caller_says("change my address"))
-    assert proc.turn_stop.expected_digits == 4
+    assert proc.turn_stop.expected == TurnExpectation(digits=4)
 
 
 def test_speech_cache_keeps_recent_sentences_within_its_size() -> None:

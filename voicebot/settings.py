@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -66,7 +67,22 @@ class Settings(BaseSettings):
         0.2, description="Further pause after a speech segment before the caller's turn ends (runs while Whisper transcribes)."
     )
     turn_digit_hold_s: float = Field(
-        1.0, description="Extra wait when the caller stopped midway through reading out a number."
+        1.3, ge=0.0, description="Extra wait when the caller stopped midway through reading out a number or before an address's zip code."
+    )
+    turn_detector: Literal["smart-turn", "pause"] = Field(
+        "smart-turn",
+        description="What decides that a caller's pause ends their turn: Smart Turn v3.2 on the audio plus word and digit rules, "
+        "or the pause alone (with the digit hold). `voicebot-eval turns` compares them.",
+    )
+    turn_finished_threshold: float = Field(
+        1.01, ge=0.0, le=1.01,
+        description="Smart Turn probability at or above which the turn ends without the speech timeout (above 1: never).",
+    )
+    turn_complete_threshold: float = Field(
+        0.5, ge=0.0, le=1.0, description="Smart Turn probability below which a paused caller has not finished their thought."
+    )
+    turn_incomplete_hold_s: float = Field(
+        1.0, ge=0.0, description="How much longer an unfinished-sounding turn waits for more speech before it ends anyway."
     )
     speech_cache_mb: int = Field(
         32, description="Memory for synthesised sentences reused across calls (fixed prompts); 0 turns the cache off."

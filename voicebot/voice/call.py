@@ -41,16 +41,22 @@ from voicebot.voice.compat import wait_for_user
 from voicebot.voice.dtmf import DTMFCollector
 from voicebot.voice.frames import BotTurnSpokenFrame
 from voicebot.voice.hold import KEYS_ON_HOLD, Hold, HoldDialogue
-from voicebot.voice.turns import BargeInTurnStartStrategy, PhoneTurnStopStrategy
+from voicebot.voice.smart_turn import TurnCompletionModel
+from voicebot.voice.turns import BargeInTurnStartStrategy, PhoneTurnStopStrategy, TurnEndRule, TurnExpectation
 
 logger = logging.getLogger(__name__)
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 # How many digits the number the bot just asked for has (Rasa's requested_slot):
 # the turn is held open while fewer have been read out.
-DIGITS_BY_SLOT = {"order_number": 6, "identity_answer": 4}
+DIGITS_BY_SLOT = {"order_number": 6, "identity_answer": 4, "new_address": 5}  # the address ends with its zip code
 DEFAULT_EXPECTED_DIGITS = 6
 LONG_FIRST_SENTENCE_WORDS = 10
+
+
+def turn_expectation(requested_slot: str | None) -> TurnExpectation:
+    """What the caller's next turn should hold, from the slot the bot asked for: how many digits, and whether a number ends it."""
+    return TurnExpectation(DIGITS_BY_SLOT.get(requested_slot or "", DEFAULT_EXPECTED_DIGITS), ends_with_number=requested_slot == "new_address")
 
 
 class Dialogue(HoldDialogue, Protocol):
@@ -96,13 +102,13 @@ class CallDialogueProcessor(UserTurnProcessor):
         silence_timeout_s: float = 8.0,
         max_silences: int = 3,
         barge_in_min_speech_s: float = 0.6,
-        user_speech_timeout_s: float = 0.2,
-        digit_hold_s: float = 1.0,
+        turn_rule: TurnEndRule | None = None,
+        turn_model: TurnCompletionModel | None = None,
         hold_announce_s: float = 45.0,
         bridges: Bridges | None = None,
         **kwargs: Any,
     ) -> None:
-        self.turn_stop = PhoneTurnStopStrategy(user_speech_timeout=user_speech_timeout_s, digit_hold_s=digit_hold_s)
+        self.turn_stop = PhoneTurnStopStrategy(rule=turn_rule, turn_model=turn_model)
         # pipecat's idle controller times silence only while the bot is idle:
         # it starts when the bot stops speaking and stops when anyone speaks.
         super().__init__(
@@ -258,7 +264,7 @@ class CallDialogueProcessor(UserTurnProcessor):
                 await self._speak_turn(turn)
 
     async def _speak_turn(self, turn: BotTurn) -> None:
-        self.turn_stop.expected_digits = DIGITS_BY_SLOT.get(turn.requested_slot or "", DEFAULT_EXPECTED_DIGITS)
+        self.turn_stop.expected = turn_expectation(turn.requested_slot)
         await self._speak(turn.bot_texts)
         if turn.end_call:
             await self._end("resolved")

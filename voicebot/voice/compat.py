@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator
 
+import numpy as np
+
 from pipecat.frames.frames import Frame
 from pipecat.services.tts_service import TTSService
 from pipecat.turns.user_turn_processor import UserTurnProcessor
@@ -35,3 +37,15 @@ def wav_audio_frames(tts: TTSService, chunks: AsyncIterator[bytes], context_id: 
     pipecat's HTTP TTS services do; TTSService has no public method for it.
     """
     return tts._stream_audio_frames_from_iterator(chunks, strip_wav_header=True, context_id=context_id)
+
+
+def smart_turn_features(audio: np.ndarray) -> np.ndarray:
+    """8 s of 16 kHz audio → the normalised Whisper log-mel features Smart Turn v3 reads.
+
+    pipecat vendors the feature extractor (so that it needs no `transformers`) in the
+    private module `pipecat.audio.turn.smart_turn._whisper_features`; the model is only
+    right with exactly these features.
+    """
+    from pipecat.audio.turn.smart_turn._whisper_features import compute_whisper_log_mel_features
+
+    return compute_whisper_log_mel_features(audio, do_normalize=True)

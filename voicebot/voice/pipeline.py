@@ -2,7 +2,8 @@
 
 Per call: the carrier's websocket in → Silero VAD → Whisper → CallDialogueProcessor →
 Piper → the carrier's websocket out. Per process (`VoiceResources`): the loaded Whisper
-model, the HTTP session to Piper and the DialogueService, so a new call costs no model load.
+and Smart Turn models, the HTTP session to Piper and the DialogueService, so a new call
+costs no model load.
 """
 
 from __future__ import annotations
@@ -36,8 +37,10 @@ from voicebot.voice.call import CallDialogueProcessor
 from voicebot.voice.carrier import CallInfo
 from voicebot.voice.latency import TurnLatencyObserver
 from voicebot.voice.recording import CallRecording
+from voicebot.voice.smart_turn import TurnCompletionModel
 from voicebot.voice.stt import SharedWhisperSTTService
 from voicebot.voice.tts import PiperHttpTTSService, SpeechCache
+from voicebot.voice.turns import TurnEndRule
 from voicebot.voice.whisper import transcribe_turn
 
 if TYPE_CHECKING:
@@ -82,6 +85,7 @@ class VoiceResources:
     whisper: "WhisperModel"
     http: aiohttp.ClientSession
     speech_cache: SpeechCache | None = None
+    turn_model: TurnCompletionModel | None = None  # Smart Turn, unless VOICEBOT_TURN_DETECTOR=pause
     active_calls: int = 0
     bridges: Bridges = field(default_factory=Bridges)  # calls on hold that an agent's browser can join
 
@@ -90,8 +94,15 @@ class VoiceResources:
         """Warms the loaded Whisper model up (off the event loop) and opens the HTTP session to Piper."""
         # The first decode allocates the decoder's buffers: pay that now, not on a caller's turn.
         await asyncio.to_thread(transcribe_turn, whisper, np.zeros(16000, dtype=np.float32))
+        turn_model = None
+        if settings.turn_detector == "smart-turn":
+            turn_model = await asyncio.to_thread(TurnCompletionModel)
+            await asyncio.to_thread(turn_model.probability, np.zeros(16000, dtype=np.float32))
         cache = SpeechCache(settings.speech_cache_mb * 2**20) if settings.speech_cache_mb > 0 else None
-        return cls(settings=settings, dialogue=dialogue, whisper=whisper, http=aiohttp.ClientSession(), speech_cache=cache)
+        return cls(
+            settings=settings, dialogue=dialogue, whisper=whisper, http=aiohttp.ClientSession(),
+            speech_cache=cache, turn_model=turn_model,
+        )
 
     async def close(self) -> None:
         await self.http.close()
@@ -125,7 +136,7 @@ async def run_call(
         model_name=settings.whisper_model,
         beam_size=settings.whisper_beam_size,
         initial_prompt=settings.whisper_initial_prompt or None,
-        audio_passthrough=settings.record_calls,  # only the recorder needs the caller's audio after STT
+        audio_passthrough=True,  # the turn-stop strategy (Smart Turn) and the recorder hear the caller after STT
     )
     dialogue = CallDialogueProcessor(
         dialogue=resources.dialogue,
@@ -134,8 +145,8 @@ async def run_call(
         silence_timeout_s=settings.silence_timeout_s,
         max_silences=settings.silence_max_prompts,
         barge_in_min_speech_s=settings.barge_in_min_speech_s,
-        user_speech_timeout_s=settings.user_speech_timeout_s,
-        digit_hold_s=settings.turn_digit_hold_s,
+        turn_rule=TurnEndRule.from_settings(settings),
+        turn_model=resources.turn_model,
         hold_announce_s=settings.hold_announce_s,
         bridges=resources.bridges,
     )
