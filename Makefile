@@ -51,9 +51,12 @@ serve: train
 	.venv/bin/voicebot serve --no-train
 
 # Debian packages the tests need: PostgreSQL server binaries (DATABASE_URL tests),
-# Chromium (the agent desktop browser test, driven by Playwright) and espeak-ng (the call
-# evaluation's espeak voice and Kokoro's English phonemes).
-DEBIAN_TEST_PACKAGES := $(if $(wildcard /usr/lib/postgresql/*/bin/initdb),,postgresql) $(if $(shell command -v chromium),,chromium) $(if $(shell command -v espeak-ng),,espeak-ng)
+# Chromium (the agent desktop browser test, driven by Playwright), espeak-ng (the call
+# evaluation's espeak voice and Kokoro's English phonemes) and Asterisk's recorded English
+# prompts with their transcripts (real telephone speech for Smart Turn and the evals).
+DEBIAN_TEST_PACKAGES := $(if $(wildcard /usr/lib/postgresql/*/bin/initdb),,postgresql) $(if $(shell command -v chromium),,chromium) $(if $(shell command -v espeak-ng),,espeak-ng) \
+	$(if $(wildcard /usr/share/asterisk/sounds/en_US_f_Allison/agent-alreadyon.wav),,asterisk-core-sounds-en-wav) \
+	$(if $(wildcard /usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz),,asterisk-core-sounds-en)
 
 test-services:
 	@if [ -n "$(strip $(DEBIAN_TEST_PACKAGES))" ]; then \

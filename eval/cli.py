@@ -121,7 +121,11 @@ def build_parser() -> argparse.ArgumentParser:
             "only for the tuning set)."
         ),
     )
-    p.add_argument("--set", choices=("tuning", "blind"), default="tuning", help="which item set (default tuning; the blind set is never tuned on)")
+    p.add_argument(
+        "--set", choices=("tuning", "blind", "recorded"), default="tuning",
+        help="which item set (default tuning; the blind set is never tuned on; recorded: a real person's telephone prompts "
+        "from Debian's asterisk-core-sounds-en-wav, whole and split mid-sentence)",
+    )
     p.add_argument("--grid", action="store_true", help="also replay other thresholds and holds (for choosing them on the tuning set)")
     p.add_argument(
         "--reuse-traces", action="store_true",

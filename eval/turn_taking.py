@@ -30,9 +30,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gzip
 import itertools
 import json
 import time
+import wave
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
@@ -48,6 +50,9 @@ if TYPE_CHECKING:
     from voicebot.voice.turns import TurnExpectation
 
 DATA_DIR = PROJECT_ROOT / "eval" / "data" / "turns"
+RECORDED_DIR = Path("/usr/share/asterisk/sounds/en_US_f_Allison")  # Debian asterisk-core-sounds-en-wav, CC-BY-SA-3.0
+RECORDED_TEXTS = Path("/usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz")  # asterisk-core-sounds-en
+RECORDED_VOICE = "allison-recorded"
 RESULTS_FILE = PROJECT_ROOT / "eval" / "results" / "turns.json"
 TRACES_DIR = PROJECT_ROOT / "var" / "eval"  # traces hold the set's words: kept out of the repository
 KINDS = ("complete", "between_sentences", "mid_sentence", "hesitation", "digit_groups")
@@ -59,6 +64,7 @@ PAUSES_S = (0.5, 0.8, 1.2)
 SET_VOICES = {
     "tuning": ("joe", "joe-slow", "espeak-us", "joe-fast", "joe-low"),
     "blind": ("kokoro-jf_alpha", "joe", "kokoro-jm_kumo", "espeak-us", "kokoro-jf_nezumi", "joe-slow"),
+    "recorded": (RECORDED_VOICE,),
 }
 LINES = ({}, {"snr_db": 20.0, "loss": 0.02}, {"snr_db": 30.0})
 LEAD_S, TAIL_S = 0.5, 4.0
@@ -73,6 +79,7 @@ class TurnItem:
     kind: str
     asked: str
     parts: tuple[str, ...]
+    recording: str | None = None  # a recorded person's WAV (the recorded set) instead of a synthetic voice
 
 
 @dataclass(frozen=True)
@@ -116,12 +123,42 @@ class Outcome:
 
 
 def load_items(set_name: str) -> list[TurnItem]:
+    if set_name == "recorded":
+        return recorded_items()
     raw = yaml.safe_load((DATA_DIR / f"{set_name}.yaml").read_text())
     items = []
     for n, entry in enumerate(raw.get("turns") or [], 1):
         if entry.get("kind") not in KINDS or entry.get("asked") not in ASKED_SLOTS or not entry.get("parts"):
             raise ValueError(f"{set_name}.yaml item {n}: needs kind in {KINDS}, asked in {tuple(ASKED_SLOTS)} and parts")
         items.append(TurnItem(entry["kind"], entry["asked"], tuple(str(p) for p in entry["parts"])))
+    return items
+
+
+def recorded_items(limit: int = 60) -> list[TurnItem]:
+    """Real telephone speech: Asterisk's English prompts (one speaker, 8 kHz, with their transcripts).
+
+    Every prompt of six words or more that ends a sentence gives two items: the whole
+    prompt (complete) and the prompt split at its middle word (mid-sentence), so the
+    part before the pause has the unfinished intonation of a person still speaking.
+    """
+    if not RECORDED_TEXTS.exists():
+        raise SystemExit(
+            "The recorded set needs Debian's asterisk-core-sounds-en-wav and asterisk-core-sounds-en "
+            "(apt-get install asterisk-core-sounds-en-wav asterisk-core-sounds-en)"
+        )
+    items = []
+    for line in gzip.open(RECORDED_TEXTS, "rt").read().splitlines():
+        name, _, text = line.partition(": ")
+        words = text.split()
+        wav = RECORDED_DIR / f"{name}.wav"
+        if len(words) >= 6 and text.endswith((".", "?")) and "..." not in text and not text.startswith("[") and wav.exists():
+            half = len(words) // 2
+            items += [
+                TurnItem("complete", "open", (text,), str(wav)),
+                TurnItem("mid_sentence", "open", (" ".join(words[:half]), " ".join(words[half:])), str(wav)),
+            ]
+        if len(items) >= 2 * limit:
+            break
     return items
 
 
@@ -153,9 +190,9 @@ def policies(settings: Settings, grid: bool) -> list[Policy]:
         Policy("smart-turn+digits", engine(chosen)),
     ]
     if grid:
-        for finished, threshold, hold in itertools.product((0.9, 1.01), (0.3, 0.5, 0.7), (0.8, 1.0, 1.3)):
-            rule = replace(chosen, finished_threshold=finished, complete_threshold=threshold, incomplete_hold_s=hold)
-            found.append(Policy(f"finished {finished:g}, threshold {threshold:g}, hold {hold:g} s", engine(rule)))
+        for threshold, hold, digit_hold in itertools.product((0.3, 0.5, 0.7), (0.8, 1.0, 1.3), (1.0, 1.3, 1.6)):
+            rule = replace(chosen, complete_threshold=threshold, incomplete_hold_s=hold, digit_hold_s=digit_hold)
+            found.append(Policy(f"threshold {threshold:g}, hold {hold:g} s, digits {digit_hold:g} s", engine(rule)))
         for pause_s in (0.3, 0.5):
             found.append(Policy(f"pause {pause_s:g} s, otherwise as chosen", engine(replace(chosen, pause_s=pause_s))))
         found.append(Policy("model only (no word rules)", engine(replace(chosen, word_rules=False))))
@@ -178,7 +215,12 @@ def voiced(item: TurnItem, voice: str, pause_s: float, line: dict, seed: int, tt
     from eval.calls.voices import synthesise
     from voicebot.telephony.twilio.caller import lin2ulaw, ulaw2lin
 
-    audio, rate = synthesise(voice, " ".join(item.parts), tts_url)
+    if item.recording:
+        with wave.open(item.recording) as recorded:
+            rate = recorded.getframerate()
+            audio = np.frombuffer(recorded.readframes(recorded.getnframes()), dtype=np.int16).astype(np.float32) / 32768.0
+    else:
+        audio, rate = synthesise(voice, " ".join(item.parts), tts_url)
     speech = trim_silence(soxr.resample(audio.astype(np.float32), rate, 8000))
     pieces, start = [np.zeros(int(LEAD_S * 8000), dtype=np.float32)], 0
     for cut in part_boundaries(speech, item.parts, whisper):
@@ -282,7 +324,7 @@ def trace(item: TurnItem, voice: str, pause_s: float, line: dict, audio: np.ndar
         resumed = segments[n + 1][0] if n + 1 < len(segments) else None
         pauses.append(Pause(stop, transcript_free, " ".join(heard), turn_model.probability(turn_audio), resumed))
     return Trace(
-        item=item, voice=voice, family=VOICES[voice].family, pause_s=pause_s,
+        item=item, voice=voice, family="recorded" if item.recording else VOICES[voice].family, pause_s=pause_s,
         line=line_name(line),
         pauses=tuple(pauses), speech_end=segments[-1][1] - settings.vad_stop_secs if segments else 0.0,
     )
@@ -299,7 +341,7 @@ def recordings(items: list[TurnItem], set_name: str) -> list[tuple[TurnItem, str
     voices = SET_VOICES[set_name]
     plan = []
     for n, item in enumerate(items):
-        for k in range(2):
+        for k in range(1 if item.recording else 2):  # a recording is one take
             i = 2 * n + k
             plan.append((item, voices[i % len(voices)], PAUSES_S[(n + k) % len(PAUSES_S)], LINES[i % len(LINES)], i))
     return plan
@@ -341,7 +383,8 @@ def traced(items: list[TurnItem], set_name: str, settings: Settings, echo: Calla
 
     plan = recordings(items, set_name)
     whisper = load_whisper(settings, echo=echo)  # also finds the word boundaries where the pauses go
-    piper = None if PiperServer(settings).healthy() else PiperServer(settings)
+    synthetic = any(item.recording is None for item in items)
+    piper = None if not synthetic or PiperServer(settings).healthy() else PiperServer(settings)
     try:
         if piper is not None:
             echo("Starting Piper to voice the callers ...")
@@ -369,7 +412,7 @@ def save_traces(traces: list[Trace], path: Path) -> None:
 
 def load_traces(path: Path) -> list[Trace]:
     def rebuilt(raw: dict) -> Trace:
-        item = TurnItem(raw["item"]["kind"], raw["item"]["asked"], tuple(raw["item"]["parts"]))
+        item = TurnItem(**{**raw["item"], "parts": tuple(raw["item"]["parts"])})
         fields = {k: v for k, v in raw.items() if k in Trace.__dataclass_fields__}
         return Trace(**{**fields, "item": item, "pauses": tuple(Pause(**p) for p in raw["pauses"])})
 
@@ -397,7 +440,7 @@ def run(settings: Settings, args: argparse.Namespace, echo: Callable[[str], None
             "by_family": grouped(outcomes, lambda t: t.family),
             "by_line": grouped(outcomes, lambda t: t.line),
         }
-        if args.set == "tuning":  # the blind set's words are never printed
+        if args.set != "blind":  # the blind set's words are never printed
             report["policies"][policy.name]["cut_offs"] = [
                 {"parts": list(t.item.parts), "voice": t.voice, "pause_s": t.pause_s, "heard": [p.text for p in t.pauses],
                  "probabilities": [round(p.probability, 3) for p in t.pauses]}

@@ -427,20 +427,6 @@ async def test_smart_turns_verdict_keeps_a_paused_caller_s_turn_open_or_ends_it(
     assert model.heard_samples and model.heard_samples[0] >= 15 * 320  # it judged the caller's own audio
 
 
-async def test_a_sure_finished_verdict_answers_before_the_speech_timeout() -> None:
-    async def turns_heard(verdict: float) -> list[str]:
-        dialogue = ScriptedDialogue()
-        rule = TurnEndRule(pause_s=0.6, finished_threshold=0.9)
-        await run_test(
-            processor(dialogue, turn_rule=rule, turn_model=FixedVerdict(verdict)),
-            frames_to_send=said_with_a_pause("Where is my order?", "Thanks.", 0.3),
-        )
-        return [text for _, text in dialogue.said]
-
-    assert await turns_heard(0.95) == ["Where is my order?", "Thanks."]  # ended before the caller went on
-    assert await turns_heard(0.7) == ["Where is my order? Thanks."]  # the 0.6 s timeout had not passed
-
-
 async def test_expected_digits_follow_the_question() -> None:
     asks_last_four = BotTurn(
         call_id=CALL_ID, caller_text="change my address", bot_texts=["What are the last four digits of your phone?"],

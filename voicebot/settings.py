@@ -74,10 +74,6 @@ class Settings(BaseSettings):
         description="What decides that a caller's pause ends their turn: Smart Turn v3.2 on the audio plus word and digit rules, "
         "or the pause alone (with the digit hold). `voicebot-eval turns` compares them.",
     )
-    turn_finished_threshold: float = Field(
-        1.01, ge=0.0, le=1.01,
-        description="Smart Turn probability at or above which the turn ends without the speech timeout (above 1: never).",
-    )
     turn_complete_threshold: float = Field(
         0.5, ge=0.0, le=1.0, description="Smart Turn probability below which a paused caller has not finished their thought."
     )

@@ -124,7 +124,6 @@ class TurnEndRule:
     """How long a pause must last before the caller's turn is over (`voicebot-eval turns` chose these)."""
 
     pause_s: float = 0.2  # the speech timeout: silence past the VAD's stop when nothing says wait or go
-    finished_threshold: float = 1.01  # Smart Turn's P(finished) at or above it: end as soon as the words are in
     complete_threshold: float = 0.5  # P(finished) below it: the thought is not finished…
     incomplete_hold_s: float = 1.0  # …so wait this much longer than the pause for more speech
     digit_hold_s: float = 1.3  # the longer wait inside a half-read number or before an address's zip code
@@ -135,7 +134,6 @@ class TurnEndRule:
         smart = settings.turn_detector == "smart-turn"
         return cls(
             pause_s=settings.user_speech_timeout_s,
-            finished_threshold=settings.turn_finished_threshold if smart else 1.01,
             complete_threshold=settings.turn_complete_threshold if smart else 0.0,
             incomplete_hold_s=settings.turn_incomplete_hold_s,
             digit_hold_s=settings.turn_digit_hold_s,
@@ -154,11 +152,9 @@ def turn_end_wait(text: str, complete_probability: float | None, expected: TurnE
         return rule.pause_s + rule.digit_hold_s
     if rule.word_rules and (unfinished_sentence(text) or greeting_only(text)):
         return rule.pause_s + rule.incomplete_hold_s
-    if complete_probability is None:
-        return rule.pause_s
-    if complete_probability < rule.complete_threshold:
+    if complete_probability is not None and complete_probability < rule.complete_threshold:
         return rule.pause_s + rule.incomplete_hold_s
-    return 0.0 if complete_probability >= rule.finished_threshold else rule.pause_s
+    return rule.pause_s
 
 
 class BargeInTurnStartStrategy(BaseUserTurnStartStrategy):
@@ -248,7 +244,7 @@ class PhoneTurnStopStrategy(BaseUserTurnStopStrategy):
     which reports that the caller paused and the transcript is in. Then `turn_end_wait`
     decides, from the words and Smart Turn's verdict on the turn's audio (computed at
     the VAD stop, while Whisper transcribes), how long the silence since the VAD stop
-    must be: the speech timeout, nothing more when the model is sure, the digit hold
+    must be: the speech timeout, or longer: the digit hold
     inside a half-read number, the incomplete hold after "I want to …". `expected`
     says what the bot just asked for; the dialogue sets it per turn. Without
     `turn_model` only the word and digit rules apply.
