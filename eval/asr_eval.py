@@ -14,6 +14,8 @@ import argparse
 import json
 import re
 import time
+import wave
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -121,7 +123,7 @@ def evaluate(model, clips: list[tuple[str, str, np.ndarray]], settings: Settings
     times, samples = [], []
     for voice, text, audio in clips:
         started = time.perf_counter()
-        heard = transcribe_turn(model, audio, beam_size=settings.whisper_beam_size, initial_prompt=settings.whisper_initial_prompt or None)
+        heard = transcribe_turn(model, audio, beam_size=settings.whisper_beam_size, initial_prompt=settings.whisper_initial_prompt or None).text
         times.append((time.perf_counter() - started) * 1000)
         reference, hypothesis = normalise(text), normalise(heard)
         wrong = word_errors(reference, hypothesis)
@@ -168,12 +170,21 @@ def run(settings: Settings, args: argparse.Namespace, echo: Callable[[str], None
         result = evaluate(model, clips, settings, window)
         report["windows"].append(result)
         echo(f"  WER {result['wer']:.1%}, digit strings exact {result['digit_strings_exact']}, p50 {result['time']['p50_ms']} ms")
+    if args.prompts:
+        shop = [Clip("shop", name, text, audio, len(digit_string(normalise(text))) >= 4) for name, text, audio in clips]
+        others = recorded_clips() + no_speech_clips()
+        echo(f"Comparing the domain prompt's policies on {len(shop)} shop turns, {len(others)} other clips ...")
+        report["prompts"] = compare_prompts(model, shop + others, settings, echo)
     report["generated_at"] = time.strftime("%Y-%m-%dT%H:%M:%S")
     RESULTS_FILE.parent.mkdir(parents=True, exist_ok=True)
     RESULTS_FILE.write_text(json.dumps(report, indent=2))
     summary = [{k: v for k, v in w.items() if k != "samples"} for w in report["windows"]]
+    prompts = {
+        policy: {kind: {k: v for k, v in r.items() if k != "samples"} for kind, r in kinds.items()}
+        for policy, kinds in report.get("prompts", {}).items()
+    }
     if args.json:
-        print(json.dumps({**report, "windows": summary}, indent=2))
+        print(json.dumps({**report, "windows": summary, "prompts": prompts}, indent=2))
     else:
         for w in summary:
             by_voice = ", ".join(f"{v} {e:.1%}" for v, e in w["wer_by_voice"].items())
@@ -181,5 +192,119 @@ def run(settings: Settings, args: argparse.Namespace, echo: Callable[[str], None
                 f"window {w['window_s']:>4g} s: WER {w['wer']:.1%} ({by_voice}); digit strings exact "
                 f"{w['digit_strings_exact']}; per turn p50 {w['time']['p50_ms']} ms, p95 {w['time']['p95_ms']} ms"
             )
+        for policy, kinds in prompts.items():
+            cells = []
+            for kind, r in kinds.items():
+                wer = f"WER {r['wer']:.1%}, " if r["wer"] is not None else ""
+                digits = f"digits {r['digit_strings_exact']}, " if r["digit_strings_exact"] else ""
+                cells.append(f"{kind}: {wer}{digits}wrong {r['wrong']}/{r['clips']} (doubt catches {r['wrong_caught_by_doubt']}, doubts {r['right_but_doubted']} right)")
+            print(f"prompt {policy:6s} " + "; ".join(cells))
         echo(f"Results written to {RESULTS_FILE.relative_to(PROJECT_ROOT)}")
     return 0
+
+
+# --- what the domain prompt does to speech that is not about an order -----------------
+
+RECORDED_DIR = Path("/usr/share/asterisk/sounds/en_US_f_Allison")  # Debian asterisk-core-sounds-en-wav, CC-BY-SA-3.0
+RECORDED_TEXTS = Path("/usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz")  # asterisk-core-sounds-en
+HOLD_MUSIC_DIR = Path("/usr/share/asterisk/moh")  # Debian asterisk-moh-opsound-wav, CC-BY-SA-3.0
+SHOP_WORDS = {"order", "orders", "cancel", "refund", "delivery", "tracking", "address", "zip", "package", "number", "shipping"}
+PROMPT_POLICIES = ("always", "never", "number")  # the domain prompt on every turn, on none, only while a number is expected
+
+
+@dataclass(frozen=True)
+class Clip:
+    kind: str  # "shop" (caller turns), "recorded" (a person's non-shop telephone speech), "no speech"
+    source: str  # the voice, or what the no-speech audio is
+    text: str  # the reference ('' for no speech)
+    audio: np.ndarray
+    number_expected: bool  # a bot that asked for a number would have heard this turn
+
+
+def recorded_clips(limit: int = 80) -> list[Clip]:
+    """A person's telephone speech with its transcript: Asterisk's English prompts (none about orders)."""
+    import gzip
+    import soxr
+
+    if not RECORDED_TEXTS.exists():
+        raise SystemExit("needs Debian's asterisk-core-sounds-en-wav and asterisk-core-sounds-en (apt-get install them)")
+    clips = []
+    for line in gzip.open(RECORDED_TEXTS, "rt").read().splitlines():
+        name, _, text = line.partition(": ")
+        wav = RECORDED_DIR / f"{name}.wav"
+        if not text or text.startswith("[") or not wav.exists() or len(text.split()) < 2 or len(text) > 160:
+            continue
+        with wave.open(str(wav)) as recording:
+            audio = np.frombuffer(recording.readframes(recording.getnframes()), dtype=np.int16).astype(np.float32) / 32768.0
+            rate = recording.getframerate()
+        clips.append(Clip("recorded", "allison (recorded)", text.strip(" ."), over_the_phone(audio, rate), False))
+        if len(clips) >= limit:
+            break
+    return clips
+
+
+def no_speech_clips(seed: int = 3) -> list[Clip]:
+    """What a line carries when nobody speaks: silence, line hiss, hold music (no transcript is right)."""
+    import soxr
+
+    rng = np.random.default_rng(seed)
+    clips = [Clip("no speech", "silence", "", over_the_phone(np.zeros(16000 * 2, dtype=np.float32), 16000), False)]
+    for level in (0.003, 0.01, 0.03):
+        noise = (level * rng.standard_normal(16000 * 2)).astype(np.float32)
+        clips.append(Clip("no speech", f"hiss {20 * np.log10(level):.0f} dBFS", "", over_the_phone(noise, 16000), False))
+    for wav in sorted(HOLD_MUSIC_DIR.glob("*.wav"))[:5]:
+        with wave.open(str(wav)) as music:
+            rate = music.getframerate()
+            music.setpos(min(music.getnframes() // 3, 20 * rate))
+            pcm = np.frombuffer(music.readframes(3 * rate * music.getnchannels()), dtype=np.int16)
+            audio = pcm.reshape(-1, music.getnchannels()).mean(axis=1).astype(np.float32) / 32768.0
+        clips.append(Clip("no speech", f"hold music {wav.stem}", "", over_the_phone(0.3 * audio, rate), False))
+    return clips
+
+
+def compare_prompts(model, clips: list[Clip], settings: Settings, echo: Callable[[str], None]) -> dict:
+    """Each prompt policy over every clip: WER and digits on shop turns, WER and invented shop words on
+    other speech, hallucinations on no speech; and how many of each the doubt signals catch."""
+    from voicebot.voice.whisper import transcribe_turn, words_of
+
+    report = {}
+    for policy in PROMPT_POLICIES:
+        echo(f"  prompt {policy}: {len(clips)} clips ...")
+        tallies: dict[str, dict] = {}
+        for clip in clips:
+            prompt_on = policy == "always" or (policy == "number" and clip.number_expected)
+            heard = transcribe_turn(
+                model, clip.audio, beam_size=settings.whisper_beam_size,
+                initial_prompt=(settings.whisper_initial_prompt or None) if prompt_on else None,
+            )
+            t = tallies.setdefault(clip.kind, {"clips": 0, "errors": 0, "words": 0, "digits": [0, 0], "wrong": 0, "wrong_doubted": 0, "right_doubted": 0, "samples": []})
+            t["clips"] += 1
+            reference, hypothesis = normalise(clip.text), normalise(heard.text)
+            if clip.kind == "no speech":
+                wrong = bool(hypothesis)  # anything heard is made up
+            else:
+                errors = word_errors(reference, hypothesis)
+                t["errors"], t["words"] = t["errors"] + errors, t["words"] + len(reference)
+                invented = (set(words_of(heard.text)) & SHOP_WORDS) - set(words_of(clip.text))
+                wrong = bool(invented) if clip.kind == "recorded" else errors / max(1, len(reference)) > 0.5
+                if len(digit_string(reference)) >= 4:
+                    t["digits"][1] += 1
+                    t["digits"][0] += digit_string(reference) == digit_string(hypothesis)
+            t["wrong"] += wrong
+            t["wrong_doubted"] += wrong and heard.doubt is not None
+            t["right_doubted"] += (not wrong) and heard.doubt is not None
+            t["samples"].append({"source": clip.source, "said": clip.text, "heard": heard.text, "doubt": heard.doubt, "avg_logprob": round(heard.avg_logprob, 3)})
+        report[policy] = {
+            kind: {
+                "clips": t["clips"],
+                "wer": round(t["errors"] / t["words"], 4) if t["words"] else None,
+                "digit_strings_exact": f"{t['digits'][0]}/{t['digits'][1]}" if t["digits"][1] else None,
+                # shop: turns more than half wrong; recorded: shop words it invented; no speech: any words at all
+                "wrong": t["wrong"],
+                "wrong_caught_by_doubt": t["wrong_doubted"],
+                "right_but_doubted": t["right_doubted"],
+                "samples": t["samples"],
+            }
+            for kind, t in tallies.items()
+        }
+    return report

@@ -96,6 +96,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_eval_voice_latency)
     p = ev.add_parser("asr", help="speech recognition word error rate and speed over a phone line", description="Voices the caller turns in eval/data/asr_caller_turns.txt (Piper at two speeds, and espeak-ng's US voice when espeak-ng is installed), sends them through an 8 kHz mu-law line and transcribes them as a call does, once per Whisper encoder window. Prints word error rate, exact digit strings and time per turn. Starts Piper if it is not running. Results go to eval/results/asr.json.")
     p.add_argument("--windows", type=lambda v: [float(x) for x in v.split(",")], default=[30.0, 10.0], help="comma-separated encoder windows in seconds (default 30,10; 30 is Whisper's own)")
+    p.add_argument(
+        "--prompts", action="store_true",
+        help="also compare the domain prompt on every turn, on none and only while a number is expected, on the shop turns, "
+        "a person's recorded telephone prompts (Debian asterisk-core-sounds-en-wav) and no-speech audio (silence, hiss, hold "
+        "music from asterisk-moh-opsound-wav): WER, shop words it invents, hallucinations, and what the doubt signals catch",
+    )
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.set_defaults(func=cmd_eval_asr)
     p = ev.add_parser("soak", help="many calls in a row: does the engine's memory stay flat?", description="Places --calls short phone calls one after another on the engine's Twilio WebSocket (starting the engine if none is running) and reads its resident memory and open-call count from /health after each. Prints the memory growth per call after the warm-up calls. Results go to eval/results/soak.json.")

@@ -315,7 +315,7 @@ def trace(item: TurnItem, voice: str, pause_s: float, line: dict, audio: np.ndar
         clip = audio[int(clip_start * 16000) : int(stop * 16000)]
         clip = np.concatenate([clip, np.zeros(int(STT_TRAILING_SILENCE_S * 16000), dtype=np.float32)])
         began = time.perf_counter()
-        text = transcribe_turn(whisper, clip, beam_size=settings.whisper_beam_size, initial_prompt=settings.whisper_initial_prompt or None)
+        text = transcribe_turn(whisper, clip, beam_size=settings.whisper_beam_size, initial_prompt=settings.whisper_initial_prompt or None).text
         took = time.perf_counter() - began
         transcript_free = max(stop, transcript_free) + took  # one transcription at a time, in order
         if text:

@@ -65,7 +65,7 @@ def test_a_half_read_number_waits_the_digit_hold_even_when_it_sounds_finished() 
 
 def test_an_address_is_not_over_before_its_zip_code() -> None:
     address = turn_expectation("new_address")
-    assert address == TurnExpectation(digits=5, ends_with_number=True)
+    assert address == TurnExpectation(digits=5, ends_with_number=True, number_asked=True)
     assert turn_end_wait("221 Cedar Drive, apartment 6.", 0.99, address, RULE) == pytest.approx(1.5)
     assert turn_end_wait("221 Cedar Drive, apartment 6, Madison, 5 3 7 0 3.", 0.99, address, RULE) == pytest.approx(0.2)
 

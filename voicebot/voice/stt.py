@@ -16,11 +16,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from pipecat.frames.frames import ErrorFrame, Frame, TranscriptionFrame
+from pipecat.processors.frame_processor import FrameDirection
 from pipecat.services.settings import STTSettings
 from pipecat.services.stt_service import SegmentedSTTService
 from pipecat.transcriptions.language import Language
 from pipecat.utils.time import time_now_iso8601
 
+from voicebot.voice.frames import ExpectedAnswerFrame
 from voicebot.voice.whisper import NO_SPEECH_PROB, transcribe_turn
 
 if TYPE_CHECKING:
@@ -41,13 +43,17 @@ class SharedWhisperSTTService(SegmentedSTTService):
         model_name: str,
         beam_size: int = 1,
         initial_prompt: str | None = None,
+        prompt_when: str = "always",
         no_speech_prob: float = NO_SPEECH_PROB,
         **kwargs: Any,
     ) -> None:
+        """`prompt_when`: "always", "number" (only while the bot waits for a number) or "never" (Settings.whisper_prompt_when)."""
         super().__init__(settings=STTSettings(model=model_name, language=Language.EN), **kwargs)
         self._whisper = whisper_model
         self._beam_size = beam_size
         self._initial_prompt = initial_prompt
+        self._prompt_when = prompt_when
+        self._number_asked = False  # from the dialogue's ExpectedAnswerFrame after each bot turn
         self._no_speech_prob = no_speech_prob
 
     @property
@@ -58,14 +64,26 @@ class SharedWhisperSTTService(SegmentedSTTService):
     def can_generate_metrics(self) -> bool:
         return True
 
+    async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
+        if isinstance(frame, ExpectedAnswerFrame):
+            self._number_asked = frame.expected.number_asked  # ends here: nothing further upstream needs it
+            return
+        await super().process_frame(frame, direction)
+
+    @property
+    def prompt(self) -> str | None:
+        """The prompt the next segment is decoded with."""
+        wanted = self._prompt_when == "always" or (self._prompt_when == "number" and self._number_asked)
+        return self._initial_prompt if wanted else None
+
     async def run_stt(self, audio: bytes) -> AsyncGenerator[Frame, None]:
         """One caller segment (16 kHz 16-bit PCM) → at most one final TranscriptionFrame."""
         await self.start_processing_metrics()
         samples = np.frombuffer(audio, dtype=np.int16).astype(np.float32) / 32768.0
         try:
-            text = await asyncio.to_thread(
+            heard = await asyncio.to_thread(
                 transcribe_turn, self._whisper, samples, beam_size=self._beam_size,
-                initial_prompt=self._initial_prompt, no_speech_prob=self._no_speech_prob,
+                initial_prompt=self.prompt, no_speech_prob=self._no_speech_prob,
             )
         except Exception as error:  # noqa: BLE001 - any decoder failure must not end the call
             logger.error("Whisper failed: %s", error)
@@ -73,5 +91,7 @@ class SharedWhisperSTTService(SegmentedSTTService):
             return
         finally:
             await self.stop_processing_metrics()
-        if text:
-            yield TranscriptionFrame(text, CALLER, time_now_iso8601(), "en")
+        if heard.text:
+            if heard.doubt:
+                logger.info("Whisper doubts %r (%s)", heard.text, heard.doubt)
+            yield TranscriptionFrame(heard.text, CALLER, time_now_iso8601(), "en", result=heard)

@@ -117,6 +117,7 @@ class TurnExpectation:
 
     digits: int = 6  # the length of the number a half-read one is measured against
     ends_with_number: bool = False  # an address: not over before its zip code
+    number_asked: bool = False  # the bot asked for a number (order, phone digits, zip code, address)
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,10 @@ Whisper was trained on full windows and very short ones make it drop words.
 
 from __future__ import annotations
 
+import re
 import threading
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, Iterator
 
 import numpy as np
@@ -58,14 +60,46 @@ class ShortWindowWhisperModel(WhisperModel):
 NO_SPEECH_PROB = 0.6  # segments Whisper itself thinks are silence are dropped
 MAX_COMPRESSION_RATIO = 2.0  # text this repetitive ("delivery, delivery, ...") is a decoding loop
 MIN_AVG_LOGPROB = -1.0
+ECHO_RUN_WORDS = 3  # a run this long copied from the prompt counts as echoed
+ECHO_SHARE = 0.8  # …and a transcript mostly made of such runs is the prompt, not the caller
 
 
-def suspicious(segments: list[Any], text: str, initial_prompt: str | None) -> bool:
-    """Signs of a failed decode: a repetition loop, very low confidence, or the prompt echoed back."""
-    if any(s.compression_ratio > MAX_COMPRESSION_RATIO or s.avg_logprob < MIN_AVG_LOGPROB for s in segments):
-        return True
-    words = text.lower().strip(" .,!?")
-    return bool(initial_prompt and len(words) > 12 and words in initial_prompt.lower())
+@dataclass(frozen=True)
+class Heard:
+    """One caller segment's transcript and what Whisper's own scores say about it."""
+
+    text: str
+    avg_logprob: float = 0.0  # the least sure segment's mean token log-probability (0 when nothing was heard)
+    compression_ratio: float = 0.0  # gzip ratio of the text: high means a repetition loop
+    doubt: str | None = None  # why not to act on it: "prompt echo", "repetition", "unsure"; None: trust it
+
+
+def words_of(text: str) -> list[str]:
+    return re.sub(r"[^a-z0-9' ]+", " ", text.lower()).split()
+
+
+def echoes_prompt(text: str, prompt: str | None) -> bool:
+    """True when most of `text` is made of runs of words copied from `prompt` ("Customer service call about an online order.")."""
+    words, source = words_of(text), words_of(prompt or "")
+    if len(words) < ECHO_RUN_WORDS or not source:
+        return False
+    runs = {tuple(source[i : i + ECHO_RUN_WORDS]) for i in range(len(source) - ECHO_RUN_WORDS + 1)}
+    covered = [False] * len(words)
+    for i in range(len(words) - ECHO_RUN_WORDS + 1):
+        if tuple(words[i : i + ECHO_RUN_WORDS]) in runs:
+            covered[i : i + ECHO_RUN_WORDS] = [True] * ECHO_RUN_WORDS
+    return sum(covered) >= ECHO_SHARE * len(words)
+
+
+def doubt_about(segments: list[Any], text: str, initial_prompt: str | None) -> str | None:
+    """Signs of a failed decode: the prompt echoed back, a repetition loop, very low confidence."""
+    if echoes_prompt(text, initial_prompt):
+        return "prompt echo"
+    if any(s.compression_ratio > MAX_COMPRESSION_RATIO for s in segments):
+        return "repetition"
+    if any(s.avg_logprob < MIN_AVG_LOGPROB for s in segments):
+        return "unsure"
+    return None
 
 
 def transcribe_turn(
@@ -75,12 +109,13 @@ def transcribe_turn(
     beam_size: int = 1,
     initial_prompt: str | None = None,
     no_speech_prob: float = NO_SPEECH_PROB,
-) -> str:
-    """One caller turn (16 kHz float32) → its text; '' when Whisper thinks it was not speech.
+) -> Heard:
+    """One caller turn (16 kHz float32) → its text ('' when Whisper thinks it was not speech) and scores.
 
     Blocking: run it in a worker thread. Decoding is greedy-or-beam at temperature 0
     only, because temperature-fallback re-decodes took 13–21 s on noisy audio. A
-    short-window decode that looks wrong (`suspicious`) is redone with the full window.
+    short-window decode that looks wrong (`doubt_about`) is redone with the full window;
+    if it still looks wrong the result says why, and the call asks the caller to repeat.
     """
 
     def decode() -> tuple[list[Any], str]:
@@ -99,8 +134,16 @@ def transcribe_turn(
         return speech, " ".join(s.text.strip() for s in speech).strip()
 
     segments, text = decode()
-    if isinstance(model, ShortWindowWhisperModel) and model.min_window_s < FULL_WINDOW_S:
-        if suspicious(segments, text, initial_prompt):
-            with model.window(FULL_WINDOW_S):
-                segments, text = decode()
-    return text
+    doubt = doubt_about(segments, text, initial_prompt)
+    if doubt and isinstance(model, ShortWindowWhisperModel) and model.min_window_s < FULL_WINDOW_S:
+        with model.window(FULL_WINDOW_S):
+            segments, text = decode()
+        doubt = doubt_about(segments, text, initial_prompt)
+    if not text:
+        return Heard("")
+    return Heard(
+        text,
+        avg_logprob=min(s.avg_logprob for s in segments),
+        compression_ratio=max(s.compression_ratio for s in segments),
+        doubt=doubt,
+    )
