@@ -247,6 +247,8 @@ def no_speech_clips(seed: int = 3) -> list[Clip]:
     """What a line carries when nobody speaks: silence, line hiss, hold music (no transcript is right)."""
     import soxr
 
+    if not any(HOLD_MUSIC_DIR.glob("*.wav")):
+        raise SystemExit("needs Debian's asterisk-moh-opsound-wav for hold music (apt-get install asterisk-moh-opsound-wav)")
     rng = np.random.default_rng(seed)
     clips = [Clip("no speech", "silence", "", over_the_phone(np.zeros(16000 * 2, dtype=np.float32), 16000), False)]
     for level in (0.003, 0.01, 0.03):

@@ -89,3 +89,18 @@ def test_turn_audio_keeps_a_short_pre_roll_before_speech_and_the_last_seconds_of
     assert samples.size == 2000 and np.allclose(samples, 2000 / 32768)  # the cap keeps the newest audio
     audio.clear()
     assert audio.samples().size == 0
+
+
+@pytest.mark.parametrize("text", ["Hang on, let me find it.", "Let me see.", "One second, it's on the email", "Hold on"])
+def test_a_caller_looking_something_up_gets_the_long_wait(text: str) -> None:
+    assert turn_end_wait(text, 0.99, OPEN, RULE) == pytest.approx(1.5)
+
+
+@pytest.mark.parametrize("text", ["I mean", "So basically", "It's, you know"])
+def test_a_lead_in_is_not_the_point(text: str) -> None:
+    assert unfinished_sentence(text)
+    assert turn_end_wait(text, 0.99, OPEN, RULE) == pytest.approx(1.2)
+
+
+def test_looking_up_is_heard_only_at_the_end() -> None:
+    assert turn_end_wait("Let me see, it's order 1 0 4 2 3 3. Where is it?", 0.99, OPEN, RULE) == pytest.approx(0.2)

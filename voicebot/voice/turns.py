@@ -50,6 +50,10 @@ CONNECTIVES = {
     "to", "for", "with", "of", "at", "in", "on", "from", "about", "my", "your", "our", "the", "a", "an", "this",
     "is", "was", "are", "were", "i", "i'm", "it's", "we", "can", "could", "would", "will", "just", "also",
 } | FILLERS
+LEAD_INS = ("i mean", "you know", "basically", "actually", "let me think")  # said before the point, not as it
+# The caller is looking something up ("let me find the email"): the wait is as long as inside a number.
+LOOKING_UP = ("let me see", "let me check", "let me find", "let me look", "hang on", "hold on", "one sec", "one second",
+              "one moment", "just a moment", "just a sec", "bear with me")
 GREETINGS = {"hi", "hello", "hey", "hiya", "morning", "afternoon", "evening"}
 LEAD_IN_WORDS = GREETINGS | FILLERS | {"there", "good", "oh", "yeah", "yes", "okay", "ok", "so", "well"}
 TURN_AUDIO_PRE_ROLL_S = 0.7  # Smart Turn hears the turn from 0.5 s before the VAD's 0.2 s start delay
@@ -87,9 +91,19 @@ def unfinished_number(text: str, expected_digits: int) -> bool:
 
 
 def unfinished_sentence(text: str) -> bool:
-    """True when the words so far stop on a connective or filler ("… and", "I want to", "so um")."""
+    """True when the words so far stop on a connective, a filler or a lead-in ("… and", "I want to", "so um", "I mean")."""
     words = re.sub(r"[^a-z0-9' ]+", " ", text.lower()).split()
-    return bool(words) and words[-1] in CONNECTIVES
+    return bool(words) and (words[-1] in CONNECTIVES or ends_with(words, LEAD_INS))
+
+
+def looking_up(text: str) -> bool:
+    """True when the caller stopped to look something up ("Hang on, let me find it"): in their last six words."""
+    tail = " " + " ".join(re.sub(r"[^a-z0-9' ]+", " ", text.lower()).split()[-6:]) + " "
+    return any(f" {phrase} " in tail for phrase in LOOKING_UP)
+
+
+def ends_with(words: list[str], phrases: tuple[str, ...]) -> bool:
+    return any(words[-len(p.split()) :] == p.split() for p in phrases)
 
 
 def greeting_only(text: str) -> bool:
@@ -127,7 +141,7 @@ class TurnEndRule:
     pause_s: float = 0.2  # the speech timeout: silence past the VAD's stop when nothing says wait or go
     complete_threshold: float = 0.5  # P(finished) below it: the thought is not finished…
     incomplete_hold_s: float = 1.0  # …so wait this much longer than the pause for more speech
-    digit_hold_s: float = 1.3  # the longer wait inside a half-read number or before an address's zip code
+    digit_hold_s: float = 1.3  # the longer wait: inside a half-read number, before an address's zip code, while looking up
     word_rules: bool = True  # also wait on a trailing connective or filler, and after a bare greeting
 
     @classmethod
@@ -150,6 +164,8 @@ def turn_end_wait(text: str, complete_probability: float | None, expected: TurnE
     groups sound finished.
     """
     if unfinished_number(text, expected.digits) or (expected.ends_with_number and trailing_digits(text) < expected.digits):
+        return rule.pause_s + rule.digit_hold_s
+    if rule.word_rules and looking_up(text):
         return rule.pause_s + rule.digit_hold_s
     if rule.word_rules and (unfinished_sentence(text) or greeting_only(text)):
         return rule.pause_s + rule.incomplete_hold_s
