@@ -368,6 +368,25 @@ def summary(outcomes: list[tuple[Trace, Outcome]]) -> dict:
     }
 
 
+def smart_turn_separation(traces: list[Trace]) -> dict[str, float | None]:
+    """Per voice family: P(Smart Turn scores a turn's last pause above a pause inside a thought), the AUC.
+
+    Inside a thought: the earlier pauses of mid-sentence, hesitation and digit-group items
+    (a pause between two sentences may rightly sound finished).
+    """
+    families: dict[str, tuple[list[float], list[float]]] = {}
+    for t in traces:
+        final, inside = families.setdefault(t.family, ([], []))
+        if t.pauses:
+            final.append(t.pauses[-1].probability)
+        if t.item.kind in ("mid_sentence", "hesitation", "digit_groups"):
+            inside += [pause.probability for pause in t.pauses[:-1]]
+    return {
+        family: round(float(np.mean([(f > m) + 0.5 * (f == m) for f in final for m in inside])), 3) if final and inside else None
+        for family, (final, inside) in sorted(families.items())
+    }
+
+
 def grouped(outcomes: list[tuple[Trace, Outcome]], key: Callable[[Trace], str]) -> dict[str, dict]:
     groups: dict[str, list] = {}
     for pair in outcomes:
@@ -430,7 +449,10 @@ def run(settings: Settings, args: argparse.Namespace, echo: Callable[[str], None
     else:
         traces = traced(items, args.set, settings, echo)
         save_traces(traces, cache)
-    report = {"set": args.set, "items": len(items), "recordings": len(traces), "policies": {}}
+    report = {
+        "set": args.set, "items": len(items), "recordings": len(traces),
+        "smart_turn_auc": smart_turn_separation(traces), "policies": {},
+    }
     for policy in policies(settings, args.grid):
         outcomes = [(t, replay(t, policy)) for t in traces]
         report["policies"][policy.name] = {
@@ -465,5 +487,6 @@ def run(settings: Settings, args: argparse.Namespace, echo: Callable[[str], None
                 f"{k} {v['false_cut_offs']}/{v['recordings']} cut, {v['delay_p50_ms']} ms" for k, v in result[group].items()
             )
             print(f"  {name} {group[3:]}: {cells}")
+    print("Smart Turn AUC, a turn's last pause against a pause inside a thought: " + ", ".join(f"{k} {v}" for k, v in report["smart_turn_auc"].items()))
     echo(f"Results written to {results.relative_to(PROJECT_ROOT)}")
     return 0

@@ -24,8 +24,7 @@ class Segment:  # the two scores of a faster-whisper Segment that doubt_about re
 
 @pytest.mark.parametrize(
     "text",
-    ["Customer service call about an online order.", "Cancel, refund, delivery, tracking, address.",
-     "My order number is 1 0 4 2 3 3."],
+    ["Customer service call about an online order.", "Cancel, refund, delivery, tracking, address.", "Cancel, refund, delivery,"],
 )
 def test_the_prompt_read_back_is_an_echo(text: str) -> None:
     assert echoes_prompt(text, PROMPT)
@@ -34,7 +33,8 @@ def test_the_prompt_read_back_is_an_echo(text: str) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["My order number is 1 0 5 6 2 0.", "I want to cancel my order.", "This is ridiculous.", "Where is my delivery?"],
+    ["My order number is 1 0 4 2 3 3.", "It's 1 0 4 2 3 3.", "My zip code 7 8 7 0 4.", "I'm calling about an online order.",
+     "I want to cancel my order.", "This is ridiculous.", "Where is my delivery?"],
 )
 def test_a_caller_using_the_prompts_words_is_not_an_echo(text: str) -> None:
     assert not echoes_prompt(text, PROMPT)

@@ -79,9 +79,14 @@ def words_of(text: str) -> list[str]:
 
 
 def echoes_prompt(text: str, prompt: str | None) -> bool:
-    """True when most of `text` is made of runs of words copied from `prompt` ("Customer service call about an online order.")."""
+    """True when most of `text` is made of runs of words copied from `prompt` ("Customer service call about an online order.").
+
+    Digits are the caller's own: the prompt's example numbers are real order numbers
+    and zip codes a caller may read out ("My order number is 1 0 4 2 3 3"), and an echo
+    of the prompt on silence has come back as its words, never as its numbers.
+    """
     words, source = words_of(text), words_of(prompt or "")
-    if len(words) < ECHO_RUN_WORDS or not source:
+    if len(words) < ECHO_RUN_WORDS or not source or any(w.isdigit() for w in words):
         return False
     runs = {tuple(source[i : i + ECHO_RUN_WORDS]) for i in range(len(source) - ECHO_RUN_WORDS + 1)}
     covered = [False] * len(words)
