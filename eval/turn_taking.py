@@ -17,8 +17,8 @@ pause with more speech still to come is a **false cut-off**; the **response dela
 from the end of the last speech to the end of the turn (what the dialogue and TTS then
 add is the same for every policy; `voicebot-eval latency` measures it). Policies:
 
-- `pause`: the speech timeout alone, holding longer only inside a half-read number
-  (the strategy calls used before Smart Turn);
+- `pause`: the speech timeout alone, holding 1 s longer only inside a half-read number
+  (the strategy calls used before Smart Turn, as it was);
 - `smart-turn`: pipecat's TurnAnalyzerUserTurnStopStrategy with LocalSmartTurnAnalyzerV3
   as shipped (finished when the model says > 0.5, else after 3 s of silence);
 - `smart-turn+digits`: the engine's strategy (`voicebot.voice.turns.turn_end_hold`):
@@ -72,6 +72,7 @@ FRAME_S = 0.02  # Twilio's 20 ms packets
 STT_PRE_ROLL_S = 1.0  # SegmentedSTTService keeps up to 1 s of audio from before the VAD's start
 STT_TRAILING_SILENCE_S = 0.5
 SMART_TURN_FALLBACK_S = 3.0  # pipecat's SmartTurnParams.stop_secs
+BEFORE_DIGIT_HOLD_S = 1.0  # the digit hold of the strategy before Smart Turn
 
 
 @dataclass(frozen=True)
@@ -178,14 +179,19 @@ def replay(trace: Trace, policy: Policy) -> Outcome:
 
 
 def policies(settings: Settings, grid: bool) -> list[Policy]:
-    from voicebot.voice.turns import TurnEndRule, turn_end_wait
+    from voicebot.voice.turns import TurnEndRule, turn_end_wait, unfinished_number
 
     def engine(rule: TurnEndRule) -> Callable[[Pause, TurnExpectation], float]:
         return lambda pause, expected: turn_end_wait(pause.text, pause.probability, expected, rule)
 
+    def before(pause: Pause, expected: TurnExpectation) -> float:
+        """The strategy before Smart Turn: the speech timeout, 1 s more inside a half-read number (6 digits but for the last four)."""
+        digits = 4 if expected.digits == 4 else 6
+        return settings.user_speech_timeout_s + (BEFORE_DIGIT_HOLD_S if unfinished_number(pause.text, digits) else 0.0)
+
     chosen = TurnEndRule.from_settings(settings.model_copy(update={"turn_detector": "smart-turn"}))
     found = [
-        Policy("pause", engine(TurnEndRule.from_settings(settings.model_copy(update={"turn_detector": "pause"})))),
+        Policy("pause", before),
         Policy("smart-turn", lambda pause, _: 0.0 if pause.probability > 0.5 else SMART_TURN_FALLBACK_S),
         Policy("smart-turn+digits", engine(chosen)),
     ]

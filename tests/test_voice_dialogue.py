@@ -390,13 +390,13 @@ async def test_pause_inside_an_order_number_keeps_the_turn_open() -> None:
 
 
 class FixedVerdict:
-    """The Smart Turn model's interface (TurnCompletionModel.probability) with a set answer; counts the audio it hears."""
+    """The Smart Turn model's interface (TurnCompletionModel.judge) with a set answer; counts the audio it hears."""
 
     def __init__(self, probability: float) -> None:
         self.answer = probability
         self.heard_samples: list[int] = []
 
-    def probability(self, audio) -> float:
+    async def judge(self, audio) -> float:
         self.heard_samples.append(len(audio))
         return self.answer
 
@@ -426,6 +426,24 @@ async def test_smart_turns_verdict_keeps_a_paused_caller_s_turn_open_or_ends_it(
     )
     assert [text for _, text in dialogue.said] == turns
     assert model.heard_samples and model.heard_samples[0] >= 15 * 320  # it judged the caller's own audio
+
+
+class SlowVerdict(FixedVerdict):
+    """A verdict that comes long after the transcript, as on cores busy with other calls."""
+
+    async def judge(self, audio) -> float:
+        await asyncio.sleep(1.0)
+        return await super().judge(audio)
+
+
+async def test_a_late_verdict_does_not_hold_the_turn_up() -> None:
+    dialogue = ScriptedDialogue()
+    rule = TurnEndRule(pause_s=0.1, complete_threshold=0.5, incomplete_hold_s=1.0)
+    await run_test(
+        processor(dialogue, turn_rule=rule, turn_model=SlowVerdict(0.1)),
+        frames_to_send=said_with_a_pause("I ordered a coffee maker two weeks ago", "it still hasn't come.", 0.5),
+    )
+    assert [text for _, text in dialogue.said] == ["I ordered a coffee maker two weeks ago", "it still hasn't come."]
 
 
 def doubted(text: str) -> TranscriptionFrame:

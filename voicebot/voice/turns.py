@@ -65,6 +65,11 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
+def words_in(text: str) -> list[str]:
+    """Lower-case words, punctuation dropped ("It's 1 0 4." → ["it's", "1", "0", "4"])."""
+    return re.sub(r"[^a-z0-9' ]+", " ", text.lower()).split()
+
+
 def unfinished_number(text: str, expected_digits: int) -> bool:
     """True when the caller seems to be midway through reading out a number.
 
@@ -72,7 +77,7 @@ def unfinished_number(text: str, expected_digits: int) -> bool:
     written, fillers allowed between them), or with a filler or "… is" with
     digits still to come.
     """
-    words = re.sub(r"[^a-z0-9' ]+", " ", text.lower()).split()
+    words = words_in(text)
     if not words:
         return False
     if words[-1] in FILLERS or words[-1] in UNFINISHED_ENDINGS:
@@ -92,13 +97,13 @@ def unfinished_number(text: str, expected_digits: int) -> bool:
 
 def unfinished_sentence(text: str) -> bool:
     """True when the words so far stop on a connective, a filler or a lead-in ("… and", "I want to", "so um", "I mean")."""
-    words = re.sub(r"[^a-z0-9' ]+", " ", text.lower()).split()
+    words = words_in(text)
     return bool(words) and (words[-1] in CONNECTIVES or ends_with(words, LEAD_INS))
 
 
 def looking_up(text: str) -> bool:
     """True when the caller stopped to look something up ("Hang on, let me find it"): in their last six words."""
-    tail = " " + " ".join(re.sub(r"[^a-z0-9' ]+", " ", text.lower()).split()[-6:]) + " "
+    tail = " " + " ".join(words_in(text)[-6:]) + " "
     return any(f" {phrase} " in tail for phrase in LOOKING_UP)
 
 
@@ -108,14 +113,14 @@ def ends_with(words: list[str], phrases: tuple[str, ...]) -> bool:
 
 def greeting_only(text: str) -> bool:
     """True when the words so far are only a greeting ("Hi.", "Um, hello.", "Good afternoon."): what comes next is the reason for the call."""
-    words = re.sub(r"[^a-z0-9' ]+", " ", text.lower()).split()
+    words = words_in(text)
     return bool(words) and all(w in LEAD_IN_WORDS for w in words) and any(w in GREETINGS for w in words)
 
 
 def trailing_digits(text: str) -> int:
     """How many digits the words end with ("… apartment 6, 5 3 7 0 3" → 5)."""
     digits = 0
-    for word in reversed(re.sub(r"[^a-z0-9' ]+", " ", text.lower()).split()):
+    for word in reversed(words_in(text)):
         if word.isdigit():
             digits += len(word)
         elif word in DIGIT_WORDS:
@@ -259,7 +264,7 @@ class PhoneTurnStopStrategy(BaseUserTurnStopStrategy):
 
     It wraps pipecat's SpeechTimeoutUserTurnStopStrategy with no timeout of its own,
     which reports that the caller paused and the transcript is in. Then `turn_end_wait`
-    decides, from the words and Smart Turn's verdict on the turn's audio (computed at
+    decides, from the words and Smart Turn's verdict on the turn's audio (if it is in: computed at
     the VAD stop, while Whisper transcribes), how long the silence since the VAD stop
     must be: the speech timeout, or longer: the digit hold
     inside a half-read number, the incomplete hold after "I want to …". `expected`
@@ -321,7 +326,7 @@ class PhoneTurnStopStrategy(BaseUserTurnStopStrategy):
             await self._cancel_verdict()
             if self._model is not None:
                 samples = self._audio.samples()
-                self._verdict = self.task_manager.create_task(asyncio.to_thread(self._model.probability, samples), f"{self}::smart_turn")
+                self._verdict = self.task_manager.create_task(self._model.judge(samples), f"{self}::smart_turn")
         return await self._pause.process_frame(frame)
 
     async def _on_pause(self, pause: BaseUserTurnStopStrategy, params: UserTurnStoppedParams) -> None:
@@ -336,15 +341,17 @@ class PhoneTurnStopStrategy(BaseUserTurnStopStrategy):
             self._hold = self.task_manager.create_task(self._stop_after(left), f"{self}::hold")
 
     async def _probability(self) -> float | None:
-        if self._verdict is None:
+        """Smart Turn's verdict if it is in; on busy cores it may not be yet, and the turn does not wait for it."""
+        verdict = self._verdict
+        if verdict is None or verdict.cancelled():
             return None
-        try:
-            return await self._verdict
-        except asyncio.CancelledError:
-            raise
-        except Exception as error:  # noqa: BLE001 - without a verdict the word and digit rules still apply
-            logger.warning("Smart Turn failed: %s", error)
+        if not verdict.done():
+            logger.debug("Smart Turn's verdict came after the transcript: the word and digit rules decide")
             return None
+        if verdict.exception() is not None:  # without a verdict the word and digit rules still apply
+            logger.warning("Smart Turn failed: %s", verdict.exception())
+            return None
+        return verdict.result()
 
     async def _stop_after(self, seconds: float) -> None:
         try:
