@@ -267,7 +267,8 @@ def no_speech_clips(seed: int = 3) -> list[Clip]:
 def compare_prompts(model, clips: list[Clip], settings: Settings, echo: Callable[[str], None]) -> dict:
     """Each prompt policy over every clip: WER and digits on shop turns, WER and invented shop words on
     other speech, hallucinations on no speech; and how many of each the doubt signals catch."""
-    from voicebot.voice.whisper import transcribe_turn, words_of
+    from voicebot.voice.turns import words_in
+    from voicebot.voice.whisper import transcribe_turn
 
     report = {}
     for policy in PROMPT_POLICIES:
@@ -287,7 +288,7 @@ def compare_prompts(model, clips: list[Clip], settings: Settings, echo: Callable
             else:
                 errors = word_errors(reference, hypothesis)
                 t["errors"], t["words"] = t["errors"] + errors, t["words"] + len(reference)
-                invented = (set(words_of(heard.text)) & SHOP_WORDS) - set(words_of(clip.text))
+                invented = (set(words_in(heard.text)) & SHOP_WORDS) - set(words_in(clip.text))
                 wrong = bool(invented) if clip.kind == "recorded" else errors / max(1, len(reference)) > 0.5
                 if len(digit_string(reference)) >= 4:
                     t["digits"][1] += 1

@@ -2,7 +2,8 @@
 
 Every item of eval/data/turns/{tuning,blind}.yaml is what a caller says, split where
 they pause (between sentences, mid-sentence, after an "um", between digit groups), or
-one complete turn. Each item is voiced twice (voices and line conditions in rotation;
+one complete turn. Each item is spoken as one utterance and opened at the word gaps
+between its parts; it is voiced twice (voices and line conditions in rotation;
 the blind set adds the Kokoro family no tuning run hears), with pauses of 0.5, 0.8 or
 1.2 s between the parts, sent through a phone line (8 kHz μ-law, noise, packet loss)
 and turned into a trace of what a call's pipeline sees, with the call's own parts:
@@ -11,8 +12,8 @@ transcript of each VAD segment and how long it took, and Smart Turn v3.2's
 probability that the turn is finished at each VAD stop.
 
 Each turn-stop policy is then replayed over every trace on that timeline: at a VAD stop
-the turn ends once the speech timeout has passed and the transcript is in, plus the hold
-the policy asks for, unless the VAD reports speech again first. A turn that ends at a
+the turn ends once the silence the policy asks for has passed and the transcript is in,
+unless the VAD reports speech again first. A turn that ends at a
 pause with more speech still to come is a **false cut-off**; the **response delay** is
 from the end of the last speech to the end of the turn (what the dialogue and TTS then
 add is the same for every policy; `voicebot-eval latency` measures it). Policies:
@@ -21,7 +22,7 @@ add is the same for every policy; `voicebot-eval latency` measures it). Policies
   (the strategy calls used before Smart Turn, as it was);
 - `smart-turn`: pipecat's TurnAnalyzerUserTurnStopStrategy with LocalSmartTurnAnalyzerV3
   as shipped (finished when the model says > 0.5, else after 3 s of silence);
-- `smart-turn+digits`: the engine's strategy (`voicebot.voice.turns.turn_end_hold`):
+- `smart-turn+digits`: the engine's strategy (`voicebot.voice.turns.turn_end_wait`):
   the model's verdict, the digit hold and the unfinished-sentence words together,
   with the settings' threshold and holds. `--grid` replays other thresholds and holds.
 """

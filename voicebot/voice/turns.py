@@ -6,7 +6,7 @@ Two pipecat user-turn strategies, used by `CallDialogueProcessor`:
   While the bot talks, only speech that goes on for `min_speech_s` does, so a cough,
   a click or an "uh-huh" does not cut the bot off, and a real interruption still does.
 - `PhoneTurnStopStrategy`: when the caller paused and the transcript is in (pipecat's
-  speech-timeout strategy, wrapped through its public events), `turn_end_hold` decides
+  speech-timeout strategy, wrapped through its public events), `turn_end_wait` decides
   whether the turn ends now or after a hold: inside a half-read number ("my order is
   1 0 4 …"), after words no finished sentence ends with ("I want to …"), or when Smart
   Turn v3.2 hears an unfinished thought in the audio, the bot waits a little longer
@@ -239,13 +239,15 @@ class TurnAudio:
         self.sample_rate = sample_rate
         self._pre_roll = int(pre_roll_s * sample_rate) * 2
         self._max = int(max_s * sample_rate) * 2
+        self._slack = sample_rate * 2  # one second of audio
         self._pcm = bytearray()
         self._speech = False
 
     def add(self, audio: bytes) -> None:
+        """Called for every 20 ms frame: trims in steps of `_slack`, not on every frame."""
         self._pcm += audio
-        keep = self._max if self._speech else self._pre_roll
-        if len(self._pcm) > keep:
+        keep = self._keep()
+        if len(self._pcm) > keep + self._slack:
             del self._pcm[: len(self._pcm) - keep]
 
     def speech_started(self) -> None:
@@ -256,7 +258,10 @@ class TurnAudio:
         self._speech = False
 
     def samples(self) -> np.ndarray:
-        return np.frombuffer(bytes(self._pcm), dtype=np.int16).astype(np.float32) / 32768.0
+        return np.frombuffer(bytes(self._pcm[max(0, len(self._pcm) - self._keep()) :]), dtype=np.int16).astype(np.float32) / 32768.0
+
+    def _keep(self) -> int:
+        return self._max if self._speech else self._pre_roll
 
 
 class PhoneTurnStopStrategy(BaseUserTurnStopStrategy):

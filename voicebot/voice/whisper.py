@@ -10,7 +10,6 @@ Whisper was trained on full windows and very short ones make it drop words.
 
 from __future__ import annotations
 
-import re
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,6 +17,8 @@ from typing import Any, Iterator
 
 import numpy as np
 from faster_whisper import WhisperModel
+
+from voicebot.voice.turns import words_in
 
 FRAMES_PER_SECOND = 100  # Whisper's log-mel hop is 10 ms
 FULL_WINDOW_S = 30.0
@@ -74,10 +75,6 @@ class Heard:
     doubt: str | None = None  # why not to act on it: "prompt echo", "repetition", "unsure"; None: trust it
 
 
-def words_of(text: str) -> list[str]:
-    return re.sub(r"[^a-z0-9' ]+", " ", text.lower()).split()
-
-
 def echoes_prompt(text: str, prompt: str | None) -> bool:
     """True when most of `text` is made of runs of words copied from `prompt` ("Customer service call about an online order.").
 
@@ -85,7 +82,7 @@ def echoes_prompt(text: str, prompt: str | None) -> bool:
     and zip codes a caller may read out ("My order number is 1 0 4 2 3 3"), and an echo
     of the prompt on silence has come back as its words, never as its numbers.
     """
-    words, source = words_of(text), words_of(prompt or "")
+    words, source = words_in(text), words_in(prompt or "")
     if len(words) < ECHO_RUN_WORDS or not source or any(w.isdigit() for w in words):
         return False
     runs = {tuple(source[i : i + ECHO_RUN_WORDS]) for i in range(len(source) - ECHO_RUN_WORDS + 1)}
