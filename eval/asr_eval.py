@@ -21,7 +21,8 @@ from typing import Callable
 
 import numpy as np
 
-from eval.calls.voices import VoiceUnavailable, piper_speech, require, synthesise
+from eval.calls.line import LineCondition, degrade
+from eval.calls.voices import VoiceUnavailable, piper_for_voicing, piper_speech, require, synthesise
 from eval.latency_stats import summarise
 from voicebot.settings import PROJECT_ROOT, Settings
 
@@ -99,14 +100,17 @@ def voices(settings: Settings) -> dict[str, Speech]:
     return found
 
 
-def over_the_phone(audio: np.ndarray, rate: int) -> np.ndarray:
-    """Caller audio → what the engine's recogniser gets from a Twilio call: 16 kHz float32 from 8 kHz μ-law."""
+def over_the_phone(audio: np.ndarray, rate: int, condition: LineCondition | None = None) -> np.ndarray:
+    """Caller audio → what the engine's recogniser gets from a Twilio call: 16 kHz float32 from 8 kHz μ-law,
+    through `condition`'s line (band-limited, noise, lost packets) when one is given."""
     import soxr
 
     from voicebot.telephony.twilio.caller import lin2ulaw, ulaw2lin
 
-    narrow = soxr.resample(audio, rate, 8000)
-    pcm8 = ulaw2lin(lin2ulaw((np.clip(narrow, -1, 1) * 32767).round().astype(np.int16)))
+    narrow = (np.clip(soxr.resample(audio, rate, 8000), -1, 1) * 32767).round().astype(np.int16)
+    if condition is not None:
+        narrow = degrade(narrow, condition)
+    pcm8 = ulaw2lin(lin2ulaw(narrow))
     wide = soxr.resample(pcm8.astype(np.float32) / 32768.0, 8000, 16000)
     return np.concatenate([wide, np.zeros(int(16000 * TRAILING_SILENCE_S), dtype=np.float32)]).astype(np.float32)
 
@@ -146,22 +150,13 @@ def evaluate(model, clips: list[tuple[str, str, np.ndarray]], settings: Settings
 
 def run(settings: Settings, args: argparse.Namespace, echo: Callable[[str], None]) -> int:
     from voicebot.runtime.models import load_whisper
-    from voicebot.runtime.piper import PiperServer
     from voicebot.voice.whisper import transcribe_turn
 
     texts = caller_turns()
-    piper = None if PiperServer(settings).healthy() else PiperServer(settings)
-    try:
-        if piper is not None:
-            echo("Starting Piper to voice the callers ...")
-            piper.start()
-            piper.wait_ready(echo=echo)
+    with piper_for_voicing(settings, echo=echo):
         speakers = voices(settings)
         echo(f"Voicing {len(texts)} caller turns with {', '.join(speakers)} and sending them through a phone line ...")
         clips = [(name, text, over_the_phone(*speak(text))) for name, speak in speakers.items() for text in texts]
-    finally:
-        if piper is not None:
-            piper.stop()
     model = load_whisper(settings, echo=echo)
     transcribe_turn(model, clips[0][2])  # warm-up: the first decode allocates
     report = {"model": settings.whisper_model, "beam_size": settings.whisper_beam_size, "turns": len(clips), "windows": []}

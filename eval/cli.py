@@ -18,10 +18,12 @@ DESCRIPTION = """\
 Evaluation suites and benchmarks of the voicebot engine.
 
   voicebot-eval nlu           intent accuracy on fresh phrasings
+  voicebot-eval spoken-nlu    first-turn intent accuracy when callers say them
   voicebot-eval kb            knowledge-base retrieval: recall, MRR, query latency
   voicebot-eval text-latency  text-level turn latency
   voicebot-eval latency       phone turn latency per stage, and calls held at once
   voicebot-eval asr           speech recognition errors and speed over a phone line
+  voicebot-eval transcribe-training   training phrasings as Whisper hears them (writes nlu data)
   voicebot-eval soak          many calls in a row: engine memory stays flat?
   voicebot-eval calls         whole calls: task success, containment, handoffs
 
@@ -31,6 +33,13 @@ Suites that need the bot reuse a running `voicebot serve` or start one.
 
 def cmd_eval_nlu(args: argparse.Namespace, settings: Settings) -> int:
     from eval.nlu_eval import run
+    from voicebot.runtime.rasa_runner import parse_texts
+
+    return run(settings, args, parse_texts, echo)
+
+
+def cmd_eval_spoken_nlu(args: argparse.Namespace, settings: Settings) -> int:
+    from eval.spoken_nlu import run
     from voicebot.runtime.rasa_runner import parse_texts
 
     return run(settings, args, parse_texts, echo)
@@ -60,6 +69,12 @@ def cmd_eval_asr(args: argparse.Namespace, settings: Settings) -> int:
     return run(settings, args, echo)
 
 
+def cmd_eval_transcribe_training(args: argparse.Namespace, settings: Settings) -> int:
+    from eval.asr_training import run
+
+    return run(settings, args, echo)
+
+
 def cmd_eval_kb(args: argparse.Namespace, settings: Settings) -> int:
     from eval.kb_eval import run
 
@@ -85,6 +100,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", action="append", help="Rasa NLU YAML test file(s) (default: eval/data/nlu_fresh*.yml)")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.set_defaults(func=cmd_eval_nlu)
+    p = ev.add_parser(
+        "spoken-nlu",
+        help="first-turn intent accuracy of the fresh phrasings, spoken",
+        description="Voices the held-out phrasings of eval/data/nlu_fresh*.yml (the ones `nlu` scores as text) in one voice family, "
+        "by default Kokoro, which no tuning hears, and reports the intent the bot gave each caller's first turn. "
+        "--via phone (default) places a real call on a Twilio WebSocket of a bot of its own (greeting, the phrasing, "
+        "the reply; about 12 s a call); --via line transcribes the same telephone audio offline and parses it with Rasa "
+        "(about 1 s a phrasing; no turn-taking). Results, with every transcript, go to eval/results/spoken_nlu.json.",
+    )
+    p.add_argument("--data", action="append", help="Rasa NLU YAML test file(s) (default: eval/data/nlu_fresh*.yml)")
+    p.add_argument("--voices", default="kokoro", help="a voice family (kokoro, piper, espeak) or one voice name (default kokoro)")
+    p.add_argument("--via", choices=("phone", "line"), default="phone", help="real calls (default) or offline transcription")
+    p.add_argument("--calls-at-once", type=int, default=1, help="calls placed at the same time with --via phone (default 1)")
+    p.add_argument("--limit", type=int, help="at most this many phrasings, an even share from each file")
+    p.add_argument("--json", action="store_true", help="print the results (without transcripts) as JSON")
+    p.set_defaults(func=cmd_eval_spoken_nlu)
+
     p = ev.add_parser("text-latency", help="text-level turn latency benchmark", description="Runs scripted text conversations against the running engine (or starts one) and prints p50/p95 of parse+action+response per turn. Results go to eval/results/text_latency.json.")
     p.add_argument("--conversations", type=int, default=10, help="how many scripted conversations to run (default 10)")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
@@ -104,6 +136,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.set_defaults(func=cmd_eval_asr)
+    p = ev.add_parser(
+        "transcribe-training",
+        help="write nlu/data/nlu/asr_transcripts.yml: training phrasings as Whisper hears them",
+        description="Voices a sample of each intent's training phrasings in the tuning voices (Piper at four paces and pitches, "
+        "espeak-ng; never the held-out Kokoro family), sends them over a phone line (quiet, 20 dB noise, 3 %% packet loss in turn), "
+        "transcribes them as a caller's first turn is and writes the usable transcripts, labelled with the phrasing's intent, "
+        "to nlu/data/nlu/asr_transcripts.yml (replacing it). About 0.6 s a phrasing. Retrain afterwards (`voicebot train`).",
+    )
+    p.add_argument("--per-intent", type=int, default=80, help="phrasings to voice per intent (default 80)")
+    p.add_argument("--seed", type=int, default=12, help="which phrasings are sampled (default 12)")
+    p.set_defaults(func=cmd_eval_transcribe_training)
+
     p = ev.add_parser("soak", help="many calls in a row: does the engine's memory stay flat?", description="Places --calls short phone calls one after another on the engine's Twilio WebSocket (starting the engine if none is running) and reads its resident memory and open-call count from /health after each. Prints the memory growth per call after the warm-up calls. Results go to eval/results/soak.json.")
     p.add_argument("--calls", type=int, default=50, help="how many calls to place (default 50)")
     p.add_argument("--json", action="store_true", help="print the results as JSON")

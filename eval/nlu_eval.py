@@ -37,11 +37,13 @@ def load_examples(path: Path) -> list[tuple[str, str]]:
     return examples
 
 
+def served(label: str) -> str:
+    """Out of scope and a fallback are the same outcome: the bot does not claim the turn."""
+    return "out_of_scope" if label in NOT_SERVED else label
+
+
 def score(pairs: list[tuple[str, str, str]]) -> dict:
     """Accuracy, macro-F1, per-intent precision/recall/F1 and confusion pairs from (text, gold, predicted)."""
-    def served(label: str) -> str:
-        return "out_of_scope" if label in NOT_SERVED else label
-
     gold_counts, predicted_counts, correct = Counter(), Counter(), Counter()
     confusions: dict[tuple[str, str], list[str]] = defaultdict(list)
     for text, gold, predicted in pairs:
@@ -69,6 +71,23 @@ def score(pairs: list[tuple[str, str, str]]) -> dict:
             for (g, p), texts in sorted(confusions.items(), key=lambda kv: -len(kv[1]))
         ],
     }
+
+
+def calibration(sureness: list[tuple[float, bool]], bins: int = 10) -> dict:
+    """How far the classifier's confidence is from its accuracy: expected calibration error
+    (the confidence-weighted gap over equal-width bins) and accuracy per bin."""
+    table = []
+    gap = 0.0
+    for b in range(bins):
+        low, high = b / bins, (b + 1) / bins
+        inside = [(c, ok) for c, ok in sureness if low <= c < high or (b == bins - 1 and c == 1.0)]
+        if not inside:
+            continue
+        confidence = sum(c for c, _ in inside) / len(inside)
+        accuracy = sum(ok for _, ok in inside) / len(inside)
+        gap += len(inside) / len(sureness) * abs(confidence - accuracy)
+        table.append({"confidence": f"{low:.1f}-{high:.1f}", "turns": len(inside), "mean_confidence": round(confidence, 3), "accuracy": round(accuracy, 3)})
+    return {"expected_calibration_error": round(gap, 4), "bins": table}
 
 
 def knowledge_intents(nlu_dir: Path) -> set[str]:
@@ -105,7 +124,7 @@ def default_test_files() -> list[Path]:
 
 def evaluate(settings: Settings, files: list[Path], parse: Callable, echo: Callable[[str], None]) -> dict:
     report: dict = {"sets": {}, "generated_at": time.strftime("%Y-%m-%dT%H:%M:%S")}
-    all_pairs = []
+    all_pairs, sureness = [], []
     training = training_sentences(settings.nlu_dir)
     for path in files:
         examples, dropped = held_out(load_examples(path), training)
@@ -115,6 +134,7 @@ def evaluate(settings: Settings, files: list[Path], parse: Callable, echo: Calla
         echo(f"  {len(parsed)} parsed in {time.perf_counter() - started:.1f} s")
         pairs = [(text, gold, result["intent"] or "nlu_fallback") for (text, gold), result in zip(examples, parsed)]
         all_pairs += pairs
+        sureness += [(float(result["confidence"]), served(gold) == served(predicted)) for (_, gold, predicted), result in zip(pairs, parsed)]
         report["sets"][path.name] = {**score(pairs), "dropped_training_duplicates": dropped}
     report["overall"] = score(all_pairs)
     policy = knowledge_intents(settings.nlu_dir)
@@ -124,6 +144,7 @@ def evaluate(settings: Settings, files: list[Path], parse: Callable, echo: Calla
 
     merged = score([(text, as_one(gold), as_one(predicted)) for text, gold, predicted in all_pairs])
     report["knowledge_intents_as_one"] = {"intents": sorted(policy), "accuracy": merged["accuracy"], "macro_f1": merged["macro_f1"]}
+    report["calibration"] = calibration(sureness)
     return report
 
 
@@ -138,6 +159,10 @@ def print_report(report: dict) -> None:
         "intents answered from the knowledge base counted as one (the bot handles them alike)"
     )
     overall = report["overall"]
+    calibrated = report["calibration"]
+    print(f"\nconfidence vs accuracy (expected calibration error {calibrated['expected_calibration_error']:.3f})")
+    for row in calibrated["bins"]:
+        print(f"  confidence {row['confidence']}: {row['turns']:>4} turns, mean confidence {row['mean_confidence']:.2f}, accuracy {row['accuracy']:.2f}")
     print("\nper intent (all sets)        precision recall   f1  support")
     for intent, s in overall["per_intent"].items():
         print(f"  {intent:<27} {s['precision']:.2f}     {s['recall']:.2f}   {s['f1']:.2f}  {s['support']}")

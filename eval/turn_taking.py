@@ -403,24 +403,16 @@ def grouped(outcomes: list[tuple[Trace, Outcome]], key: Callable[[Trace], str]) 
 
 def traced(items: list[TurnItem], set_name: str, settings: Settings, echo: Callable[[str], None]) -> list[Trace]:
     """Voices every recording of the set and traces it (minutes: Piper, Whisper and Smart Turn on every clip)."""
+    from eval.calls.voices import piper_for_voicing
     from voicebot.runtime.models import load_whisper
-    from voicebot.runtime.piper import PiperServer
     from voicebot.voice.smart_turn import TurnCompletionModel
 
     plan = recordings(items, set_name)
     whisper = load_whisper(settings, echo=echo)  # also finds the word boundaries where the pauses go
     synthetic = any(item.recording is None for item in items)
-    piper = None if not synthetic or PiperServer(settings).healthy() else PiperServer(settings)
-    try:
-        if piper is not None:
-            echo("Starting Piper to voice the callers ...")
-            piper.start()
-            piper.wait_ready(echo=echo)
+    with piper_for_voicing(settings, needed=synthetic, echo=echo):
         echo(f"Voicing {len(plan)} recordings of {len(items)} {set_name} items ({', '.join(SET_VOICES[set_name])}) ...")
         audio = [voiced(item, voice, pause, line, seed, settings.tts_url, whisper) for item, voice, pause, line, seed in plan]
-    finally:
-        if piper is not None:
-            piper.stop()
     turn_model = TurnCompletionModel()
     echo(f"Tracing VAD, Whisper and Smart Turn over {len(plan)} recordings ...")
     traces = []

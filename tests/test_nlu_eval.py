@@ -52,3 +52,14 @@ def test_knowledge_intents_are_read_from_the_rules():
     intents = knowledge_intents(PROJECT_ROOT / "nlu")
     assert {"ask_policy", "check_refund_policy", "delivery_options", "check_payment_methods"} <= intents
     assert not intents & {"track_order", "cancel_order", "contact_human_agent", "out_of_scope"}
+
+
+def test_calibration_error_is_the_weighted_gap_between_confidence_and_accuracy():
+    from eval.nlu_eval import calibration
+
+    sure_and_right = [(0.95, True)] * 8
+    unsure_half_right = [(0.55, True), (0.55, False)]
+    result = calibration(sure_and_right + unsure_half_right)
+    assert result["expected_calibration_error"] == round(0.8 * 0.05 + 0.2 * 0.05, 4)
+    assert [row["turns"] for row in result["bins"]] == [2, 8]
+    assert calibration([(1.0, False)])["expected_calibration_error"] == 1.0  # a sure mistake, in the top bin

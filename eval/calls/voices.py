@@ -19,7 +19,8 @@ import re
 import shutil
 import subprocess
 import wave
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -253,3 +254,21 @@ def synthesise(voice_name: str, text: str, tts_url: str) -> tuple[np.ndarray, in
     `tts_url` is the engine's Piper server, used by the piper family only.
     """
     return require(voice_name).speak(text, tts_url)
+
+
+@contextmanager
+def piper_for_voicing(settings: Any, needed: bool = True, echo: Callable[[str], None] = print) -> Iterator[None]:
+    """The engine's Piper server for the piper-family callers: a running one, else one of
+    our own for the block (`needed=False`: no piper voice in use, nothing started)."""
+    from voicebot.runtime.piper import PiperServer
+
+    piper = PiperServer(settings) if needed and not PiperServer(settings).healthy() else None
+    try:
+        if piper is not None:
+            echo("Starting Piper to voice the callers ...")
+            piper.start()
+            piper.wait_ready(echo=echo)
+        yield
+    finally:
+        if piper is not None:
+            piper.stop()

@@ -1,15 +1,18 @@
-"""Intent classifier over all-MiniLM-L6-v2 sentence embeddings.
+"""Intent classifier over sentence embeddings: all-MiniLM-L6-v2, with all-mpnet-base-v2 as a second opinion.
 
 Rasa's own DIET classifier learns from word and character counts, which fits its
 training phrasings but generalises poorly to new ones (about 0.60 accuracy on
 fresh phrasings of the Bitext intents, see shared/FACTS.md). Sentence embeddings
 carry meaning across paraphrases, so a linear model on top of them generalises
-far better and trains in seconds.
+far better and trains in seconds. The larger MPNet encoder generalises better
+still but costs about ten times as much a sentence, so it is asked only when the
+MiniLM model is unsure, and the two opinions are combined (geometric mean).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import re
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Text
@@ -56,6 +59,12 @@ SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 REASON_START = re.compile(r"\W*(?:because|'?cause|since|that'?s (?:the (?:only )?reason|why))\b", re.IGNORECASE)
 
 
+def softmax(logits: np.ndarray) -> np.ndarray:
+    logits = logits - logits.max(axis=1, keepdims=True)
+    probs = np.exp(logits)
+    return probs / probs.sum(axis=1, keepdims=True)
+
+
 def sentences(text: str) -> List[str]:
     """The turn's sentences, when it has more than one (else none)."""
     parts = [p for p in SENTENCE_END.split(text.strip()) if re.search(r"[a-zA-Z]", p)]
@@ -63,11 +72,31 @@ def sentences(text: str) -> List[str]:
 
 
 def shared_encoder(model_dir: Optional[str]) -> SentenceEncoder:
-    """One encoder per process: the weights are 90 MB and load in about a second."""
+    """One encoder per process and model: MiniLM's weights are 90 MB, MPNet's 440 MB."""
     key = model_dir or ""
     if key not in _ENCODERS:
         _ENCODERS[key] = SentenceEncoder(Path(model_dir) if model_dir else None)
     return _ENCODERS[key]
+
+
+def model_folder(name: str) -> str:
+    """A model folder named in config.yml: an absolute path, or a folder the engine's
+    `voicebot models prepare` built under its models directory (VOICEBOT_MODELS_DIR)."""
+    path = Path(name)
+    if not path.is_absolute():
+        models_dir = os.environ.get("VOICEBOT_MODELS_DIR")
+        if not models_dir:
+            raise ValueError(f"model {name!r} is relative but VOICEBOT_MODELS_DIR is not set: start Rasa through `voicebot` (train, serve).")
+        path = Path(models_dir) / name
+    if not (path / "model.safetensors").is_file():
+        raise ValueError(f"model folder {path} has no model.safetensors: run `voicebot models prepare`.")
+    return str(path)
+
+
+def geometric_mean(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """Two models' class probabilities combined: a class both find likely wins over one only one is sure of."""
+    combined = np.sqrt(first * second)
+    return combined / combined.sum(axis=1, keepdims=True)
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
@@ -79,13 +108,17 @@ class EmbeddingIntentClassifier(IntentClassifier, GraphComponent):
         return {
             # Folder with a sentence-transformers BERT model; None = the bundled all-MiniLM-L6-v2.
             "model_dir": None,
+            # The second opinion's model folder (see `model_folder`); None = no second opinion.
+            "second_model": None,
+            # The first model's top probability below which the second is asked. 1.01: always.
+            "second_opinion_below": 0.9,
             # Inverse regularisation strength of the logistic regression.
             "C": 30.0,
             "max_iter": 2000,
             # How many alternative intents to report in `intent_ranking`.
             "ranking_length": 10,
-            # Where embeddings of training sentences are cached between trainings.
-            "cache_file": ".rasa/embedding_cache.npz",
+            # Where embeddings of training sentences are cached between trainings (one file per model).
+            "cache_dir": ".rasa",
             # Intents that frame or answer rather than ask: one sentence of these never
             # decides a turn of several sentences.
             "framing_intents": ["greet", "goodbye", "thank_you", "affirm", "deny", "inform", "repeat", "out_of_scope"],
@@ -103,6 +136,8 @@ class EmbeddingIntentClassifier(IntentClassifier, GraphComponent):
         self.classes: np.ndarray = np.array([])
         self.coef: Optional[np.ndarray] = None
         self.intercept: Optional[np.ndarray] = None
+        self.second_coef: Optional[np.ndarray] = None
+        self.second_intercept: Optional[np.ndarray] = None
 
     @classmethod
     def create(
@@ -118,24 +153,36 @@ class EmbeddingIntentClassifier(IntentClassifier, GraphComponent):
     def encoder(self) -> SentenceEncoder:
         return shared_encoder(self.config["model_dir"])
 
+    @property
+    def second_encoder(self) -> Optional[SentenceEncoder]:
+        second = self.config["second_model"]
+        return shared_encoder(model_folder(second)) if second else None
+
+    def _fit(self, encoder: SentenceEncoder, texts: List[str], labels: List[str]) -> LogisticRegression:
+        cache = EmbeddingCache(Path(self.config["cache_dir"]) / f"embedding_cache-{encoder.model_id}.npz")
+        model = LogisticRegression(
+            C=self.config["C"], max_iter=self.config["max_iter"], class_weight="balanced", random_state=42
+        )
+        return model.fit(cache.embed(encoder, texts, prune=True), labels)
+
     def train(self, training_data: TrainingData) -> Resource:
         examples = [e for e in training_data.intent_examples if e.get(INTENT) and e.get(TEXT)]
         if not examples:
             return self._resource
         texts = [as_transcribed(e.get(TEXT)) for e in examples]
         labels = [e.get(INTENT) for e in examples]
-        vectors = EmbeddingCache(Path(self.config["cache_file"])).embed(self.encoder, texts)
-        model = LogisticRegression(
-            C=self.config["C"], max_iter=self.config["max_iter"], class_weight="balanced", random_state=42
-        )
-        model.fit(vectors, labels)
+        model = self._fit(self.encoder, texts, labels)
         self.classes, self.coef, self.intercept = model.classes_, model.coef_, model.intercept_
+        if self.second_encoder is not None:
+            second = self._fit(self.second_encoder, texts, labels)
+            self.second_coef, self.second_intercept = second.coef_, second.intercept_
         self.persist()
         return self._resource
 
     def persist(self) -> None:
+        second = {} if self.second_coef is None else {"second_coef": self.second_coef, "second_intercept": self.second_intercept}
         with self._model_storage.write_to(self._resource) as model_dir:
-            np.savez(model_dir / "classifier.npz", classes=self.classes, coef=self.coef, intercept=self.intercept)
+            np.savez(model_dir / "classifier.npz", classes=self.classes, coef=self.coef, intercept=self.intercept, **second)
 
     @classmethod
     def load(
@@ -153,15 +200,23 @@ class EmbeddingIntentClassifier(IntentClassifier, GraphComponent):
                     component.classes = stored["classes"]
                     component.coef = stored["coef"]
                     component.intercept = stored["intercept"]
+                    if "second_coef" in stored and component.config["second_model"]:
+                        component.second_coef = stored["second_coef"]
+                        component.second_intercept = stored["second_intercept"]
+                        component.second_encoder  # load the weights now, not on the first unsure turn
         except ValueError:
             logger.warning("EmbeddingIntentClassifier has no trained weights; it will predict no intent.")
         return component
 
     def probabilities(self, texts: List[str]) -> np.ndarray:
-        logits = self.encoder.encode([as_transcribed(t) for t in texts]) @ self.coef.T + self.intercept
-        logits -= logits.max(axis=1, keepdims=True)
-        probs = np.exp(logits)
-        return probs / probs.sum(axis=1, keepdims=True)
+        """Each text's intent probabilities: MiniLM's, or MiniLM's and MPNet's combined when
+        MiniLM is unsure of any of them (the texts are one turn and its sentences)."""
+        texts = [as_transcribed(t) for t in texts]
+        probs = softmax(self.encoder.encode(texts) @ self.coef.T + self.intercept)
+        if self.second_coef is None or probs.max(axis=1).min() >= self.config["second_opinion_below"]:
+            return probs
+        second = softmax(self.second_encoder.encode(texts) @ self.second_coef.T + self.second_intercept)
+        return geometric_mean(probs, second)
 
     def turn_probabilities(self, text: str) -> np.ndarray:
         """The whole turn's intent probabilities, or those of its surest request sentence

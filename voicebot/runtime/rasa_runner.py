@@ -46,6 +46,7 @@ def rasa_env(settings: Settings) -> dict[str, str]:
         SQLALCHEMY_SILENCE_UBER_WARNING="1",
         TF_CPP_MIN_LOG_LEVEL="3",
         HF_HUB_OFFLINE="1",
+        VOICEBOT_MODELS_DIR=str(settings.models_dir),  # where the intent classifier finds all-mpnet-base-v2
     )
     return env
 
@@ -91,7 +92,13 @@ def train(settings: Settings, force: bool = False, echo: Callable[[str], None] =
     if not force and (model := model_is_current(settings)):
         echo(f"Model is up to date: {model.relative_to(settings.nlu_dir)} (use --force to retrain).")
         return model
-    echo("Training the Rasa model (NLU embeddings are cached; first run takes a few minutes)...")
+    from voicebot.runtime.models import ModelError, prepare_mpnet
+
+    try:
+        prepare_mpnet(settings, echo=echo)  # the intent classifier's second opinion (nlu/config.yml)
+    except ModelError as error:
+        raise RasaError(str(error)) from error
+    echo("Training the Rasa model (NLU embeddings are cached; the first run embeds ~20k sentences twice: ~10 min)...")
     started = time.monotonic()
     command = [str(rasa_executable(settings)), "train", "--fixed-model-name", f"voicebot-{int(time.time())}"]
     env = rasa_env(settings)
