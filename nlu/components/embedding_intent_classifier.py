@@ -203,9 +203,10 @@ class EmbeddingIntentClassifier(IntentClassifier, GraphComponent):
                     if "second_coef" in stored and component.config["second_model"]:
                         component.second_coef = stored["second_coef"]
                         component.second_intercept = stored["second_intercept"]
-                        component.second_encoder  # load the weights now, not on the first unsure turn
         except ValueError:
             logger.warning("EmbeddingIntentClassifier has no trained weights; it will predict no intent.")
+        if component.second_coef is not None:
+            component.second_encoder  # load the weights now, not on the first unsure turn; fails if missing
         return component
 
     def probabilities(self, texts: List[str]) -> np.ndarray:

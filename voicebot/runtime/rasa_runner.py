@@ -87,17 +87,23 @@ def model_is_current(settings: Settings) -> Path | None:
     return None
 
 
+def prepare_intent_models(settings: Settings, echo: Callable[[str], None] = print) -> None:
+    """all-mpnet-base-v2 in the models folder Rasa is told of (VOICEBOT_MODELS_DIR): the intent
+    classifier's second opinion (nlu/config.yml) both trains and parses with it."""
+    from voicebot.runtime.models import ModelError, prepare_mpnet
+
+    try:
+        prepare_mpnet(settings, echo=echo)
+    except ModelError as error:
+        raise RasaError(str(error)) from error
+
+
 def train(settings: Settings, force: bool = False, echo: Callable[[str], None] = print) -> Path:
     """Trains the Rasa model if the project changed since the last training; returns the model."""
     if not force and (model := model_is_current(settings)):
         echo(f"Model is up to date: {model.relative_to(settings.nlu_dir)} (use --force to retrain).")
         return model
-    from voicebot.runtime.models import ModelError, prepare_mpnet
-
-    try:
-        prepare_mpnet(settings, echo=echo)  # the intent classifier's second opinion (nlu/config.yml)
-    except ModelError as error:
-        raise RasaError(str(error)) from error
+    prepare_intent_models(settings, echo)
     echo("Training the Rasa model (NLU embeddings are cached; the first run embeds ~20k sentences twice: ~10 min)...")
     started = time.monotonic()
     command = [str(rasa_executable(settings)), "train", "--fixed-model-name", f"voicebot-{int(time.time())}"]
@@ -145,6 +151,7 @@ class RasaProcesses:
         }
 
     def start(self, model: Path) -> None:
+        prepare_intent_models(self.settings)
         self.model = model
         for child in self.children.values():
             child.start()
