@@ -23,7 +23,7 @@ import argparse
 import asyncio
 import json
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -187,7 +187,11 @@ def report_of(settings: Settings, items: list[SpokenItem], heard: list[Heard], v
         },
         "confusions": overall["confusions"][:20],
     }
-    report["items"] = [{**asdict(item), **asdict(h)} for item, h in zip(items, heard)]
+    report["items"] = [
+        {"text": item.text, "expected_intent": item.intent, "set": item.set_name, "voice": item.voice,
+         "transcript": h.transcript, "heard_intent": h.intent, "asked_to_repeat": h.asked_to_repeat, "turns": h.turns}
+        for item, h in zip(items, heard)
+    ]
     return report
 
 

@@ -62,3 +62,4 @@ def test_the_report_counts_repeat_requests_and_cut_turns_as_misses():
     assert overall["per_voice"] == {"kokoro-x": 1.0, "kokoro-y": 0.0}
     assert report["sets"]["a.yml"]["accuracy"] == 0.5 and report["sets"]["b.yml"]["accuracy"] == 0.5
     assert report["calls_at_once"] == 2 and len(report["items"]) == 4
+    assert report["items"][3]["expected_intent"] == "cancel_order" and report["items"][3]["heard_intent"] == "track_order"

@@ -151,7 +151,7 @@ class RasaProcesses:
         }
 
     def start(self, model: Path) -> None:
-        prepare_intent_models(self.settings)
+        prepare_intent_models(self.settings, echo)
         self.model = model
         for child in self.children.values():
             child.start()
