@@ -99,11 +99,12 @@ def prepare_intent_models(settings: Settings, echo: Callable[[str], None] = prin
 
 
 def train(settings: Settings, force: bool = False, echo: Callable[[str], None] = print) -> Path:
-    """Trains the Rasa model if the project changed since the last training; returns the model."""
+    """Trains the Rasa model if the project changed since the last training; returns the model
+    (with the models it loads prepared: whoever gets it next may run it)."""
+    prepare_intent_models(settings, echo)
     if not force and (model := model_is_current(settings)):
         echo(f"Model is up to date: {model.relative_to(settings.nlu_dir)} (use --force to retrain).")
         return model
-    prepare_intent_models(settings, echo)
     echo("Training the Rasa model (NLU embeddings are cached; the first run embeds ~20k sentences twice: ~10 min)...")
     started = time.monotonic()
     command = [str(rasa_executable(settings)), "train", "--fixed-model-name", f"voicebot-{int(time.time())}"]
