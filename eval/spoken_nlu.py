@@ -29,6 +29,7 @@ from typing import Callable
 
 import numpy as np
 
+from eval.calls.runner import ANSWERED_WITHIN_MS
 from eval.nlu_eval import default_test_files, held_out, knowledge_intents, load_examples, score, training_sentences
 from voicebot.settings import PROJECT_ROOT, Settings
 
@@ -113,9 +114,9 @@ def hear_by_phone(settings: Settings, items: list[SpokenItem], calls_at_once: in
         spoken = [t for t in record.get("turns", []) if t.get("caller_text")]
         if spoken:
             heard[n] = Heard(spoken[0]["caller_text"], spoken[0].get("intent") or NO_INTENT, turns=len(spoken))
-        else:  # no turn on record: the bot asked to hear it again (or heard nothing)
-            said = " ".join(t.get("bot_text") or "" for t in record.get("turns", [])[1:])
-            heard[n] = Heard("", NO_INTENT, asked_to_repeat="repeat" in said.lower(), turns=0)
+        else:  # no turn on record: the bot asked to hear it again (not on the record), or heard nothing
+            latency = result.turns[0].get("latency_ms") if result.turns else None
+            heard[n] = Heard("", NO_INTENT, asked_to_repeat=latency is not None and latency <= ANSWERED_WITHIN_MS, turns=0)
         done += 1
         if done % 20 == 0 or done == len(items):
             echo(f"  {done}/{len(items)} calls ({time.monotonic() - started:.0f} s)")

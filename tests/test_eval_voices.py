@@ -7,7 +7,7 @@ import importlib.util
 import numpy as np
 import pytest
 
-from eval.calls.line import PACKET_S, RATE, LineCondition, degrade
+from eval.calls.line import PACKET_S, RATE, LineCondition, background, degrade
 from eval.calls.voices import VOICES, VoiceUnavailable, synthesise, time_stretch
 
 PACKET = int(PACKET_S * RATE)
@@ -54,6 +54,16 @@ def test_noise_is_at_the_asked_snr_relative_to_the_speech_not_the_pauses(snr_db:
     measured = power_db(quiet[speaking]) - power_db(noise)
     assert abs(measured - snr_db) < 1.0, measured
     assert abs(power_db(noise[~speaking]) - power_db(noise[speaking])) < 1.0  # steady hiss, pauses included
+
+
+def test_a_noisy_lines_background_between_turns_is_its_noise_at_the_same_level() -> None:
+    speech = band_limited_noise(1.0)
+    condition = LineCondition(snr_db=15, seed=4)
+    noise_under_speech = degrade(speech, condition).astype(np.float64) - degrade(speech, LineCondition(seed=4))
+    between = background(speech, condition, seconds=3.0)
+    assert between.dtype == np.int16 and between.size == 3 * RATE
+    assert abs(power_db(between) - power_db(noise_under_speech)) < 1.0
+    assert background(speech, LineCondition(loss=0.1)) is None  # a quiet line carries digital silence
 
 
 @pytest.mark.parametrize("loss", [0.02, 0.1, 0.3])

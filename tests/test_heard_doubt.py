@@ -11,15 +11,29 @@ from voicebot.settings import Settings
 from voicebot.voice.frames import ExpectedAnswerFrame
 from voicebot.voice.stt import SharedWhisperSTTService
 from voicebot.voice.turns import TurnExpectation
-from voicebot.voice.whisper import doubt_about, echoes_prompt
+from voicebot.voice.whisper import doubt_about, echoes_prompt, is_speech
 
 PROMPT = Settings().whisper_initial_prompt
 
 
 @dataclass
-class Segment:  # the two scores of a faster-whisper Segment that doubt_about reads
+class Segment:  # the scores of a faster-whisper Segment that doubt_about and is_speech read
     avg_logprob: float = -0.3
     compression_ratio: float = 1.2
+    no_speech_prob: float = 0.05
+
+
+@pytest.mark.parametrize(
+    ("no_speech", "logprob", "speech"),
+    [
+        (0.1, -1.5, True),  # Whisper hears speech: kept even when unsure (the doubt signals judge it)
+        (0.61, -0.89, True),  # "It's 1 0 4 2 3 3." on a noisy line: sure of the words
+        (0.61, -1.2, False),  # likely silence, unsure words
+        (0.9, -0.3, False),  # "Thank you." invented in silence: sure words, surer there was no speech
+    ],
+)
+def test_a_segment_is_silence_when_whisper_thinks_so_and_is_unsure_of_the_words(no_speech, logprob, speech) -> None:
+    assert is_speech(Segment(avg_logprob=logprob, no_speech_prob=no_speech)) is speech
 
 
 @pytest.mark.parametrize(

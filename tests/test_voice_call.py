@@ -38,8 +38,8 @@ def call(settings, turns, **kwargs) -> tuple[dict, object]:
 
 
 def words(text: str) -> set[str]:
-    """The words, with letters spelled out joined up: Whisper writes UPS as "UPS", "U.P.S." or "U P S"."""
-    spelled = re.sub(r"\b([a-z])[.\s]+(?=[a-z]\b)", r"\1", text.lower().replace(".", ". "))
+    """The words, with letters spelled out joined up: Whisper writes UPS as "UPS", "U.P.S.", "U-P-S" or "U P S"."""
+    spelled = re.sub(r"\b([a-z])[.\s-]+(?=[a-z]\b)", r"\1", text.lower().replace(".", ". "))
     return set(re.findall(r"[a-z]+", spelled))
 
 

@@ -475,6 +475,26 @@ async def test_doubted_words_a_second_time_in_a_row_go_to_the_dialogue_after_all
     assert dialogue.said == [(CALL_ID, "where's my odor")]  # the dialogue's own reprompts take over from here
 
 
+def spoke_without_words(speech_s: float) -> list[Frame]:
+    """Speech the VAD heard for `speech_s` in which Whisper made out no words (an empty transcript)."""
+    return [VADUserStartedSpeakingFrame(), SleepFrame(speech_s), VADUserStoppedSpeakingFrame(stop_secs=0.2), transcript(""), SleepFrame(0.5)]
+
+
+async def test_speech_whisper_heard_no_words_in_gets_asked_again_not_silence() -> None:
+    dialogue = ScriptedDialogue()
+    down, _ = await run_test(
+        processor(dialogue), frames_to_send=[*spoke_without_words(1.2), *turn_of(transcript("It's one zero four two three three."))],
+    )
+    assert spoken(down).count("Sorry, could you repeat that?") == 1
+    assert dialogue.said == [(CALL_ID, "It's one zero four two three three.")]  # the next turn is its own, answered
+
+
+async def test_a_blip_with_no_words_is_not_answered() -> None:
+    dialogue = ScriptedDialogue()
+    down, _ = await run_test(processor(dialogue), frames_to_send=spoke_without_words(0.1))
+    assert "Sorry, could you repeat that?" not in spoken(down) and dialogue.said == []
+
+
 async def test_after_each_bot_turn_the_recogniser_is_told_whether_a_number_is_asked_for() -> None:
     asks_order = BotTurn(call_id=CALL_ID, caller_text="where is my parcel", bot_texts=["What's your order number?"], requested_slot="order_number")
     dialogue = ScriptedDialogue({"where is my parcel": asks_order})

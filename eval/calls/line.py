@@ -81,14 +81,33 @@ def speech_power(audio: np.ndarray) -> float:
 
 def line_noise(audio: np.ndarray, snr_db: float, rng: np.random.Generator) -> np.ndarray:
     """Pink (1/f) noise in the telephone band, `snr_db` below the speech; none under pure silence."""
-    spectrum = np.fft.rfft(rng.standard_normal(audio.size))
-    freqs = np.fft.rfftfreq(audio.size, 1 / RATE)
+    return pink_noise(audio.size, speech_power(audio) / 10 ** (snr_db / 10), rng)
+
+
+def pink_noise(size: int, power: float, rng: np.random.Generator) -> np.ndarray:
+    """`size` samples of pink (1/f) noise in the telephone band with mean power `power`."""
+    spectrum = np.fft.rfft(rng.standard_normal(size))
+    freqs = np.fft.rfftfreq(size, 1 / RATE)
     spectrum[1:] /= np.sqrt(freqs[1:])  # equal power per octave
-    noise = np.fft.irfft(spectrum * band_gain(audio.size), n=audio.size)
+    noise = np.fft.irfft(spectrum * band_gain(size), n=size)
     noise_power = float(np.mean(noise**2))
-    if noise_power == 0:
-        return noise
-    return noise * math.sqrt(speech_power(audio) / 10 ** (snr_db / 10) / noise_power)
+    if noise_power == 0 or power == 0:
+        return np.zeros(size)
+    return noise * math.sqrt(power / noise_power)
+
+
+def background(speech: np.ndarray, condition: LineCondition, seconds: float = 5.0) -> np.ndarray | None:
+    """What `condition`'s line carries while the caller says nothing: its noise, at the level it
+    has under `speech` (8 kHz int16), to loop between turns; None on a quiet line.
+
+    A real line is never digitally silent around a noisy caller, and Silero VAD, whose state
+    adapts to what it hears, misses speech that arrives with its noise out of digital silence.
+    """
+    if condition.snr_db is None:
+        return None
+    rng = np.random.default_rng(np.random.SeedSequence(condition.seed).spawn(3)[2])
+    power = speech_power(telephone_band(speech.astype(np.float64))) / 10 ** (condition.snr_db / 10)
+    return np.clip(np.round(pink_noise(int(seconds * RATE), power, rng)), -32768, 32767).astype(np.int16)
 
 
 def lost_packets(samples: int, loss: float, rng: np.random.Generator) -> np.ndarray:

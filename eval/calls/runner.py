@@ -30,6 +30,7 @@ import httpx
 import numpy as np
 
 from eval.calls.checks import CallEvidence, OrderSnapshot, Reply, judge
+from eval.calls.line import LineCondition, background, degrade
 from eval.calls.scenario import CallerTurn, Scenario
 from voicebot.settings import Settings
 
@@ -42,6 +43,7 @@ SET_VOICES = {
 }
 LINE_CONDITIONS: tuple[dict[str, float], ...] = ({}, {"snr_db": 25}, {"snr_db": 15, "loss": 0.02}, {}, {"loss": 0.05})
 TAIL_SILENCE_S = 0.3
+ANSWERED_WITHIN_MS = 5000.0  # bot audio this soon after the caller stopped is its answer ("Are you still there?" comes after 8 s)
 
 
 @dataclass(frozen=True)
@@ -185,21 +187,36 @@ class PhoneCarrier:
     def place(self, scenario: Scenario, voice: str | None, line: dict[str, float], client: httpx.Client) -> tuple[str, list[Reply | None], int | None]:
         from voicebot.telephony.twilio.caller import fetch_call_record, play_call
 
-        steps = [self._step(turn, voice, line, n) for n, turn in enumerate(scenario.turns)]
-        result = asyncio.run(play_call(self.url, steps, caller=scenario.caller or DEFAULT_CALLER, reply_timeout_s=20.0))
+        clean = [self._audio(turn, voice) for turn in scenario.turns]
+        conditions = [LineCondition(snr_db=line.get("snr_db"), loss=line.get("loss", 0.0), seed=n) for n in range(len(scenario.turns))]
+        steps = [self._step(turn, pcm, condition) for turn, pcm, condition in zip(scenario.turns, clean, conditions)]
+        spoken = next((n for n, pcm in enumerate(clean) if pcm is not None), None)
+        noise = None if spoken is None else background(clean[spoken], conditions[spoken])
+        result = asyncio.run(play_call(self.url, steps, caller=scenario.caller or DEFAULT_CALLER, reply_timeout_s=20.0, background=noise))
         record = asyncio.run(fetch_call_record(self.settings.engine_url, result.call_id))
         bot_turns = [(datetime.fromisoformat(t["at"]).timestamp(), t) for t in record.get("turns", [])[1:]]
         starts = [t["started_at"] for t in result.turns] + [float("inf")]
         replies: list[Reply | None] = []
         for n, played in enumerate(result.turns):
             said = [t["bot_text"] for at, t in bot_turns if starts[n] <= at < starts[n + 1] and t.get("bot_text")]
-            replies.append(Reply(" ".join(said), played.get("latency_ms")) if said else None)
+            latency = played.get("latency_ms")
+            # Words the dialogue did not say are not on the record ("Sorry, could you repeat
+            # that?" to speech Whisper could not make out): the caller heard an answer all the same.
+            answered = said or (latency is not None and latency <= ANSWERED_WITHIN_MS)
+            replies.append(Reply(" ".join(said), latency) if answered else None)
         bot_ended = result.closed_by == "server" or record.get("outcome") == "resolved"
         return result.call_id, replies, len(result.turns) if bot_ended else None
 
-    def _step(self, turn: CallerTurn, voice: str | None, line: dict[str, float], n: int):
-        from eval.calls.line import LineCondition, degrade
-        from voicebot.telephony.twilio.caller import HangUp, Keys, Say, Wait, load_wav_8k
+    def _audio(self, turn: CallerTurn, voice: str | None) -> np.ndarray | None:
+        """The turn's caller audio at 8 kHz before the line (None: not speech)."""
+        from voicebot.telephony.twilio.caller import load_wav_8k
+
+        if turn.kind not in ("user", "audio"):
+            return None
+        return load_wav_8k(turn.audio) if turn.audio else self._speak(turn, voice)
+
+    def _step(self, turn: CallerTurn, pcm: np.ndarray | None, condition: LineCondition):
+        from voicebot.telephony.twilio.caller import HangUp, Keys, Say, Wait
 
         if turn.kind == "hangup":
             return HangUp()
@@ -207,8 +224,6 @@ class PhoneCarrier:
             return Keys(turn.dtmf)
         if turn.kind == "silence_ms":
             return Wait(turn.silence_s)
-        pcm = load_wav_8k(turn.audio) if turn.audio else self._speak(turn, voice)
-        condition = LineCondition(snr_db=line.get("snr_db"), loss=line.get("loss", 0.0), seed=n)
         return Say(degrade(pcm, condition), turn.text, turn.barge_in_after_s)
 
     def _speak(self, turn: CallerTurn, voice: str | None) -> np.ndarray:

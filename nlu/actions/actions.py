@@ -386,6 +386,10 @@ class ActionOrderTask(Action):
         return "action_order_task"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        if puts_off(tracker):
+            # "Let's not do it today, I'll think about it" to "shall I open a refund?": a no to the
+            # question, whatever task NLU heard in "not do it".
+            return ActionDecline().run(dispatcher, tracker, domain) + [SlotSet("task", slot_before_turn(tracker, "task"))]
         task, number = task_in_hand(tracker), tracker.get_slot("order_number")
         if asks_what_was_proposed(tracker, task, number):
             return ActionConfirm().run(dispatcher, tracker, domain)
@@ -793,17 +797,11 @@ class ActionHandoff(Action):
         parsed = latest_intent(tracker)
         intent = parsed.get("name") or "contact_human_agent"
         text = tracker.latest_message.get("text") or ""
-        if CALLING_BACK.search(text) and not asks_for_person(text):
-            # "Oh shoot, someone's at the door, I'll call back": the caller is leaving, not asking for a person.
-            return end_call(dispatcher, "caller_done", say("goodbye_call_back"))
         # A sure intent wins over waiting words said in passing, unless it is only a guess at a person.
         sure = (parsed.get("confidence") or 0) >= SURE_HANDOFF_INTENT and intent not in PERSON_INTENTS
-        if WAIT_WORDS.search(text) and not asks_for_person(text) and not sure:
-            # "Uh, the phone number, hang on, someone's at the door...": the caller asks the bot
-            # to wait, not for a person; the task they were in goes on when they are back.
-            dispatcher.utter_message(text=say("take_your_time"))
-            form = form_before_turn(tracker)
-            return [FollowupAction(form)] if form else []
+        move = leaving_or_waiting(dispatcher, tracker, wait=not sure)
+        if move is not None:
+            return move
         upset = caller_emotion(tracker) in UPSET
         if intent == "complaint" and not upset and THANKS_AT_END.search(text):
             # "Well, that's annoying, but not your fault I guess. Thanks.": a grumble that closes, no complaint to file.
@@ -835,6 +833,23 @@ class ActionHandoff(Action):
         lead = HANDOFF_LEADS.get(key, HANDOFF_LEADS["contact_human_agent"])
         reason = {"deny": "caller_request", "caller_upset": "angry_caller"}.get(intent, intent)
         return hand_off(dispatcher, tracker, reason, lead)
+
+
+def leaving_or_waiting(dispatcher: CollectingDispatcher, tracker: Tracker, wait: bool = True) -> Optional[List[EventType]]:
+    """The caller is leaving ("Oh shoot, someone's at the door, I'll call back") or asks the
+    bot to wait ("Uh, the phone number, hang on..."), whatever NLU made of the words (a guess
+    at a person, out of scope, nothing sure); None when they do neither, or ask for a person."""
+    text = tracker.latest_message.get("text") or ""
+    if asks_for_person(text):
+        return None
+    if CALLING_BACK.search(text):
+        return end_call(dispatcher, "caller_done", say("goodbye_call_back"))
+    if wait and WAIT_WORDS.search(text):
+        # The task they were in goes on when they are back.
+        dispatcher.utter_message(text=say("take_your_time"))
+        form = form_before_turn(tracker)
+        return [FollowupAction(form)] if form else []
+    return None
 
 
 # Thanks as the caller's last words ("...not your fault I guess. Thanks."), not "thanks for nothing".
@@ -895,6 +910,14 @@ class ActionReprompt(Action):
         given = address_given(dispatcher, tracker, domain)
         if given is not None:
             return given  # "Hmm, no, I said that wrong. It's Pine Street, not Elm."
+        move = leaving_or_waiting(dispatcher, tracker)
+        if move is not None:
+            return move
+        text = tracker.latest_message.get("text") or ""
+        if not tracker.active_loop_name and caller_emotion(tracker) not in UPSET and THANKS_AT_END.search(text):
+            # "Hmm, weather. Okay, well, that's annoying, but not your fault I guess. Thanks.": words
+            # NLU cannot place that end in thanks close the request; nothing to repair.
+            return ActionThanks().run(dispatcher, tracker, domain)
         number, task = spoken_order_number(tracker), task_asked(tracker)
         if number and not tracker.active_loop_name:
             return answer_task(dispatcher, tracker, task or tracker.get_slot("task"), number)
@@ -1016,12 +1039,27 @@ class ActionGoodbye(Action):
             dispatcher.utter_message(text=say("go_on"))
             return events + [SlotSet("pending_confirmation", None)]
         if not words and tracker.get_slot("pending_confirmation") in TASK_CONFIRMATIONS:
-            # "Let's not do it today, I'll think about it" to "shall I open a refund?": a no to the question.
+            # A goodbye that is not one to "shall I open a refund?" ("I'll think about it"): a no to the question.
             return events + ActionDecline().run(dispatcher, tracker, domain)
         if (words and confidence >= GOODBYE_WITH_WORDS) or (helped and confidence >= SURE_GOODBYE):
             return events + end_call(dispatcher, "caller_goodbye")
         dispatcher.utter_message(text=say("confirm_end_call"))
         return events + [SlotSet("pending_confirmation", "end_call")]
+
+
+def puts_off(tracker: Tracker) -> bool:
+    """A task the bot proposed is waiting for a yes, and the caller puts it off ("not today",
+    "let me think about it", "I'd rather hold off")."""
+    return tracker.get_slot("pending_confirmation") in TASK_CONFIRMATIONS and bool(PUT_OFF.search(tracker.latest_message.get("text") or ""))
+
+
+# "Let's not do it today", "I'll think it over", "maybe later": not now, said to a proposal
+# (a bare "let me think" asks for a moment: see WAIT_WORDS).
+PUT_OFF = re.compile(
+    r"(?:^|[,.!?]\s*)not yet\b|\b(?:let'?s not|not (?:today|right now|for now)|hold off|maybe later|some other time|another time|"
+    r"think (?:about it|it over)|sleep on it)\b",
+    re.IGNORECASE,
+)
 
 
 # Actions that do something for the caller: after one of them, a plain goodbye is believable.

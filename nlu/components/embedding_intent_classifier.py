@@ -210,14 +210,18 @@ class EmbeddingIntentClassifier(IntentClassifier, GraphComponent):
         return component
 
     def probabilities(self, texts: List[str]) -> np.ndarray:
-        """Each text's intent probabilities: MiniLM's, or MiniLM's and MPNet's combined when
-        MiniLM is unsure of any of them (the texts are one turn and its sentences)."""
+        """Each text's intent probabilities: MiniLM's, combined with MPNet's for the texts
+        MiniLM is unsure of (the texts are one turn and its sentences; MPNet costs a
+        turn's latency, so the sure ones are not sent to it)."""
         texts = [as_transcribed(t) for t in texts]
         probs = softmax(self.encoder.encode(texts) @ self.coef.T + self.intercept)
-        if self.second_coef is None or probs.max(axis=1).min() >= self.config["second_opinion_below"]:
+        if self.second_coef is None:
             return probs
-        second = softmax(self.second_encoder.encode(texts) @ self.second_coef.T + self.second_intercept)
-        return geometric_mean(probs, second)
+        unsure = np.flatnonzero(probs.max(axis=1) < self.config["second_opinion_below"])
+        if unsure.size:
+            second = softmax(self.second_encoder.encode([texts[i] for i in unsure]) @ self.second_coef.T + self.second_intercept)
+            probs[unsure] = geometric_mean(probs[unsure], second)
+        return probs
 
     def turn_probabilities(self, text: str) -> np.ndarray:
         """The whole turn's intent probabilities, or those of its surest request sentence

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 from collections.abc import Iterable
 from typing import Any, Protocol
 
@@ -27,6 +28,8 @@ from pipecat.frames.frames import (
     InputDTMFFrame,
     TranscriptionFrame,
     TTSSpeakFrame,
+    VADUserStartedSpeakingFrame,
+    VADUserStoppedSpeakingFrame,
 )
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessorSetup
 from pipecat.turns.user_turn_processor import UserTurnProcessor
@@ -54,6 +57,7 @@ DIGITS_BY_SLOT = {"order_number": 6, "identity_answer": 4, "new_address": 5}  # 
 DEFAULT_EXPECTED_DIGITS = 6
 LONG_FIRST_SENTENCE_WORDS = 10
 MAX_REPEAT_ASKS = 1  # then the doubted words go to the dialogue after all: its own reprompts and handoff take over
+UNHEARD_SPEECH_S = 0.5  # a turn this long with no words Whisper could make out was speech: the caller is asked again
 
 
 def turn_expectation(requested_slot: str | None) -> TurnExpectation:
@@ -134,6 +138,8 @@ class CallDialogueProcessor(UserTurnProcessor):
         self._heard: list[str] = []  # the words of the caller's turn so far
         self._doubted: list[bool] = []  # …and whether Whisper doubted each piece (voicebot.voice.whisper.Heard.doubt)
         self._repeat_asks = 0  # "could you repeat that?" in a row
+        self._speech_s = 0.0  # how long the caller spoke in this turn (the VAD's speech)
+        self._speaking_since: float | None = None
         self._turn_lock = asyncio.Lock()  # one dialogue turn (or reprompt) at a time, in order
         self._silences = 0
         self._spoken_turns = 0
@@ -193,6 +199,11 @@ class CallDialogueProcessor(UserTurnProcessor):
         self._agent_voice.sample_rate = setup.audio_out_sample_rate or self._agent_voice.sample_rate
 
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
+        if isinstance(frame, VADUserStartedSpeakingFrame):
+            self._speaking_since = time.monotonic()
+        elif isinstance(frame, VADUserStoppedSpeakingFrame) and self._speaking_since is not None:
+            self._speech_s += time.monotonic() - self._speaking_since
+            self._speaking_since = None
         if isinstance(frame, TranscriptionFrame) and frame.text.strip():
             if self._in_turn:
                 self._heard.append(frame.text.strip())
@@ -206,6 +217,7 @@ class CallDialogueProcessor(UserTurnProcessor):
     async def _on_turn_started(self, processor: UserTurnProcessor, strategy: Any) -> None:
         self._silences = 0
         self._in_turn = True
+        self._speech_s = 0.0  # the speech so far counts from its start (see process_frame), not from here
 
     async def _on_turn_stopped(self, processor: UserTurnProcessor, strategy: Any) -> None:
         self._in_turn = False
@@ -219,6 +231,11 @@ class CallDialogueProcessor(UserTurnProcessor):
         elif text:
             self._repeat_asks = 0
             await self._answer(text)
+        elif self._speech_s >= UNHEARD_SPEECH_S:
+            # The caller spoke but Whisper made out no words (a bad line, a voice it does not
+            # know): silence now would leave them waiting for an answer that never comes.
+            logger.info("Call %s: asked to repeat %.1f s of speech with no words heard", self.call_id, self._speech_s)
+            await self._ask_to_repeat()
         else:
             # Noise started a turn but nobody spoke: keep timing the silence.
             await wait_for_user(self)

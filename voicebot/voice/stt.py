@@ -77,7 +77,7 @@ class SharedWhisperSTTService(SegmentedSTTService):
         return self._initial_prompt if wanted else None
 
     async def run_stt(self, audio: bytes) -> AsyncGenerator[Frame, None]:
-        """One caller segment (16 kHz 16-bit PCM) → at most one final TranscriptionFrame."""
+        """One caller segment (16 kHz 16-bit PCM) → one final TranscriptionFrame, empty when Whisper heard no words."""
         await self.start_processing_metrics()
         samples = np.frombuffer(audio, dtype=np.int16).astype(np.float32) / 32768.0
         try:
@@ -91,7 +91,8 @@ class SharedWhisperSTTService(SegmentedSTTService):
             return
         finally:
             await self.stop_processing_metrics()
-        if heard.text:
-            if heard.doubt:
-                logger.info("Whisper doubts %r (%s)", heard.text, heard.doubt)
-            yield TranscriptionFrame(heard.text, CALLER, time_now_iso8601(), "en", result=heard)
+        if heard.doubt:
+            logger.info("Whisper doubts %r (%s)", heard.text, heard.doubt)
+        # No words is an answer too: the turn ends on the transcript, and one that never came
+        # would leave a caller Whisper could not make out in silence.
+        yield TranscriptionFrame(heard.text, CALLER, time_now_iso8601(), "en", result=heard)

@@ -320,7 +320,12 @@ class PhoneTurnStopStrategy(BaseUserTurnStopStrategy):
         if isinstance(frame, InputAudioRawFrame):
             self._audio.add(frame.audio)
         elif isinstance(frame, TranscriptionFrame):
-            self._heard.append(frame.text.strip())
+            if frame.text.strip():
+                self._heard.append(frame.text.strip())
+            elif not self._heard and self._stopped_at is not None:
+                # Whisper found no words in this speech: pipecat's strategy waits for words
+                # forever, so the turn ends after the pause here (the dialogue decides what then).
+                await self._end_after_pause()
         elif isinstance(frame, VADUserStartedSpeakingFrame):
             self._audio.speech_started()
             self._stopped_at = None
@@ -336,6 +341,9 @@ class PhoneTurnStopStrategy(BaseUserTurnStopStrategy):
 
     async def _on_pause(self, pause: BaseUserTurnStopStrategy, params: UserTurnStoppedParams) -> None:
         """The caller paused and the transcript is in: the turn ends once the silence is long enough."""
+        await self._end_after_pause()
+
+    async def _end_after_pause(self) -> None:
         wait = turn_end_wait(" ".join(self._heard), await self._probability(), self.expected, self.rule)
         now = asyncio.get_running_loop().time()
         left = wait - (now - (self._stopped_at if self._stopped_at is not None else now))

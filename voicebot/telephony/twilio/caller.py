@@ -175,7 +175,7 @@ class CallResult:
 class _Line:
     """One call's WebSocket: a real-time frame pump, the receiver, and the bot track."""
 
-    def __init__(self, ws, stream_sid: str, call_sid: str) -> None:
+    def __init__(self, ws, stream_sid: str, call_sid: str, background: np.ndarray | None = None) -> None:
         self.ws = ws
         self.stream_sid = stream_sid
         self.call_sid = call_sid
@@ -183,6 +183,7 @@ class _Line:
         self.chunk = 0
         self.t0 = time.monotonic()
         self.outgoing: deque[tuple[bytes, list[asyncio.Future]]] = deque()  # frame, futures it completes
+        self.idle = frames_of(background) if background is not None and background.size else [SILENCE_FRAME]  # looped between turns
         self.pending_marks: list[tuple[float, str]] = []  # (when its audio has played, name)
         self.track = BotTrack()
         self.events: dict[str, int] = {}
@@ -208,11 +209,11 @@ class _Line:
             self.closed.set()
 
     async def pump(self) -> None:
-        """One frame every 20 ms on an absolute schedule: queued caller audio, else silence."""
+        """One frame every 20 ms on an absolute schedule: queued caller audio, else the line's background."""
         start = time.monotonic()
         i = 0
         while not self.closed.is_set() and not self.hanging_up:
-            frame, done = self.outgoing.popleft() if self.outgoing else (SILENCE_FRAME, [])
+            frame, done = self.outgoing.popleft() if self.outgoing else (self.idle[self.chunk % len(self.idle)], [])
             self.chunk += 1
             await self.send(
                 {
@@ -389,6 +390,7 @@ async def play_call(
     reply_timeout_s: float = 15.0,
     greeting_timeout_s: float = 5.0,
     raw_after_start: Sequence[str] = (),
+    background: np.ndarray | None = None,
 ) -> CallResult:
     """Plays one call of `steps` after the greeting, then sends `stop`.
 
@@ -398,8 +400,10 @@ async def play_call(
     person), unless the bot ends the call first. `hangup_after_s` hangs up that many
     seconds after `start`, whatever is going on (an abandoned call). `raw_after_start` are
     sent as they are right after `start` (tests of how the bot copes with malformed
-    messages). Each played step adds one entry to `turns`, with `started_at`: the wall
-    clock when the caller began it, to pair it with the engine's record.
+    messages). `background` (8 kHz int16, looped) is what the line carries while the caller
+    is quiet, a noisy line's noise; digital silence without it. Each played step adds one
+    entry to `turns`, with `started_at`: the wall clock when the caller began it, to pair
+    it with the engine's record.
     """
     import websockets
 
@@ -407,7 +411,7 @@ async def play_call(
     call_sid = "CA" + uuid.uuid4().hex
     result = CallResult(call_id=call_sid, stream_sid=stream_sid)
     async with websockets.connect(url, max_size=None, open_timeout=10) as ws:
-        line = _Line(ws, stream_sid, call_sid)
+        line = _Line(ws, stream_sid, call_sid, background)
         receiver = asyncio.create_task(line.receive())
         await ws.send(json.dumps({"event": "connected", "protocol": "Call", "version": "1.0.0"}))
         await line.send(
