@@ -17,6 +17,8 @@ from knowledge.content import ARTICLES_DIR
 from voicebot.handoff.routing import DEFAULT_RULES_FILE
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+LOOPBACK = "127.0.0.1"  # where the internal services (Rasa, the action server, Piper) listen: never another interface
+WILDCARD_HOSTS = {"0.0.0.0", "::", ""}
 
 
 class Settings(BaseSettings):
@@ -31,7 +33,11 @@ class Settings(BaseSettings):
     seed_orders: int = Field(240, description="How many demo orders a new database is seeded with.")
     seed: int = Field(20261122, description="Random seed for the demo data, so every fresh database is the same.")
 
-    host: str = Field("127.0.0.1", description="Interface the engine and its child processes listen on.")
+    host: str = Field(
+        "127.0.0.1",
+        description="Interface the engine listens on (API, desk, carrier endpoints); Rasa, the action server "
+        "and Piper listen on 127.0.0.1 whatever it is.",
+    )
     port: int = Field(8080, description="Engine HTTP port (health, APIs).")
     rasa_port: int = Field(5005, description="Rasa server port.")
     action_port: int = Field(5055, description="Rasa action server port.")
@@ -131,7 +137,7 @@ class Settings(BaseSettings):
 
     @property
     def tts_url(self) -> str:
-        return f"http://{self.host}:{self.tts_port}"
+        return f"http://{LOOPBACK}:{self.tts_port}"
 
     @property
     def sqlalchemy_url(self) -> str:
@@ -146,15 +152,17 @@ class Settings(BaseSettings):
 
     @property
     def engine_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        """The engine as this machine's own processes reach it (loopback when it listens on every interface)."""
+        local = LOOPBACK if self.host in WILDCARD_HOSTS else self.host
+        return f"http://{local}:{self.port}"
 
     @property
     def rasa_url(self) -> str:
-        return f"http://{self.host}:{self.rasa_port}"
+        return f"http://{LOOPBACK}:{self.rasa_port}"
 
     @property
     def action_url(self) -> str:
-        return f"http://{self.host}:{self.action_port}"
+        return f"http://{LOOPBACK}:{self.action_port}"
 
 
 @lru_cache

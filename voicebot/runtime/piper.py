@@ -14,7 +14,7 @@ from typing import Callable
 
 from voicebot.runtime.models import ModelError, piper_python, piper_voice_path
 from voicebot.runtime.supervisor import ChildProcess, wait_ready
-from voicebot.settings import Settings
+from voicebot.settings import LOOPBACK, Settings
 
 
 class PiperError(RuntimeError):
@@ -22,7 +22,7 @@ class PiperError(RuntimeError):
 
 
 class PiperServer(ChildProcess):
-    """`python -m piper.http_server` from the Piper venv, on settings.host:settings.tts_port."""
+    """`python -m piper.http_server` from the Piper venv, on 127.0.0.1:settings.tts_port (internal only)."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -44,7 +44,7 @@ class PiperServer(ChildProcess):
             self.voice = piper_voice_path(s)
         return [
             str(piper_python(s)), "-m", "piper.http_server",
-            "--host", s.host, "--port", str(s.tts_port), "-m", str(self.voice),
+            "--host", LOOPBACK, "--port", str(s.tts_port), "-m", str(self.voice),
         ]
 
     def start(self) -> None:

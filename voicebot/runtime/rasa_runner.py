@@ -22,7 +22,7 @@ from voicebot import OPENBLAS_THREADS_CHOSEN_BY_USER
 from voicebot.dialogue.nlu import NluParse
 from voicebot.runtime.console import echo
 from voicebot.runtime.supervisor import ChildProcess, wait_ready
-from voicebot.settings import PROJECT_ROOT, Settings
+from voicebot.settings import LOOPBACK, PROJECT_ROOT, Settings
 
 # What a trained model depends on; a change to any of these needs a new model.
 TRAINING_INPUTS = ("config.yml", "domain.yml", "data", "components")
@@ -39,7 +39,7 @@ def rasa_env(settings: Settings) -> dict[str, str]:
     env.update(
         RASA_TELEMETRY_ENABLED="false",
         PYTHONPATH=os.pathsep.join([str(settings.nlu_dir), str(PROJECT_ROOT)]),  # components, knowledge.encoder
-        SANIC_HOST=settings.host,
+        SANIC_HOST=LOOPBACK,  # the action server: internal, whatever the engine's interface
         ACTION_SERVER_URL=f"{settings.action_url}/webhook",
         VOICEBOT_ENGINE_API_URL=f"{settings.engine_url}/api/v1",
         PYTHONWARNINGS="ignore",
@@ -144,7 +144,7 @@ class RasaProcesses:
             "rasa": child(
                 "rasa", "Rasa server",
                 lambda: [
-                    str(rasa_executable(s)), "run", "--enable-api", "--interface", s.host, "--port", str(s.rasa_port),
+                    str(rasa_executable(s)), "run", "--enable-api", "--interface", LOOPBACK, "--port", str(s.rasa_port),
                     "--model", str(self.model), "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
                 ],
                 f"{s.rasa_url}/status", lambda body: bool(body.get("model_file")),
