@@ -56,7 +56,7 @@ async def test_user_turn_processor_keeps_an_idle_controller_that_can_wait_for_th
         await compat.wait_for_user(processor)
         return asyncio.get_running_loop().time()
 
-    _, waited_at = await asyncio.gather(run_test(processor, frames_to_send=[SleepFrame(0.4)]), wait_soon())
+    _, waited_at = await asyncio.gather(run_test(processor, frames_to_send=[SleepFrame(1.0)]), wait_soon())
     assert len(idle) == 1 and idle[0] - waited_at >= 0.09, changed(
         "UserIdleController", "the idle event after wait_for_user() and the timeout", "no longer fires"
     )
