@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Text
 
@@ -153,8 +154,9 @@ class EmbeddingIntentClassifier(IntentClassifier, GraphComponent):
     def encoder(self) -> SentenceEncoder:
         return shared_encoder(self.config["model_dir"])
 
-    @property
+    @cached_property
     def second_encoder(self) -> Optional[SentenceEncoder]:
+        """Found once (its folder is checked on disk), not on every unsure turn."""
         second = self.config["second_model"]
         return shared_encoder(model_folder(second)) if second else None
 

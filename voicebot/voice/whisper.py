@@ -108,8 +108,8 @@ def doubt_about(segments: list[Any], text: str, initial_prompt: str | None) -> s
 def is_speech(segment: Any, no_speech_prob: float = NO_SPEECH_PROB) -> bool:
     """Whisper's own rule, bounded: a segment is silence when the no-speech token is likely and
     the words are unsure. On a noisy line "It's 1 0 4 2 3 3." came with no-speech 0.61 and
-    log-probability -0.89, and dropping it left the caller unanswered; the words Whisper
-    invents in hiss and hold music carry a no-speech probability near 1."""
+    log-probability -0.89, and dropping it left the caller unanswered. With this rule the
+    silence, hiss and hold-music clips of `voicebot-eval asr --prompts` still yield no words."""
     if segment.no_speech_prob < no_speech_prob:
         return True
     return segment.no_speech_prob < NO_SPEECH_SURE and segment.avg_logprob >= MIN_AVG_LOGPROB
