@@ -23,6 +23,7 @@ Evaluation suites and benchmarks of the voicebot engine.
   voicebot-eval text-latency  text-level turn latency
   voicebot-eval latency       phone turn latency per stage, and calls held at once
   voicebot-eval asr           speech recognition errors and speed over a phone line
+  voicebot-eval vad           does the call's VAD hear callers at all (and not noise)?
   voicebot-eval transcribe-training   training phrasings as Whisper hears them (writes nlu data)
   voicebot-eval soak          many calls in a row: engine memory stays flat?
   voicebot-eval calls         whole calls: task success, containment, handoffs
@@ -43,6 +44,12 @@ def cmd_eval_spoken_nlu(args: argparse.Namespace, settings: Settings) -> int:
     from voicebot.runtime.rasa_runner import parse_texts
 
     return run(settings, args, parse_texts, echo)
+
+
+def cmd_eval_vad(args: argparse.Namespace, settings: Settings) -> int:
+    from eval.vad_eval import run
+
+    return run(settings, args, echo)
 
 
 def cmd_eval_text_latency(args: argparse.Namespace, settings: Settings) -> int:
@@ -137,10 +144,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.set_defaults(func=cmd_eval_asr)
     p = ev.add_parser(
+        "vad",
+        help="voice activity: are callers heard at all, is noise taken for speech?",
+        description="Voices the caller turns of eval/data/asr_caller_turns.txt and short answers in the tuning voices and, "
+        "reported apart, the held-out Kokoro family, sends them over a phone line (quiet, 15 dB noise, 5 % packet loss) after "
+        "3 s of that line with nobody speaking, and runs each VAD setup on them as a call does: Silero on the 16 kHz pipeline "
+        "audio (before), and on the 8 kHz telephone band (the call's VAD) at two thresholds. A person's recorded telephone "
+        "prompts (asterisk-core-sounds-en-wav) are heard the same way; silence, hiss and hold music (asterisk-moh-opsound-wav) "
+        "show false speech. Prints the share of turns heard at all and of their speech reported, per setup. About 3 minutes; "
+        "starts Piper if needed. Results go to eval/results/vad.json.",
+    )
+    p.add_argument("--limit", type=int, default=0, help="at most this many caller turns per voice family, plus the short answers (default all)")
+    p.add_argument("--recorded", type=int, default=60, help="recorded prompts to hear (default 60)")
+    p.add_argument("--json", action="store_true", help="print the results as JSON")
+    p.set_defaults(func=cmd_eval_vad)
+    p = ev.add_parser(
         "transcribe-training",
         help="write nlu/data/nlu/asr_transcripts.yml: training phrasings as Whisper hears them",
         description="Voices a sample of each intent's training phrasings in the tuning voices (Piper at four paces and pitches, "
-        "espeak-ng; never the held-out Kokoro family), sends them over a phone line (quiet, 20 dB noise, 3 %% packet loss in turn), "
+        "espeak-ng; never the held-out Kokoro family), sends them over a phone line (quiet, 20 dB noise, 3 % packet loss in turn), "
         "transcribes them as a caller's first turn is and writes the usable transcripts, labelled with the phrasing's intent, "
         "to nlu/data/nlu/asr_transcripts.yml (replacing it). About 0.6 s a phrasing. Retrain afterwards (`voicebot train`).",
     )

@@ -288,12 +288,13 @@ def trim_silence(audio: np.ndarray, rate: int = 8000, floor_db: float = 40.0) ->
     return audio[loud[0] * frame : (loud[-1] + 1) * frame]
 
 
-async def vad_segments(audio: np.ndarray, stop_secs: float) -> list[tuple[float, float]]:
-    """(start reported, stop reported) times of each speech segment, from the call's Silero VAD settings."""
-    from pipecat.audio.vad.silero import SileroVADAnalyzer
-    from pipecat.audio.vad.vad_analyzer import VADParams, VADState
+async def vad_segments(audio: np.ndarray, settings: Settings) -> list[tuple[float, float]]:
+    """(start reported, stop reported) times of each speech segment, from the call's own VAD (`caller_vad`)."""
+    from pipecat.audio.vad.vad_analyzer import VADState
 
-    vad = SileroVADAnalyzer(params=VADParams(stop_secs=stop_secs))
+    from voicebot.voice.vad import caller_vad
+
+    vad = caller_vad(settings)
     vad.set_sample_rate(16000)
     step = int(FRAME_S * 16000)
     pcm = (np.clip(audio, -1, 1) * 32767).astype(np.int16)
@@ -315,7 +316,7 @@ def trace(item: TurnItem, voice: str, pause_s: float, line: dict, audio: np.ndar
     from voicebot.voice.turns import TURN_AUDIO_PRE_ROLL_S
     from voicebot.voice.whisper import transcribe_turn
 
-    segments = asyncio.run(vad_segments(audio, settings.vad_stop_secs))
+    segments = asyncio.run(vad_segments(audio, settings))
     pauses, heard, transcript_free = [], [], 0.0
     for n, (start, stop) in enumerate(segments):
         clip_start = max(0.0, start - STT_PRE_ROLL_S, segments[n - 1][1] if n else 0.0)  # its buffer empties at each stop

@@ -162,3 +162,30 @@ def test_caller_on_hold_books_a_call_back_by_voice(settings, say):
     assert handoff["status"] == "callback"
     record = httpx.get(f"{settings.engine_url}/api/v1/calls/{result.call_id}").json()
     assert record["outcome"] == "handed_off"
+
+
+def test_a_caller_who_goes_on_over_the_bots_answer_is_answered_for_both_parts(settings, say):
+    from voicebot.domain.records import TURN_TAKEN_BACK
+    from voicebot.store.repositories import Store
+    from voicebot.store.session import make_engine, session_factory
+    from voicebot.telephony.twilio.caller import Say, load_wav_8k, play_call
+
+    first = Say(load_wav_8k(say("I have a question about my order.")), "first")
+    # The caller goes on a moment after the bot began to answer, as a caller who only paused does.
+    rest = Say(load_wav_8k(say("It's one zero four two three three. Where is it?")), "rest", barge_in_after_s=0.2)
+
+    async def run():
+        result = await play_call(f"ws://{settings.host}:{settings.port}/telephony/twilio", [first, rest])
+        return result, await fetch_call_record(settings.engine_url, result.call_id)
+
+    result, record = asyncio.run(run())
+    caller_turns = [t for t in record["turns"] if t["caller_text"]]
+    assert len(caller_turns) == 1, caller_turns  # both parts, answered as one turn
+    assert "question" in caller_turns[0]["caller_text"].lower() and "104233" in caller_turns[0]["bot_text"]
+    engine = make_engine(settings.sqlalchemy_url)
+    try:
+        events = Store.open(session_factory(engine)).calls.call_events(result.call_id)
+    finally:
+        engine.dispose()
+    taken_back = [e.detail for e in events if e.kind == TURN_TAKEN_BACK]
+    assert len(taken_back) == 1 and "question" in taken_back[0]["caller_text"].lower() and taken_back[0]["bot_text"]

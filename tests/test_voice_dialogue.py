@@ -25,7 +25,7 @@ from pipecat.tests.utils import SleepFrame, run_test
 from voicebot.dialogue.service import BotTurn
 from voicebot.domain.records import CallbackBooked, HoldStatus, QueuedHandoff
 from voicebot.prompts import say
-from voicebot.voice.call import CallDialogueProcessor, sentences
+from voicebot.voice.call import GOES_ON_WITHIN_S, CallDialogueProcessor, sentences
 from voicebot.voice.carrier import CallInfo
 from voicebot.voice.dtmf import AGENT_REQUEST, DTMFCollector
 from voicebot.voice.frames import BotTurnSpokenFrame, ExpectedAnswerFrame
@@ -40,8 +40,16 @@ TRANSFER = {"transfer_to": "the people queue"}  # whatever the carrier needs to 
 class ScriptedDialogue:
     """Same async methods as DialogueService; answers from a script and records every call."""
 
-    def __init__(self, answers: dict[str, BotTurn] | None = None, hold: list[HoldStatus] | None = None) -> None:
+    def __init__(
+        self, answers: dict[str, BotTurn] | None = None, hold: list[HoldStatus] | None = None,
+        stored: bool = False, answer_s: float = 0.0,
+    ) -> None:
+        """`stored`: turns get a record number, so they can be taken back (as DialogueService's do);
+        `answer_s`: how long each answer takes."""
         self.answers = answers or {}
+        self.stored = stored
+        self.answer_s = answer_s
+        self.went_on: list[tuple[str, str]] = []  # (the earlier turn's words, what the caller added)
         self.hold = list(hold or [])  # successive hold_status answers; the last one repeats
         self.started: list[dict] = []
         self.said: list[tuple[str, str]] = []
@@ -55,7 +63,15 @@ class ScriptedDialogue:
 
     async def say(self, call_id: str, text: str) -> BotTurn:
         self.said.append((call_id, text))
-        return self.answers.get(text) or BotTurn(call_id=call_id, caller_text=text, bot_texts=[f"You said {text}."])
+        await asyncio.sleep(self.answer_s)
+        turn = self.answers.get(text) or BotTurn(call_id=call_id, caller_text=text, bot_texts=[f"You said {text}."])
+        if self.stored and turn.seq is None:
+            turn.seq = len(self.said)
+        return turn
+
+    async def go_on(self, call_id: str, earlier: BotTurn, text: str) -> BotTurn:
+        self.went_on.append((earlier.caller_text, text))
+        return await self.say(call_id, f"{earlier.caller_text} {text}")
 
     async def end_call(self, call_id: str, outcome: str) -> None:
         self.ended.append((call_id, outcome))
@@ -371,6 +387,67 @@ async def test_sustained_speech_while_bot_speaks_interrupts_and_is_answered() ->
     assert dialogue.said == [(CALL_ID, "No, I meant my other order.")]
 
 
+# --- a caller who goes on talking after the bot took its turn ---------------------
+
+
+async def test_a_caller_who_goes_on_before_the_answer_finished_gets_one_answer_for_both_parts() -> None:
+    dialogue = ScriptedDialogue(stored=True)
+    frames = [*caller_says("I have a question."), BotStartedSpeakingFrame(), *turn_of(transcript("Where is my order?"), speech_s=0.7)]
+    down, _ = await run_test(processor(dialogue), frames_to_send=frames)
+    assert dialogue.went_on == [("I have a question.", "Where is my order?")]
+    assert dialogue.said[-1] == (CALL_ID, "I have a question. Where is my order?") and "You said I have a question." in spoken(down)
+
+
+async def test_a_reply_after_the_bot_finished_its_answer_is_a_turn_of_its_own() -> None:
+    dialogue = ScriptedDialogue(stored=True)
+    frames = [
+        *caller_says("Where is my order?"), BotStartedSpeakingFrame(), SleepFrame(0.1), BotStoppedSpeakingFrame(), SleepFrame(0.3),
+        *caller_says("It's one zero four two three three."),
+    ]
+    await run_test(processor(dialogue), frames_to_send=frames)
+    assert dialogue.went_on == []
+    assert [text for _, text in dialogue.said] == ["Where is my order?", "It's one zero four two three three."]
+
+
+async def test_speech_long_after_the_bot_took_its_turn_is_a_turn_of_its_own() -> None:
+    dialogue = ScriptedDialogue(stored=True)
+    frames = [*caller_says("Where is my order?"), SleepFrame(GOES_ON_WITHIN_S + 0.2), *caller_says("It's one zero four two three three.")]
+    await run_test(processor(dialogue), frames_to_send=frames)
+    assert dialogue.went_on == []
+
+
+async def test_speech_a_few_words_into_a_slow_answer_still_goes_on() -> None:
+    dialogue = ScriptedDialogue(stored=True, answer_s=GOES_ON_WITHIN_S)  # the answer took long…
+    frames = [
+        *caller_says("I have a question."), SleepFrame(GOES_ON_WITHIN_S),
+        BotStartedSpeakingFrame(), SleepFrame(0.1), *turn_of(transcript("Where is my order?"), speech_s=0.7),  # …and was cut off
+    ]
+    await run_test(processor(dialogue), frames_to_send=frames)
+    assert dialogue.went_on == [("I have a question.", "Where is my order?")]
+
+
+async def test_a_turn_that_changed_something_is_never_taken_back() -> None:
+    cancelled = BotTurn(call_id=CALL_ID, caller_text="Yes.", bot_texts=["Done, it's cancelled."], changed_something=True)
+    dialogue = ScriptedDialogue({"Yes.": cancelled}, stored=True)
+    await run_test(processor(dialogue), frames_to_send=[*caller_says("Yes."), *caller_says("Thanks.")])
+    assert dialogue.went_on == [] and [text for _, text in dialogue.said] == ["Yes.", "Thanks."]
+
+
+async def test_the_answer_waits_while_the_caller_is_already_talking_again() -> None:
+    dialogue = ScriptedDialogue(stored=True, answer_s=0.3)
+    first = transcript("I have a question about my order.")
+    frames = [
+        VADUserStartedSpeakingFrame(), SleepFrame(0.05), VADUserStoppedSpeakingFrame(stop_secs=0.2), first,
+        SleepFrame(0.2),  # the turn ended; the dialogue is still answering when the caller goes on
+        *turn_of(transcript("Where is it?"), speech_s=0.5),  # still talking when the answer is ready
+        SleepFrame(0.5),
+    ]
+    down, _ = await run_test(processor(dialogue), frames_to_send=frames)
+    assert dialogue.went_on == [("I have a question about my order.", "Where is it?")]
+    # The first answer was never spoken: only the one to both parts.
+    assert spoken(down) == sentences(["You said I have a question about my order. Where is it?."])  # as the fake words it
+
+
 async def test_pause_inside_an_order_number_keeps_the_turn_open() -> None:
     def read_out_in_two_parts() -> list[Frame]:
         return [
@@ -452,8 +529,8 @@ def doubted(text: str) -> TranscriptionFrame:
     return frame
 
 
-def turn_of(frame: TranscriptionFrame) -> list[Frame]:
-    return [VADUserStartedSpeakingFrame(), SleepFrame(0.05), VADUserStoppedSpeakingFrame(stop_secs=0.2), frame, SleepFrame(0.5)]
+def turn_of(frame: TranscriptionFrame, speech_s: float = 0.05) -> list[Frame]:
+    return [VADUserStartedSpeakingFrame(), SleepFrame(speech_s), VADUserStoppedSpeakingFrame(stop_secs=0.2), frame, SleepFrame(0.5)]
 
 
 async def test_words_whisper_doubts_are_not_acted_on_the_caller_is_asked_to_repeat() -> None:

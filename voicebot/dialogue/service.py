@@ -55,6 +55,13 @@ class BotTurn:
     failed: bool = False
     requested_slot: str | None = None  # what the bot just asked for, e.g. "order_number"
     latency_ms: float = 0.0
+    seq: int | None = None  # the turn's number in the call record, once stored
+    changed_something: bool = False  # an action changed data (cancelled, checked identity...), or the call was handed off or ended
+
+    @property
+    def can_take_back(self) -> bool:
+        """Only talk happened: Rasa can forget the turn and the record can withdraw it (`DialogueService.go_on`)."""
+        return self.caller_text is not None and self.seq is not None and not self.changed_something
 
     @property
     def bot_text(self) -> str:
@@ -113,6 +120,31 @@ class DialogueService:
             message = UPSET_TRIGGER + await self._order_numbers_in(text)
         # The actions read the turn's emotion from the message metadata: a handoff routes by it.
         return await self._exchange(call_id, message, caller_text=text, metadata={"emotion": emotion}, emotion=emotion)
+
+    async def go_on(self, call_id: str, earlier: BotTurn, text: str) -> BotTurn:
+        """The caller went on talking just after the bot took its turn ("Hello." … "I'd like to know where my
+        order is."): if the answer to the first part changed nothing, Rasa forgets that turn, the record
+        withdraws it, and both parts are answered as one turn; otherwise `text` is a turn of its own."""
+        if earlier.can_take_back and await self._take_back(call_id, earlier):
+            return await self.say(call_id, f"{earlier.caller_text} {text}")
+        return await self.say(call_id, text)
+
+    async def _take_back(self, call_id: str, earlier: BotTurn) -> bool:
+        try:
+            # "rewind" undoes the latest user message and all after it; the listen puts Rasa back to waiting for one.
+            response = await self.client.post(
+                f"{self.rasa_url}/conversations/{call_id}/tracker/events",
+                json=[{"event": "rewind"}, {"event": "action", "name": "action_listen"}],
+            )
+            response.raise_for_status()
+        except httpx.HTTPError as error:
+            logger.warning("Call %s: could not take back turn %s, answering the rest on its own: %s", call_id, earlier.seq, error)
+            return False
+        seq = earlier.seq
+        assert seq is not None  # can_take_back
+        await self._record(lambda: self.calls.take_back_turn(call_id, seq))
+        logger.info("Call %s: caller went on after turn %s; answering both parts as one", call_id, seq)
+        return True
 
     async def _on_hold(self, call_id: str, handoff_id: int, text: str, emotion: str | None) -> BotTurn:
         """Words from a caller waiting for a person ("it's one zero one eight seven four"): on
@@ -194,12 +226,18 @@ class DialogueService:
         emotion: str | None = None,
     ) -> BotTurn:
         started = time.perf_counter()
+        events_before = await self._record(lambda: len(self.calls.call_events(call_id)))
         try:
             turn = await self._ask_rasa(call_id, message, caller_text, metadata)
         except (httpx.HTTPError, ValueError) as error:
             logger.error("Dialogue failed for call %s: %s", call_id, error)
             turn = await asyncio.to_thread(self._failure, call_id, caller_text)
         turn.latency_ms = (time.perf_counter() - started) * 1000
+        events = await self._record(lambda: self.calls.call_events(call_id))
+        turn.changed_something = (
+            turn.handoff is not None or turn.end_call or turn.failed or events_before is None or events is None
+            or any(e.kind != "order_lookup" for e in events[events_before:])
+        )
         await self._keep(turn, emotion)
         if turn.handoff and turn.handoff.handoff_id is not None:
             handoff_id = turn.handoff.handoff_id
@@ -215,6 +253,7 @@ class DialogueService:
                 actions=turn.actions,
             )
         )
+        turn.seq = stored.seq if stored else None
         # What agents see is what was stored: redacted (or redacted here when the store is down).
         caller_said, bot_said = (stored.caller_text, stored.bot_text) if stored else (redact(turn.caller_text), redact(turn.bot_text))
         self.publish(

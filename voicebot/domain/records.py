@@ -155,9 +155,13 @@ class CallRecord:
     turns: tuple[Turn, ...] = ()
 
 
+TURN_TAKEN_BACK = "turn_taken_back"
+
+
 @dataclasses.dataclass(frozen=True)
 class CallEvent:
-    """Something the bot did for a call (look-up, identity check, cancellation...) and how it went."""
+    """Something the bot did for a call (look-up, identity check, cancellation...) and how it went,
+    or a turn taken back (`TURN_TAKEN_BACK`: the caller went on talking and both parts became one turn)."""
 
     at: datetime
     kind: str

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from voicebot.domain.records import CallEvent, Customer, Order, Turn, to_json
+from voicebot.domain.records import TURN_TAKEN_BACK, CallEvent, Customer, Order, Turn, to_json
 
 SUMMARY_VERSION = 1
 MIN_QUOTE_WORDS = 4
@@ -106,6 +106,8 @@ def _bot_actions(state: CallState) -> list[dict[str, Any]]:
         outcome = detail.get("outcome")
         if kind == "order_lookup" and outcome == "done":
             continue  # listed under orders
+        if kind == TURN_TAKEN_BACK:
+            continue  # the caller went on talking: a record of the transcript, not something the bot did
         if outcome == "refused":
             text = f"{REFUSALS.get(kind, kind + ' refused').format(n=n)}: {CODES.get(detail.get('code'), detail.get('code'))}"
         elif outcome == "not_found":

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from voicebot.domain.errors import CallNotFound, InvalidInput, NotAllowed, OrderNotFound
 from voicebot.domain.records import CallEvent as CallEventRecord
-from voicebot.domain.records import CallRecord, Turn, TurnEntity
+from voicebot.domain.records import TURN_TAKEN_BACK, CallRecord, Turn, TurnEntity
 from voicebot.domain.redact import redact
 from voicebot.domain.types import CallOutcome, Channel
 from voicebot.store.models import Call, CallEvent, CallTurn
@@ -77,6 +77,19 @@ class CallRepository(Repository):
             session.add(turn)
             session.flush()
             return turn_record(turn)
+
+    def take_back_turn(self, call_id: str, seq: int) -> None:
+        """Withdraws the call's latest turn, `seq`, because the caller went on talking and both parts are
+        answered as one turn: the turn leaves the transcript, and a `turn_taken_back` event keeps its words."""
+        with self._transaction() as session:
+            turn = session.scalars(
+                select(CallTurn).where(CallTurn.call_id == call_id).order_by(CallTurn.seq.desc()).limit(1)
+            ).first()
+            if turn is None or turn.seq != seq:
+                raise NotAllowed("not_latest_turn", f"Turn {seq} is not the latest turn of call {call_id}.")
+            detail = {"seq": seq, "caller_text": turn.caller_text, "intent": turn.intent, "bot_text": turn.bot_text}
+            session.delete(turn)
+            session.add(CallEvent(call_id=call_id, at=self._clock(), kind=TURN_TAKEN_BACK, order_number=None, detail=detail))
 
     def set_turn_latency(self, call_id: str, latency_ms: dict[str, float]) -> int | None:
         """Files a spoken turn's stage timings on the call's latest caller turn not yet timed.

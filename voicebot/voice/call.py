@@ -20,9 +20,11 @@ import logging
 import re
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from pipecat.frames.frames import (
+    BotStoppedSpeakingFrame,
     EndWorkerFrame,
     Frame,
     InputDTMFFrame,
@@ -58,6 +60,22 @@ DEFAULT_EXPECTED_DIGITS = 6
 LONG_FIRST_SENTENCE_WORDS = 10
 MAX_REPEAT_ASKS = 1  # then the doubted words go to the dialogue after all: its own reprompts and handoff take over
 UNHEARD_SPEECH_S = 0.5  # a turn this long with no words Whisper could make out was speech: the caller is asked again
+# Speech that starts this soon after the bot took its turn, or this far into its answer (a few words
+# heard), goes on with the same thought ("I have a question." … "Where is my order?"): both parts
+# become one turn, unless the bot had finished its answer first.
+GOES_ON_WITHIN_S = 1.0
+GOES_ON_INTO_ANSWER_S = 0.8
+VAD_START_S = 0.2  # speech the VAD hears before it reports a start (VADParams.start_secs)
+
+
+@dataclass(frozen=True)
+class Answered:
+    """The caller's latest spoken turn the bot answered: when that turn ended, and when its answer went
+    to the speech synthesiser (None: held back); monotonic seconds."""
+
+    turn: BotTurn
+    ended_at: float
+    spoken_at: float | None = None
 
 
 def turn_expectation(requested_slot: str | None) -> TurnExpectation:
@@ -77,6 +95,8 @@ class Dialogue(HoldDialogue, Protocol):
     ) -> BotTurn: ...
 
     async def say(self, call_id: str, text: str) -> BotTurn: ...
+
+    async def go_on(self, call_id: str, earlier: BotTurn, text: str) -> BotTurn: ...
 
     async def end_call(self, call_id: str, outcome: str) -> None: ...
 
@@ -140,6 +160,10 @@ class CallDialogueProcessor(UserTurnProcessor):
         self._repeat_asks = 0  # "could you repeat that?" in a row
         self._speech_s = 0.0  # how long the caller spoke in this turn (the VAD's speech)
         self._speaking_since: float | None = None
+        self._turn_began_at = 0.0  # when the caller's speech of this turn began (monotonic)
+        self._answered: Answered | None = None  # the turn the caller may be going on with
+        self._unspoken: BotTurn | None = None  # an answer held back: the caller was already talking again
+        self._bot_done_at = 0.0  # when the bot last stopped speaking
         self._turn_lock = asyncio.Lock()  # one dialogue turn (or reprompt) at a time, in order
         self._silences = 0
         self._spoken_turns = 0
@@ -201,6 +225,8 @@ class CallDialogueProcessor(UserTurnProcessor):
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
         if isinstance(frame, VADUserStartedSpeakingFrame):
             self._speaking_since = time.monotonic()
+        elif isinstance(frame, BotStoppedSpeakingFrame):
+            self._bot_done_at = time.monotonic()
         elif isinstance(frame, VADUserStoppedSpeakingFrame) and self._speaking_since is not None:
             self._speech_s += time.monotonic() - self._speaking_since
             self._speaking_since = None
@@ -218,6 +244,7 @@ class CallDialogueProcessor(UserTurnProcessor):
         self._silences = 0
         self._in_turn = True
         self._speech_s = 0.0  # the speech so far counts from its start (see process_frame), not from here
+        self._turn_began_at = (self._speaking_since or time.monotonic()) - VAD_START_S
 
     async def _on_turn_stopped(self, processor: UserTurnProcessor, strategy: Any) -> None:
         self._in_turn = False
@@ -230,7 +257,9 @@ class CallDialogueProcessor(UserTurnProcessor):
             await self._ask_to_repeat()
         elif text:
             self._repeat_asks = 0
-            await self._answer(text)
+            await self._answer(text, began_at=self._turn_began_at)
+        elif self._unspoken:
+            await self._speak_held_answer()
         elif self._speech_s >= UNHEARD_SPEECH_S:
             # The caller spoke but Whisper made out no words (a bad line, a voice it does not
             # know): silence now would leave them waiting for an answer that never comes.
@@ -239,6 +268,26 @@ class CallDialogueProcessor(UserTurnProcessor):
         else:
             # Noise started a turn but nobody spoke: keep timing the silence.
             await wait_for_user(self)
+
+    def _gone_on_from(self, began_at: float) -> BotTurn | None:
+        """The turn that one whose speech began at `began_at` goes on with: the caller started again within
+        `GOES_ON_WITHIN_S` of the bot taking the turn or `GOES_ON_INTO_ANSWER_S` into its answer."""
+        answered = self._answered
+        if answered is None:
+            return None
+        if self._unspoken is not None:
+            return answered.turn  # its answer was held back for what they were adding
+        if answered.ended_at < self._bot_done_at < began_at:
+            return None  # the caller heard the whole answer: this is their reply to it
+        soon = began_at - answered.ended_at <= GOES_ON_WITHIN_S
+        early_in_answer = answered.spoken_at is not None and began_at - answered.spoken_at <= GOES_ON_INTO_ANSWER_S
+        return answered.turn if soon or early_in_answer else None
+
+    async def _speak_held_answer(self) -> None:
+        async with self._turn_lock:
+            turn, self._unspoken = self._unspoken, None
+            if turn and self.outcome is None:
+                await self._speak_turn(turn)
 
     async def _ask_to_repeat(self) -> None:
         async with self._turn_lock:
@@ -288,7 +337,9 @@ class CallDialogueProcessor(UserTurnProcessor):
 
     # --- dialogue --------------------------------------------------------------------
 
-    async def _answer(self, text: str) -> None:
+    async def _answer(self, text: str, began_at: float | None = None) -> None:
+        """One caller turn through the dialogue, spoken back; `began_at`: when its speech began (None: keyed in)."""
+        ended_at = time.monotonic()
         async with self._turn_lock:
             if self.outcome:
                 return
@@ -296,9 +347,20 @@ class CallDialogueProcessor(UserTurnProcessor):
                 await self.hold.hear(text)
                 return
             self._silences = 0
-            turn = await self._dialogue.say(self.call_id, text)
-            if self.outcome is None:  # the caller may have hung up meanwhile
-                await self._speak_turn(turn)
+            earlier = self._gone_on_from(began_at) if began_at is not None else None
+            self._unspoken = None
+            if earlier is not None:
+                turn = await self._dialogue.go_on(self.call_id, earlier, text)
+            else:
+                turn = await self._dialogue.say(self.call_id, text)
+            may_go_on = began_at is not None and turn.can_take_back
+            if self.outcome is not None:  # the caller may have hung up meanwhile
+                return
+            if self._in_turn and may_go_on:
+                self._answered, self._unspoken = Answered(turn, ended_at), turn  # already talking again: the answer waits
+                return
+            self._answered = Answered(turn, ended_at, spoken_at=time.monotonic()) if may_go_on else None
+            await self._speak_turn(turn)
 
     async def _speak_turn(self, turn: BotTurn) -> None:
         self.turn_stop.expected = turn_expectation(turn.requested_slot)

@@ -18,8 +18,6 @@ from typing import TYPE_CHECKING
 import aiohttp
 import numpy as np
 from fastapi import WebSocket
-from pipecat.audio.vad.silero import SileroVADAnalyzer
-from pipecat.audio.vad.vad_analyzer import VADParams
 from pipecat.pipeline.pipeline import Pipeline
 from pipecat.pipeline.worker import PipelineParams, PipelineWorker
 from pipecat.processors.audio.vad_processor import VADProcessor
@@ -41,6 +39,7 @@ from voicebot.voice.smart_turn import TurnCompletionModel
 from voicebot.voice.stt import SharedWhisperSTTService
 from voicebot.voice.tts import PiperHttpTTSService, SpeechCache
 from voicebot.voice.turns import TurnEndRule
+from voicebot.voice.vad import caller_vad
 from voicebot.voice.whisper import transcribe_turn
 
 if TYPE_CHECKING:
@@ -130,7 +129,7 @@ async def run_call(
             audio_out_10ms_chunks=2,  # 20 ms media messages, as phone carriers send them
         ),
     )
-    vad = VADProcessor(vad_analyzer=SileroVADAnalyzer(params=VADParams(stop_secs=settings.vad_stop_secs)))
+    vad = VADProcessor(vad_analyzer=caller_vad(settings))
     stt = SharedWhisperSTTService(
         whisper_model=resources.whisper,
         model_name=settings.whisper_model,
