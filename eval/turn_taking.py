@@ -14,7 +14,9 @@ probability that the turn is finished at each VAD stop.
 Each turn-stop policy is then replayed over every trace on that timeline: at a VAD stop
 the turn ends once the silence the policy asks for has passed and the transcript is in,
 unless the VAD reports speech again first. A turn that ends at a
-pause with more speech still to come is a **false cut-off**; the **response delay** is
+pause with more speech still to come is a **false cut-off** (**not rejoined** when the caller
+went on later than the call's going-on window, so the call answers the first part alone);
+the **response delay** is
 from the end of the last speech to the end of the turn (what the dialogue and TTS then
 add is the same for every policy; `voicebot-eval latency` measures it). Policies:
 
@@ -44,6 +46,7 @@ import numpy as np
 import yaml
 
 from eval.latency_stats import percentile
+from voicebot.voice.call import GOES_ON_WITHIN_S, VAD_START_S
 from voicebot.settings import PROJECT_ROOT, Settings
 from voicebot.voice.turns import FILLERS
 
@@ -122,6 +125,7 @@ class Policy:
 class Outcome:
     cut_off: bool
     delay_s: float | None  # None when cut off
+    rejoined: bool = False  # cut off, but the caller went on soon enough for the call to answer both parts as one turn
 
 
 def load_items(set_name: str) -> list[TurnItem]:
@@ -174,7 +178,10 @@ def replay(trace: Trace, policy: Policy) -> Outcome:
         if pause.resumed_at is not None and pause.resumed_at <= ends:
             continue  # the caller went on before the turn ended
         if n < len(trace.pauses) - 1:
-            return Outcome(True, None)
+            # The call answers both parts as one when the caller goes on within GOES_ON_WITHIN_S of the turn's
+            # end (voicebot.voice.call; its other window, early in the bot's answer, is not counted here).
+            began = pause.resumed_at - VAD_START_S if pause.resumed_at is not None else None
+            return Outcome(True, None, rejoined=began is not None and began - ends <= GOES_ON_WITHIN_S)
         return Outcome(False, ends - trace.speech_end)
     return Outcome(False, None)
 
@@ -365,6 +372,7 @@ def summary(outcomes: list[tuple[Trace, Outcome]]) -> dict:
     return {
         "recordings": len(outcomes),
         "false_cut_offs": sum(o.cut_off for _, o in outcomes),
+        "cut_offs_left": sum(o.cut_off and not o.rejoined for _, o in outcomes),  # not rejoined by the call's going-on rule
         "cut_off_rate_paused": round(sum(o.cut_off for _, o in multi) / len(multi), 3) if multi else None,
         "cut_off_rate_complete": round(
             sum(o.cut_off for t, o in outcomes if t.item.kind == "complete") / max(1, sum(t.item.kind == "complete" for t, _ in outcomes)), 3
@@ -476,10 +484,10 @@ def run(settings: Settings, args: argparse.Namespace, echo: Callable[[str], None
         print(json.dumps({name: {k: v for k, v in p.items() if k != "cut_offs"} for name, p in report["policies"].items()}, indent=2))
         return 0
     print(f"{args.set}: {len(traces)} recordings of {len(items)} items")
-    print(f"{'policy':32s} {'cut-offs':>9s} {'paused cut':>10s} {'delay p50':>9s} {'p95':>6s} {'complete p50':>12s} {'p95':>6s}")
+    print(f"{'policy':32s} {'cut-offs':>9s} {'not rejoined':>12s} {'paused cut':>10s} {'delay p50':>9s} {'p95':>6s} {'complete p50':>12s} {'p95':>6s}")
     for name, result in report["policies"].items():
         a = result["all"]
-        print(f"{name:32s} {a['false_cut_offs']:>9d} {a['cut_off_rate_paused']:>10.1%} {a['delay_p50_ms']:>7d}ms {a['delay_p95_ms']:>4d}ms {a['complete_delay_p50_ms']:>10d}ms {a['complete_delay_p95_ms']:>4d}ms")
+        print(f"{name:32s} {a['false_cut_offs']:>9d} {a['cut_offs_left']:>12d} {a['cut_off_rate_paused']:>10.1%} {a['delay_p50_ms']:>7d}ms {a['delay_p95_ms']:>4d}ms {a['complete_delay_p50_ms']:>10d}ms {a['complete_delay_p95_ms']:>4d}ms")
     for name in ("pause", "smart-turn+digits"):
         result = report["policies"][name]
         for group in ("by_kind", "by_pause", "by_family", "by_line"):

@@ -50,6 +50,7 @@ class ScriptedDialogue:
         self.stored = stored
         self.answer_s = answer_s
         self.went_on: list[tuple[str, str]] = []  # (the earlier turn's words, what the caller added)
+        self.answered: list[str] = []  # the turns answered (and so stored), in order
         self.hold = list(hold or [])  # successive hold_status answers; the last one repeats
         self.started: list[dict] = []
         self.said: list[tuple[str, str]] = []
@@ -64,6 +65,7 @@ class ScriptedDialogue:
     async def say(self, call_id: str, text: str) -> BotTurn:
         self.said.append((call_id, text))
         await asyncio.sleep(self.answer_s)
+        self.answered.append(text)
         turn = self.answers.get(text) or BotTurn(call_id=call_id, caller_text=text, bot_texts=[f"You said {text}."])
         if self.stored and turn.seq is None:
             turn.seq = len(self.said)
@@ -323,6 +325,30 @@ async def test_hang_up_records_abandoned_once() -> None:
     await proc.hang_up()
     assert dialogue.ended == [(CALL_ID, "abandoned")]
     assert proc.outcome == "abandoned"
+
+
+async def test_a_turn_still_being_answered_when_the_caller_hangs_up_is_kept_before_the_call_closes() -> None:
+    dialogue = ScriptedDialogue(answer_s=0.4)
+    proc = processor(dialogue)
+    closed_after: list[list] = []
+    end_call = dialogue.end_call
+
+    async def end_call_noting_turns(call_id: str, outcome: str) -> None:
+        closed_after.append(list(dialogue.answered))
+        await end_call(call_id, outcome)
+
+    dialogue.end_call = end_call_noting_turns
+
+    async def hang_up_mid_answer() -> None:
+        await proc.greet()
+        await asyncio.sleep(0.35)  # the turn below ended 0.15 s in; its answer takes 0.4 s
+        await proc.hang_up()
+
+    (down, _), _ = await asyncio.gather(
+        run_test(proc, frames_to_send=[SleepFrame(0.1), *caller_says("Where is my order?"), SleepFrame(0.5)]), hang_up_mid_answer()
+    )
+    assert closed_after == [["Where is my order?"]]  # the record held the turn when it was closed
+    assert "You said Where is my order?." not in spoken(down)  # nobody left to hear it
 
 
 # --- turn-taking: barge-in and numbers read out in pieces -----------------------------

@@ -208,7 +208,8 @@ class CallDialogueProcessor(UserTurnProcessor):
             self.hold.close()
         if self._greeted and self.outcome is None:
             self.outcome = "handed_off" if self.hold else "abandoned"
-            await self._dialogue.end_call(self.call_id, self.outcome)
+            async with self._turn_lock:  # a turn still in the dialogue is stored before the call record closes
+                await self._dialogue.end_call(self.call_id, self.outcome)
 
     async def cleanup(self) -> None:
         if self._hold_task:
