@@ -226,17 +226,17 @@ class DialogueService:
         emotion: str | None = None,
     ) -> BotTurn:
         started = time.perf_counter()
-        events_before = await self._record(lambda: len(self.calls.call_events(call_id)))
+        kinds_before = await self._record(lambda: self.calls.event_kinds(call_id))
         try:
             turn = await self._ask_rasa(call_id, message, caller_text, metadata)
         except (httpx.HTTPError, ValueError) as error:
             logger.error("Dialogue failed for call %s: %s", call_id, error)
             turn = await asyncio.to_thread(self._failure, call_id, caller_text)
         turn.latency_ms = (time.perf_counter() - started) * 1000
-        events = await self._record(lambda: self.calls.call_events(call_id))
+        kinds = await self._record(lambda: self.calls.event_kinds(call_id))
         turn.changed_something = (
-            turn.handoff is not None or turn.end_call or turn.failed or events_before is None or events is None
-            or any(e.kind != "order_lookup" for e in events[events_before:])
+            turn.handoff is not None or turn.end_call or turn.failed or kinds_before is None or kinds is None
+            or any(kind != "order_lookup" for kind in kinds[len(kinds_before):])
         )
         await self._keep(turn, emotion)
         if turn.handoff and turn.handoff.handoff_id is not None:

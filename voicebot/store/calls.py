@@ -162,6 +162,11 @@ class CallRepository(Repository):
         with self._transaction() as session:
             session.add(CallEvent(call_id=call_id, at=self._clock(), kind=kind, order_number=order_number, detail=dict(detail or {})))
 
+    def event_kinds(self, call_id: str) -> list[str]:
+        """The kinds of the call's events, in order: what a turn did, without reading their details."""
+        with self._transaction() as session:
+            return list(session.scalars(select(CallEvent.kind).where(CallEvent.call_id == call_id).order_by(CallEvent.id)))
+
     def call_events(self, call_id: str) -> list[CallEventRecord]:
         with self._transaction() as session:
             events = session.scalars(select(CallEvent).where(CallEvent.call_id == call_id).order_by(CallEvent.id))

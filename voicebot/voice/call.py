@@ -23,6 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from pipecat.audio.vad.vad_analyzer import VADParams
 from pipecat.frames.frames import (
     BotStoppedSpeakingFrame,
     EndWorkerFrame,
@@ -65,7 +66,7 @@ UNHEARD_SPEECH_S = 0.5  # a turn this long with no words Whisper could make out 
 # become one turn, unless the bot had finished its answer first.
 GOES_ON_WITHIN_S = 1.0
 GOES_ON_INTO_ANSWER_S = 0.8
-VAD_START_S = 0.2  # speech the VAD hears before it reports a start (VADParams.start_secs)
+VAD_START_S = VADParams().start_secs  # speech the VAD hears before it reports a start
 
 
 @dataclass(frozen=True)
