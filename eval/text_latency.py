@@ -15,6 +15,7 @@ from typing import Callable
 import httpx
 
 from eval.latency_stats import summarise
+from voicebot.credentials import service_headers
 from voicebot.settings import PROJECT_ROOT, Settings
 
 RESULTS_FILE = PROJECT_ROOT / "eval" / "results" / "text_latency.json"
@@ -28,9 +29,9 @@ SCRIPTS = [
 ]
 
 
-def run_conversations(base_url: str, conversations: int) -> list[dict]:
+def run_conversations(settings: Settings, conversations: int) -> list[dict]:
     turns = []
-    with httpx.Client(base_url=base_url, timeout=30) as client:
+    with httpx.Client(base_url=settings.engine_url, headers=service_headers(settings), timeout=30) as client:
         for n in range(conversations):
             script = SCRIPTS[n % len(SCRIPTS)]
             call_id = client.post("/api/v1/conversations", json={"channel": "text"}).json()["call_id"]
@@ -48,9 +49,9 @@ def run(settings: Settings, args: argparse.Namespace, echo: Callable[[str], None
     from voicebot.runtime.stack import local_engine
 
     with local_engine(settings, "the benchmark"):
-        run_conversations(settings.engine_url, 2)  # warm-up: first parses load caches
+        run_conversations(settings, 2)  # warm-up: first parses load caches
         echo(f"Running {args.conversations} scripted conversations ...")
-        turns = run_conversations(settings.engine_url, args.conversations)
+        turns = run_conversations(settings, args.conversations)
     report = {
         **summarise([t["ms"] for t in turns]),
         "measured": "client-side round trip of POST /api/v1/conversations/{id}/messages (Rasa parse + policies + actions + DB + response)",

@@ -24,6 +24,7 @@ from typing import Callable
 import httpx
 
 from eval.latency_stats import summarise
+from voicebot.credentials import service_headers
 from voicebot.settings import PROJECT_ROOT, Settings
 from voicebot.telephony.twilio.caller import fetch_call_record, place_call
 from voicebot.voice.latency import STAGES
@@ -45,11 +46,12 @@ def synthesise_script(settings: Settings, folder: Path) -> list[Path]:
     return paths
 
 
-async def run_round(url: str, engine_url: str, turns: list[Path], calls_at_once: int) -> tuple[list[float], list[dict]]:
+async def run_round(url: str, settings: Settings, turns: list[Path], calls_at_once: int) -> tuple[list[float], list[dict]]:
     """One round of simultaneous calls → the latencies the callers measured, and the
     engine's stage timings of the same turns (from its call records)."""
     results = await asyncio.gather(*(place_call(url, turns) for _ in range(calls_at_once)))
-    records = await asyncio.gather(*(fetch_call_record(engine_url, r.call_id) for r in results))
+    headers = service_headers(settings)
+    records = await asyncio.gather(*(fetch_call_record(settings.engine_url, r.call_id, headers) for r in results))
     measured = [t["latency_ms"] for r in results for t in r.turns if t.get("latency_ms") is not None]
     stages = [t["latency_ms"] for record in records for t in record.get("turns", []) if t.get("latency_ms")]
     return measured, stages
@@ -77,14 +79,14 @@ def run(settings: Settings, args: argparse.Namespace, echo: Callable[[str], None
     with local_engine(settings, "the benchmark"):
         with tempfile.TemporaryDirectory() as folder:
             turns = synthesise_script(settings, Path(folder))
-            asyncio.run(run_round(url, settings.engine_url, turns[:1], 1))  # warm-up
+            asyncio.run(run_round(url, settings, turns[:1], 1))  # warm-up
             for calls_at_once in args.calls_at_once:
                 latencies: list[float] = []
                 stage_timings: list[dict] = []
                 rounds = max(1, -(-args.turns // (len(turns) * calls_at_once)))
                 echo(f"{calls_at_once} call(s) at once: {rounds} round(s) of {len(turns)} turns ...")
                 for n in range(rounds):
-                    measured, stages = asyncio.run(run_round(url, settings.engine_url, turns, calls_at_once))
+                    measured, stages = asyncio.run(run_round(url, settings, turns, calls_at_once))
                     latencies += measured
                     stage_timings += stages
                     echo(f"  round {n + 1}/{rounds}: p50 so far {summarise(latencies)['p50_ms']} ms")

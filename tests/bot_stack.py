@@ -8,6 +8,7 @@ from typing import Any, Iterator
 import httpx
 
 from tests.pg_server import free_port
+from voicebot.credentials import service_headers
 from voicebot.runtime.rasa_runner import train
 from voicebot.runtime.stack import EngineStack
 from voicebot.settings import Settings
@@ -39,7 +40,7 @@ class Caller:
     """A text caller on one conversation."""
 
     def __init__(self, settings: Settings) -> None:
-        self.client = httpx.Client(base_url=settings.engine_url, timeout=30)
+        self.client = httpx.Client(base_url=settings.engine_url, headers=service_headers(settings), timeout=30)
         self.greeting = self.client.post("/api/v1/conversations", json={"channel": "text"}).json()
         self.call_id = self.greeting["call_id"]
 

@@ -20,6 +20,7 @@ import pytest
 from knowledge.content import load_articles
 from tests.bot_stack import Caller
 from voicebot import prompts
+from voicebot.credentials import service_headers
 
 pytestmark = pytest.mark.integration
 
@@ -35,7 +36,7 @@ def caller(settings):
 
 
 def order(settings, number: str) -> dict:
-    return httpx.get(f"{settings.engine_url}/api/v1/orders/{number}").json()
+    return httpx.get(f"{settings.engine_url}/api/v1/orders/{number}", headers=service_headers(settings)).json()
 
 
 def spoken(iso: str) -> str:
@@ -345,7 +346,7 @@ def test_asking_for_a_person_records_a_routed_handoff_with_a_summary(settings, c
     assert turn["handoff"]["collected"]["order_number"] == "104233"
     assert turn["handoff"]["queue"] == "general" and turn["handoff"]["position"] >= 1
     assert "in the queue" in turn["bot_text"] and "Please hold" in turn["bot_text"]
-    stored = httpx.get(f"{settings.engine_url}/api/v1/calls/{caller.call_id}/handoff").json()
+    stored = httpx.get(f"{settings.engine_url}/api/v1/calls/{caller.call_id}/handoff", headers=service_headers(settings)).json()
     summary = stored["summary_json"]
     assert summary["intents"][0] == "track_order" and summary["intents"][-1] == "contact_human_agent"
     assert summary["orders"][0]["order_number"] == "104233" and summary["orders"][0]["status"] == "in_transit"
@@ -359,9 +360,9 @@ def test_words_said_on_hold_are_noted_for_the_agent_and_never_acted_on(settings,
     turn = caller.say("it's order one oh one eight seven four. and cancel it.")
     assert turn["bot_text"] == prompts.say("noted_on_hold") and not turn["handoff"] and not turn["end_call"]
     assert order(settings, "101874") == before  # on hold nothing is done
-    stored = httpx.get(f"{settings.engine_url}/api/v1/calls/{caller.call_id}/handoff").json()
+    stored = httpx.get(f"{settings.engine_url}/api/v1/calls/{caller.call_id}/handoff", headers=service_headers(settings)).json()
     assert "order 101874" in stored["summary"] and stored["summary_json"]["orders"][0]["order_number"] == "101874"
-    call = httpx.get(f"{settings.engine_url}/api/v1/calls/{caller.call_id}").json()
+    call = httpx.get(f"{settings.engine_url}/api/v1/calls/{caller.call_id}", headers=service_headers(settings)).json()
     assert call["turns"][-1]["entities"] == [{"entity": "order_number", "value": "101874"}]
 
 
@@ -378,10 +379,10 @@ def test_a_caller_who_stays_upset_is_handed_to_the_complaints_queue(settings, ca
     turn = caller.say("it has been two weeks and still nothing")
     assert turn["handoff"]["reason"] == "angry_caller" and turn["handoff"]["queue"] == "complaints"
     assert "frustrating" in turn["bot_text"]
-    call = httpx.get(f"{settings.engine_url}/api/v1/calls/{caller.call_id}").json()
+    call = httpx.get(f"{settings.engine_url}/api/v1/calls/{caller.call_id}", headers=service_headers(settings)).json()
     assert [t["emotion"] for t in call["turns"][1:]] == ["frustrated"] * 3
     assert call["turns"][-1]["intent"] == "caller_upset"
-    stored = httpx.get(f"{settings.engine_url}/api/v1/calls/{caller.call_id}/handoff").json()
+    stored = httpx.get(f"{settings.engine_url}/api/v1/calls/{caller.call_id}/handoff", headers=service_headers(settings)).json()
     summary = stored["summary_json"]  # rebuilt after the turn: it has the last words too
     assert summary["emotion"] == {"trajectory": ["frustrated"] * 3, "at_handoff": "frustrated"}
     assert "it has been two weeks and still nothing" in summary["quotes"]
@@ -396,7 +397,7 @@ def test_an_upset_caller_who_asked_before_goes_to_complaints_at_once(caller):
 def test_the_order_an_upset_caller_names_is_in_their_handoff(settings, caller):
     turn = caller.say("this is the third time i'm calling about order one oh eight four two five, this is ridiculous")
     assert turn["handoff"]["queue"] == "complaints"
-    stored = httpx.get(f"{settings.engine_url}/api/v1/calls/{caller.call_id}/handoff").json()
+    stored = httpx.get(f"{settings.engine_url}/api/v1/calls/{caller.call_id}/handoff", headers=service_headers(settings)).json()
     assert "order 108425" in stored["summary"]
 
 
@@ -430,7 +431,7 @@ def test_each_turn_is_recorded_with_its_own_parse_and_the_actions_taken(settings
     caller.say("where is my order")
     caller.say("the capital of australia is what")
     caller.say("one oh four two three three")
-    call = httpx.get(f"{settings.engine_url}/api/v1/calls/{caller.call_id}").json()
+    call = httpx.get(f"{settings.engine_url}/api/v1/calls/{caller.call_id}", headers=service_headers(settings)).json()
     asked, lost, number = call["turns"][1:4]
     assert asked["intent"] == "track_order" and "order_form" in asked["actions"]
     assert lost["intent"] != "track_order" and "action_reprompt" in lost["actions"]
@@ -441,7 +442,7 @@ def test_each_turn_is_recorded_with_its_own_parse_and_the_actions_taken(settings
 def test_turns_are_recorded_with_intents_and_card_numbers_redacted(settings, caller):
     caller.say("my card number is 4111 1111 1111 1111 and it got declined")
     caller.end("handed_off")
-    call = httpx.get(f"{settings.engine_url}/api/v1/calls/{caller.call_id}").json()
+    call = httpx.get(f"{settings.engine_url}/api/v1/calls/{caller.call_id}", headers=service_headers(settings)).json()
     assert call["outcome"] == "handed_off"
     assert call["turns"][0]["bot_text"].startswith("Thanks for calling")
     assert "4111" not in call["turns"][1]["caller_text"] and "[card number]" in call["turns"][1]["caller_text"]
@@ -470,7 +471,7 @@ def test_crashed_action_server_gives_an_apology_and_a_handoff(stack, caller):
     turn = caller.say("104233")
     assert turn["failed"] is True and turn["handoff"]["reason"] == "internal_error"
     assert "I'm sorry" in turn["bot_text"]
-    call = httpx.get(f"{settings.engine_url}/api/v1/calls/{caller.call_id}").json()
+    call = httpx.get(f"{settings.engine_url}/api/v1/calls/{caller.call_id}", headers=service_headers(settings)).json()
     assert [t["caller_text"] for t in call["turns"]] == [None, "where is my order", "104233"]
     stack.rasa.restart_dead()
     stack.rasa.wait_ready(120, echo=lambda _: None)

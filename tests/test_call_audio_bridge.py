@@ -21,6 +21,7 @@ import soundfile
 import websockets
 from playwright.sync_api import expect, sync_playwright
 
+from voicebot.credentials import service_headers
 from voicebot.desk.agents import AgentService
 from voicebot.store.session import make_engine, session_factory
 from voicebot.telephony.twilio.caller import place_call
@@ -62,7 +63,7 @@ def test_agent_audio_reaches_the_caller_and_the_caller_reaches_the_agent(stack, 
 
     async def agent() -> dict:
         async with httpx.AsyncClient(base_url=settings.engine_url, timeout=10) as desk:
-            signed = await desk.post("/api/v1/desk/session", json={"username": "vic", "password": PASSWORD})
+            signed = await desk.post("/api/v1/desk/session", json={"username": "vic", "password": PASSWORD, "bearer": True})
             token = signed.json()["token"]
             deadline = time.monotonic() + 60
             handoff = None
@@ -106,7 +107,7 @@ def test_agent_audio_reaches_the_caller_and_the_caller_reaches_the_agent(stack, 
     assert joined["heard_bytes"] > 16000  # over half a second of the caller's line reached the agent
     pcm, rate = soundfile.read(out_wav, dtype="int16")
     assert tone_share(pcm, rate) > 0.8, "the agent's voice (a pure tone) is not in what the caller heard"
-    record = httpx.get(f"{settings.engine_url}/api/v1/calls/{result.call_id}").json()
+    record = httpx.get(f"{settings.engine_url}/api/v1/calls/{result.call_id}", headers=service_headers(settings)).json()
     assert record["outcome"] == "handed_off"
 
 

@@ -119,7 +119,10 @@ def test_bad_passwords_and_expired_sessions_are_refused(app) -> None:
     assert client.post("/api/v1/desk/session", json={"username": "nobody", "password": PASSWORD}).status_code == 401
     signed_in = client.post("/api/v1/desk/session", json={"username": "ana", "password": PASSWORD})
     assert signed_in.status_code == 200 and client.get("/api/v1/desk/me").json()["username"] == "ana"
-    token = signed_in.json()["token"]
+    assert "token" not in signed_in.json()  # a browser's session stays in its HttpOnly cookie, out of reach of scripts
+    bearer = TestClient(app).post("/api/v1/desk/session", json={"username": "ana", "password": PASSWORD, "bearer": True})
+    token = bearer.json()["token"]
+    assert "voicebot_session" not in bearer.cookies
     assert TestClient(app).get("/api/v1/desk/me", headers={"Authorization": f"Bearer {token}"}).status_code == 200
     app.state.clock.now += timedelta(hours=8, seconds=1)
     assert client.get("/api/v1/desk/me").status_code == 401

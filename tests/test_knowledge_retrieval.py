@@ -177,8 +177,9 @@ def test_held_out_questions_find_their_article(kb) -> None:
 def api(kb) -> TestClient:
     app = FastAPI()
     app.state.knowledge = kb
+    app.state.service_token = "service-token-of-the-tests-0123456789abcdef"
     app.include_router(router)
-    return TestClient(app)
+    return TestClient(app, headers={"Authorization": f"Bearer {app.state.service_token}"})
 
 
 def test_api_answer_search_suggestions_and_articles(api) -> None:

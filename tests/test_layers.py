@@ -22,6 +22,7 @@ ALLOWED: dict[str, set[str]] = {
     "voicebot.events": set(),
     "voicebot.settings": {"knowledge", "voicebot.handoff"},  # default paths of the articles and the routing rules
     "voicebot.prompts": {"voicebot.settings"},
+    "voicebot.credentials": {"voicebot.settings"},
     "voicebot.store": {"voicebot.domain", "voicebot.settings"},
     "voicebot.emotion": {"knowledge"},
     "voicebot.handoff": {"voicebot.domain", "voicebot.store", "voicebot.events", "voicebot.prompts"},
@@ -31,17 +32,18 @@ ALLOWED: dict[str, set[str]] = {
     },
     "voicebot.voice": {"voicebot.domain", "voicebot.dialogue", "voicebot.handoff", "voicebot.prompts", "voicebot.settings"},
     "voicebot.telephony": {
-        "voicebot.voice", "voicebot.domain", "voicebot.dialogue", "voicebot.prompts", "voicebot.settings",
+        "voicebot.voice", "voicebot.domain", "voicebot.dialogue", "voicebot.prompts", "voicebot.settings", "voicebot.credentials",
     },
     "voicebot.desk": {"voicebot.domain", "voicebot.store", "voicebot.events", "voicebot.handoff", "voicebot.prompts"},
     "voicebot.api": {
         "knowledge", "voicebot.domain", "voicebot.store", "voicebot.events", "voicebot.prompts", "voicebot.handoff",
         "voicebot.emotion", "voicebot.dialogue", "voicebot.voice", "voicebot.telephony", "voicebot.desk", "voicebot.settings",
+        "voicebot.credentials",
     },
-    "voicebot.runtime": {"voicebot.api", "voicebot.dialogue", "voicebot.voice", "voicebot.settings"},
+    "voicebot.runtime": {"voicebot.api", "voicebot.dialogue", "voicebot.voice", "voicebot.settings", "voicebot.credentials"},
     "voicebot.cli": {
         "knowledge", "voicebot.domain", "voicebot.store", "voicebot.handoff", "voicebot.desk", "voicebot.dialogue",
-        "voicebot.runtime", "voicebot.telephony", "voicebot.settings",
+        "voicebot.runtime", "voicebot.telephony", "voicebot.settings", "voicebot.credentials",
     },
 }
 # voicebot/__init__.py only sets the BLAS thread count; every layer may read it.

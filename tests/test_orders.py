@@ -16,7 +16,7 @@ from sqlalchemy import func, inspect, select
 from sqlalchemy.orm import selectinload
 
 from tests.order_checks import assert_one_of_parallel_cancellations_wins
-from voicebot.domain.errors import CallNotFound, InvalidInput, NotAllowed, OrderNotFound
+from voicebot.domain.errors import CallNotFound, InvalidInput, NotAllowed, OrderNotFound, TooManyAttempts
 from voicebot.domain.records import to_json
 from voicebot.domain.types import OrderStatus, RefundStatus, TicketKind
 from voicebot.settings import Settings
@@ -336,8 +336,35 @@ def test_verify_identity(service: Store) -> None:
     assert not service.orders.verify_identity(IN_TRANSIT, phone_last4=demo.phone_last4, postcode="10001")
     assert not service.orders.verify_identity(IN_TRANSIT, phone_last4="47")
     assert not service.orders.verify_identity(IN_TRANSIT)
-    # Another customer's details do not unlock this order.
-    assert not service.orders.verify_identity(IN_TRANSIT, phone_last4=DEMO[PENDING].phone_last4)
+    # Another customer's details do not unlock an order.
+    assert not service.orders.verify_identity(PENDING, phone_last4=demo.phone_last4)
+
+
+def test_identity_checks_lock_after_repeated_failures_per_order_and_per_call(engine) -> None:
+    """Guessing a phone's last four digits (10,000 tries) is stopped after a handful, right guess or not."""
+    now = [datetime(2026, 12, 8, 9, 0, tzinfo=UTC)]
+    store = Store.open(session_factory(engine), clock=lambda: now[0])
+    demo = DEMO[IN_TRANSIT]
+    for guess in ("0001", "0002", "0003"):
+        assert not store.orders.verify_identity(IN_TRANSIT, phone_last4=guess, call_id="c-guess")
+    with pytest.raises(TooManyAttempts):  # this call has had its three tries: even the right answer is refused now
+        store.orders.verify_identity(IN_TRANSIT, phone_last4=demo.phone_last4, call_id="c-guess")
+    assert store.orders.verify_identity(IN_TRANSIT, phone_last4=demo.phone_last4, call_id="c-other")
+    # Across calls and clients, the order itself locks after five failures.
+    for guess in ("0004", "0005"):
+        assert not store.orders.verify_identity(IN_TRANSIT, phone_last4=guess)
+    with pytest.raises(TooManyAttempts) as locked:
+        store.orders.verify_identity(IN_TRANSIT, phone_last4=demo.phone_last4, call_id="c-new")
+    assert locked.value.retry_after_s == 3600
+    with pytest.raises(TooManyAttempts):  # the address change checks identity too
+        store.orders.change_address(IN_TRANSIT, "1 Attacker Way, Springfield, IL 62704", phone_last4=demo.phone_last4)
+    assert store.orders.verify_identity(PENDING, phone_last4=DEMO[PENDING].phone_last4)  # other orders are not affected
+    now[0] += timedelta(hours=1, seconds=1)
+    assert store.orders.verify_identity(IN_TRANSIT, phone_last4=demo.phone_last4, call_id="c-new")
+    assert not store.orders.verify_identity(IN_TRANSIT, phone_last4="0006")  # the lock doubles: two hours now
+    with pytest.raises(TooManyAttempts) as relocked:
+        store.orders.verify_identity(IN_TRANSIT, phone_last4=demo.phone_last4)
+    assert relocked.value.retry_after_s == 7200
 
 
 def test_change_address_before_shipment(service: Store, engine) -> None:

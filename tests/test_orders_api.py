@@ -19,6 +19,7 @@ from voicebot.store.seed import FIXED_ORDERS
 
 DEMO = {o.number: o for o in FIXED_ORDERS}
 IN_TRANSIT, PENDING, PAID, DELIVERED_RECENT, DELIVERED_OLD = "104233", "100512", "101874", "106347", "107081"
+SERVICE_TOKEN = "service-token-of-the-tests-0123456789abcdef"
 
 
 def _app(store: Store) -> FastAPI:
@@ -28,13 +29,18 @@ def _app(store: Store) -> FastAPI:
     install_error_handlers(app)
     app.state.store = store
     app.state.handoffs = HandoffService(store, load_rules())
+    app.state.service_token = SERVICE_TOKEN
     return app
+
+
+def authorised(app: FastAPI) -> TestClient:
+    return TestClient(app, headers={"Authorization": f"Bearer {SERVICE_TOKEN}"})
 
 
 @pytest.fixture
 def client(db_url: str):
     engine = make_engine(db_url)
-    with TestClient(_app(Store.open(session_factory(engine)))) as client:
+    with authorised(_app(Store.open(session_factory(engine)))) as client:
         yield client
     engine.dispose()
 
@@ -239,7 +245,7 @@ def test_database_down_is_503(tmp_path: Path) -> None:
         port = sock.getsockname()[1]
     engine = make_engine(f"postgresql+psycopg://voicebot@127.0.0.1:{port}/voicebot")
     try:
-        with TestClient(_app(Store.open(session_factory(engine)))) as client:
+        with authorised(_app(Store.open(session_factory(engine)))) as client:
             for method, path in (("get", f"/api/v1/orders/{IN_TRANSIT}"), ("post", "/api/v1/calls")):
                 response = client.request(method, path)
                 assert response.status_code == 503

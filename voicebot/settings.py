@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from knowledge.content import ARTICLES_DIR
@@ -117,6 +117,27 @@ class Settings(BaseSettings):
         "unset: the call is put in a Twilio <Enqueue> named after the queue.",
     )
     agent_session_hours: float = Field(8.0, description="How long an agent's desktop sign-in lasts.")
+    # --- security -----------------------------------------------------------------
+    service_token: SecretStr | None = Field(
+        None,
+        description="Bearer token of the engine's API for trusted clients (the Rasa actions, the CLI); unset: a random "
+        "one made at first start in <data_dir>/secrets/service-token. Set it where several engines share a database.",
+    )
+    public_hosts: list[str] = Field(
+        [],
+        description="Host names (and host:port) the engine is reached by besides loopback, e.g. "
+        "'[\"bot.example.com\"]'; requests naming any other Host are refused (DNS rebinding).",
+    )
+    trusted_proxies: list[str] = Field(
+        ["127.0.0.1"],
+        description="Addresses of reverse proxies whose X-Forwarded-Proto/-For are believed: behind a TLS proxy the "
+        "desk's cookie is then marked Secure and the client's address is the one throttled.",
+    )
+    sign_in_attempts: int = Field(5, ge=1, description="Wrong passwords for one username or client before sign-in is locked.")
+    verify_attempts_per_order: int = Field(
+        5, ge=1, description="Failed identity checks on one order (all callers) before its checks are locked for an hour."
+    )
+    verify_attempts_per_call: int = Field(3, ge=1, description="Failed identity checks within one call before that call's checks are locked.")
     kb_dir: Path = Field(
         ARTICLES_DIR,
         description="Knowledge articles (Markdown with front matter); edits are picked up while running.",
@@ -150,6 +171,12 @@ class Settings(BaseSettings):
                     return "postgresql+psycopg://" + url[len(prefix):]
             return url
         return f"sqlite:///{self.data_dir / 'voicebot.db'}"
+
+    @property
+    def allowed_hosts(self) -> list[str]:
+        """Host header values the engine answers: loopback, its own interface, the public names."""
+        own = [] if self.host in WILDCARD_HOSTS else [self.host]
+        return sorted({LOOPBACK, "localhost", "::1", *own, *self.public_hosts})
 
     @property
     def engine_url(self) -> str:

@@ -32,6 +32,7 @@ import numpy as np
 from eval.calls.checks import CallEvidence, OrderSnapshot, Reply, judge
 from eval.calls.line import LineCondition, background, degrade
 from eval.calls.scenario import CallerTurn, Scenario
+from voicebot.credentials import service_headers
 from voicebot.settings import Settings
 
 DEFAULT_CALLER = "+15125550100"  # a number no demo customer has: callers identify themselves
@@ -193,7 +194,7 @@ class PhoneCarrier:
         spoken = next((n for n, pcm in enumerate(clean) if pcm is not None), None)
         noise = None if spoken is None else background(clean[spoken], conditions[spoken])
         result = asyncio.run(play_call(self.url, steps, caller=scenario.caller or DEFAULT_CALLER, reply_timeout_s=20.0, background=noise))
-        record = asyncio.run(fetch_call_record(self.settings.engine_url, result.call_id))
+        record = asyncio.run(fetch_call_record(self.settings.engine_url, result.call_id, service_headers(self.settings)))
         bot_turns = [(datetime.fromisoformat(t["at"]).timestamp(), t) for t in record.get("turns", [])[1:]]
         starts = [t["started_at"] for t in result.turns] + [float("inf")]
         replies: list[Reply | None] = []
@@ -249,7 +250,7 @@ def run_scenario(scenario: Scenario, index: int, carrier: TextCarrier | PhoneCar
     line = scenario.line or LINE_CONDITIONS[index % len(LINE_CONDITIONS)]
     reset_database(settings)
     started = time.monotonic()
-    with httpx.Client(base_url=settings.engine_url, timeout=30) as client:
+    with httpx.Client(base_url=settings.engine_url, headers=service_headers(settings), timeout=30) as client:
         numbers = scenario_orders(scenario)
         before = snapshot(client, numbers)
         call_id, replies, ended_after = carrier.place(scenario, voice, line, client)

@@ -701,6 +701,8 @@ class ActionConfirm(Action):
             elif pending == "refund":
                 result = engine_api.request_refund(number, "requested by caller on the phone", tracker.sender_id)
                 dispatcher.utter_message(text=say("refund_opened", ticket_id=result.get("ticket_id"), number=number))
+        except engine_api.TooManyAttempts:
+            return hand_off(dispatcher, tracker, "identity_check_failed", say("handoff_identity_failed"))
         except engine_api.NotAllowed as refused:
             if refused.code == "identity_check_failed":
                 return hand_off(dispatcher, tracker, "identity_check_failed", say("handoff_identity_failed"))
@@ -1167,6 +1169,8 @@ class ValidateAddressChangeForm(FormValidationAction):
             verified = engine_api.verify_identity(tracker.get_slot("order_number"), answer, tracker.sender_id)
         except (engine_api.EngineUnavailable, engine_api.OrderNotFound):
             return {"identity_answer": answer, "identity_verified": None}
+        except engine_api.TooManyAttempts:  # locked after earlier failures: handed off like a failed check
+            return {"identity_answer": answer, "identity_verified": False}
         if verified:
             return {"identity_answer": answer, "identity_verified": True, "identity_attempts": 0}
         attempts = (tracker.get_slot("identity_attempts") or 0) + 1

@@ -13,6 +13,8 @@ import requests
 
 ENGINE_API_URL = os.environ.get("VOICEBOT_ENGINE_API_URL", "http://127.0.0.1:8080/api/v1")
 TIMEOUT_S = float(os.environ.get("VOICEBOT_ENGINE_API_TIMEOUT_S", "5"))
+# The engine's service token (`voicebot serve` passes it in the environment): the API refuses requests without it.
+HEADERS = {"Authorization": f"Bearer {os.environ.get('VOICEBOT_ENGINE_TOKEN', '')}"}
 
 
 class EngineUnavailable(Exception):
@@ -21,6 +23,10 @@ class EngineUnavailable(Exception):
 
 class OrderNotFound(Exception):
     """No order has that number."""
+
+
+class TooManyAttempts(Exception):
+    """The order's or the call's identity checks are locked after too many failures."""
 
 
 class NotAllowed(Exception):
@@ -33,7 +39,7 @@ class NotAllowed(Exception):
 
 def _request(method: str, path: str, **kwargs: Any) -> Any:
     try:
-        response = requests.request(method, f"{ENGINE_API_URL}{path}", timeout=TIMEOUT_S, **kwargs)
+        response = requests.request(method, f"{ENGINE_API_URL}{path}", headers=HEADERS, timeout=TIMEOUT_S, **kwargs)
     except requests.RequestException as error:
         raise EngineUnavailable(str(error)) from error
     if response.status_code >= 500:
@@ -41,6 +47,8 @@ def _request(method: str, path: str, **kwargs: Any) -> Any:
     body = response.json() if response.content else {}
     if response.status_code == 404 and body.get("error") == "order_not_found":
         raise OrderNotFound(body.get("message", "order not found"))
+    if response.status_code == 429:
+        raise TooManyAttempts(body.get("message", "too many attempts"))
     if response.status_code == 409:
         raise NotAllowed(body.get("error", "not_allowed"), body.get("message", ""))
     if response.status_code >= 400:

@@ -10,11 +10,12 @@ from __future__ import annotations
 import asyncio
 import os
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, AsyncIterator, Literal
 
 import httpx
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import text
@@ -22,10 +23,13 @@ from sqlalchemy import text
 from knowledge.service import KnowledgeBase
 from voicebot import __version__
 from voicebot.api import calls, orders
+from voicebot.api.access import api_client
 from voicebot.api.errors import install_error_handlers
+from voicebot.api.guard import RequestGuard
 from voicebot.api.knowledge import router as knowledge_router
 from voicebot.desk import routes as desktop
 from voicebot.desk.agents import AgentService
+from voicebot.credentials import RASA_TOKEN, SERVICE_TOKEN, deployment_secret
 from voicebot.desk.desk import AgentDesk
 from voicebot.dialogue.project import domain_intents
 from voicebot.dialogue.service import DialogueService
@@ -34,6 +38,7 @@ from voicebot.events.bus import EventBus
 from voicebot.handoff.routing import load_rules
 from voicebot.handoff.service import HandoffService
 from voicebot.settings import Settings
+from voicebot.store.orders import IdentityCheckLimits
 from voicebot.store.repositories import Store
 from voicebot.store.session import init_database, session_factory
 from voicebot.telephony.twilio.routes import router as twilio_router
@@ -67,13 +72,14 @@ async def component_health(app: FastAPI) -> dict[str, dict[str, Any]]:
     except Exception as error:  # any driver error means "not ready"
         status["database"] = {"ok": False, "error": str(error).splitlines()[0]}
     async with httpx.AsyncClient(timeout=2.0) as client:
-        for name, url, ready in (
-            ("rasa", f"{settings.rasa_url}/status", lambda body: bool(body.get("model_file"))),
-            ("action_server", f"{settings.action_url}/health", lambda body: body.get("status") == "ok"),
-            ("tts", f"{settings.tts_url}/info", lambda body: bool(body)),
+        rasa_token = {"token": deployment_secret(settings, RASA_TOKEN)}  # asked for, never shown: /health is public
+        for name, url, params, ready in (
+            ("rasa", f"{settings.rasa_url}/status", rasa_token, lambda body: bool(body.get("model_file"))),
+            ("action_server", f"{settings.action_url}/health", {}, lambda body: body.get("status") == "ok"),
+            ("tts", f"{settings.tts_url}/info", {}, lambda body: bool(body)),
         ):
             try:
-                response = await client.get(url)
+                response = await client.get(url, params=params)
                 body = response.json()
                 status[name] = {"ok": response.status_code == 200 and ready(body), "url": url}
                 if name == "rasa":
@@ -92,6 +98,14 @@ def process_rss_mb() -> float | None:
     return round(resident_pages * os.sysconf("SC_PAGE_SIZE") / 2**20, 1)
 
 
+def identity_limits(settings: Settings) -> IdentityCheckLimits:
+    defaults = IdentityCheckLimits()
+    return IdentityCheckLimits(
+        per_order=replace(defaults.per_order, limit=settings.verify_attempts_per_order),
+        per_call=replace(defaults.per_call, limit=settings.verify_attempts_per_call),
+    )
+
+
 def create_app(settings: Settings, whisper: WhisperModel) -> FastAPI:
     """The engine's app over the loaded Whisper model (`voicebot.runtime.models.load_whisper`), shared by every call."""
 
@@ -101,18 +115,19 @@ def create_app(settings: Settings, whisper: WhisperModel) -> FastAPI:
         app.state.engine = engine
         sessions = session_factory(engine)
         app.state.events = EventBus()
-        app.state.store = Store.open(sessions)
+        app.state.store = Store.open(sessions, identity_limits=identity_limits(settings))
         app.state.handoffs = HandoffService(
             app.state.store, load_rules(settings.routing_file), settings.handoff_average_handle_s, app.state.events.publish
         )
-        app.state.agents = AgentService(sessions, settings.agent_session_hours)
+        app.state.agents = AgentService(sessions, settings.agent_session_hours, sign_in_attempts=settings.sign_in_attempts)
         app.state.desk = AgentDesk(sessions, app.state.store, app.state.events.publish)
         app.state.knowledge = await asyncio.to_thread(
             KnowledgeBase.from_settings, settings, domain_intents(settings.nlu_dir)
         )
         emotion = await asyncio.to_thread(TextEmotion, app.state.knowledge.encoder)  # one MiniLM for both
         app.state.dialogue = DialogueService(
-            settings.rasa_url, app.state.store.calls, app.state.handoffs, settings.rasa_timeout_s, emotion, app.state.events.publish
+            settings.rasa_url, app.state.store.calls, app.state.handoffs, settings.rasa_timeout_s, emotion,
+            app.state.events.publish, rasa_token=deployment_secret(settings, RASA_TOKEN),
         )
         app.state.voice = await VoiceResources.open(settings, app.state.dialogue, whisper)
         yield
@@ -120,9 +135,14 @@ def create_app(settings: Settings, whisper: WhisperModel) -> FastAPI:
         await app.state.dialogue.close()
         engine.dispose()
 
-    app = FastAPI(title="voicebot engine", version=__version__, lifespan=lifespan)
+    # No /docs pages (they load their scripts from a CDN, and this engine runs offline);
+    # the OpenAPI schema is served below, to the API's own clients only.
+    app = FastAPI(title="voicebot engine", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.settings = settings
+    app.state.service_token = deployment_secret(settings, SERVICE_TOKEN)
+    app.add_middleware(RequestGuard, allowed_hosts=settings.allowed_hosts)
     install_error_handlers(app)
+    trusted = [Depends(api_client)]
     app.include_router(orders.router)
     app.include_router(calls.router)
     app.include_router(knowledge_router)
@@ -139,17 +159,21 @@ def create_app(settings: Settings, whisper: WhisperModel) -> FastAPI:
             {"status": "ok" if ready else "starting", "components": components, "engine": engine}, 200 if ready else 503
         )
 
-    @app.post("/api/v1/conversations", tags=["dialogue"])
+    @app.get("/api/v1/openapi.json", include_in_schema=False, dependencies=trusted)
+    async def openapi_schema() -> dict[str, Any]:
+        return app.openapi()
+
+    @app.post("/api/v1/conversations", tags=["dialogue"], dependencies=trusted)
     async def start_conversation(body: StartConversation, request: Request) -> dict[str, Any]:
         turn = await request.app.state.dialogue.start_call(caller=body.caller, channel=body.channel)
         return turn.to_dict()
 
-    @app.post("/api/v1/conversations/{call_id}/messages", tags=["dialogue"])
+    @app.post("/api/v1/conversations/{call_id}/messages", tags=["dialogue"], dependencies=trusted)
     async def send_message(call_id: str, body: CallerMessage, request: Request) -> dict[str, Any]:
         turn = await request.app.state.dialogue.say(call_id, body.text)
         return turn.to_dict()
 
-    @app.post("/api/v1/conversations/{call_id}/end", tags=["dialogue"])
+    @app.post("/api/v1/conversations/{call_id}/end", tags=["dialogue"], dependencies=trusted)
     async def end_conversation(call_id: str, body: EndConversation, request: Request) -> dict[str, str]:
         await request.app.state.dialogue.end_call(call_id, body.outcome)
         return {"call_id": call_id, "outcome": body.outcome}

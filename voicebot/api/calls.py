@@ -8,14 +8,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Depends, Path, Request
 from pydantic import BaseModel, Field, field_validator
 
+from voicebot.api.access import api_client
 from voicebot.api.orders import OptionalCallId, store_of
 from voicebot.domain.records import to_json
 from voicebot.emotion import EMOTIONS
 
-router = APIRouter(prefix="/api/v1", tags=["calls"])
+router = APIRouter(prefix="/api/v1", tags=["calls"], dependencies=[Depends(api_client)])
 
 CallId = Annotated[str, Path(min_length=1, max_length=36)]
 

@@ -1,7 +1,8 @@
 """The API's one error shape, `{"error": code, "message": text}`, for every route of the engine.
 
 404 for unknown orders, calls and handoffs, 403 when the signed-in person may not,
-409 when a rule forbids the change, 422 for malformed input, 503 when the database is down.
+409 when a rule forbids the change, 422 for malformed input, 429 (with Retry-After) after too many
+wrong guesses, 503 when the database is down.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from voicebot.domain.errors import (
     NotAllowed,
     NotFound,
     ServiceError,
+    TooManyAttempts,
 )
 from voicebot.store.session import DatabaseUnavailable
 
@@ -26,13 +28,16 @@ def _error(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
     return JSONResponse({"error": code, "message": message, **extra}, status_code=status)
 
 
-_STATUS = ((NotFound, 404), (Forbidden, 403), (NotAllowed, 409), (InvalidInput, 422))
+_STATUS = ((NotFound, 404), (Forbidden, 403), (NotAllowed, 409), (InvalidInput, 422), (TooManyAttempts, 429))
 
 
 async def _service_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ServiceError)
     status = next((code for cls, code in _STATUS if isinstance(exc, cls)), 400)
-    return _error(status, exc.code, exc.message)
+    response = _error(status, exc.code, exc.message)
+    if isinstance(exc, TooManyAttempts):
+        response.headers["Retry-After"] = str(exc.retry_after_s)
+    return response
 
 
 async def _database_unavailable(_request: Request, exc: Exception) -> JSONResponse:

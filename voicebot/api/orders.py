@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, Field, model_validator
 
+from voicebot.api.access import api_client
 from voicebot.domain.records import to_json
 from voicebot.store.repositories import Store
 
-router = APIRouter(prefix="/api/v1", tags=["orders"])
+router = APIRouter(prefix="/api/v1", tags=["orders"], dependencies=[Depends(api_client)])
 
 OrderNumber = Annotated[str, Path(pattern=r"^[0-9]{1,12}$", description="Order number, digits only")]
 Digits4 = Annotated[str, Field(pattern=r"^[0-9]{4}$")]

@@ -12,12 +12,10 @@ from voicebot.settings import Settings
 
 def cmd_orders_list(args: argparse.Namespace, settings: Settings) -> int:
     from voicebot.domain.records import to_json
-    from voicebot.store.calls import CallRepository
-    from voicebot.store.orders import OrderRepository
+    from voicebot.store.repositories import Store
     from voicebot.store.session import init_database, session_factory
 
-    sessions = session_factory(init_database(settings))
-    orders = OrderRepository(sessions, CallRepository(sessions)).list_orders()
+    orders = Store.open(session_factory(init_database(settings))).orders.list_orders()
     if args.json:
         print(json.dumps(to_json(orders), indent=2))
     else:

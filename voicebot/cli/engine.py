@@ -10,6 +10,7 @@ from contextlib import nullcontext
 
 import httpx
 
+from voicebot.credentials import service_headers
 from voicebot.runtime.console import echo
 from voicebot.runtime.stack import EngineStack, local_engine
 from voicebot.settings import Settings
@@ -48,7 +49,7 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
     url = args.url or settings.engine_url
     interactive = sys.stdin.isatty()
     with nullcontext() if args.url else local_engine(settings, "this chat"):
-        with httpx.Client(base_url=url, timeout=30) as client:
+        with httpx.Client(base_url=url, headers=service_headers(settings), timeout=30) as client:
             turn = client.post("/api/v1/conversations", json={"channel": "text"}).json()
             call_id = turn["call_id"]
             echo(f"Call {call_id} (type 'quit' to hang up)")

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from voicebot.domain.errors import InvalidInput, NotAllowed
 from voicebot.domain.types import AgentRole, utc_now
+from voicebot.store.attempts import AttemptLimiter, AttemptRule
 from voicebot.store.models import Agent, AgentSession
 from voicebot.store.session import transaction
 
@@ -81,13 +82,26 @@ def _signed_in(agent: Agent) -> SignedIn:
     return SignedIn(agent.id, agent.username, agent.display_name, str(agent.role), tuple((agent.queues or {}).get("names", [])))
 
 
+def sign_in_rules(attempts: int) -> tuple[AttemptRule, AttemptRule]:
+    """Per username and per client address (four times as many: colleagues behind one office NAT):
+    locked for 30 s, doubling with each further wrong password up to 15 minutes."""
+    window, first, longest = timedelta(minutes=15), timedelta(seconds=30), timedelta(minutes=15)
+    return AttemptRule(attempts, window, first, longest), AttemptRule(4 * attempts, window, first, longest)
+
+
 class AgentService:
     def __init__(
-        self, sessions: sessionmaker[Session], session_hours: float = 8.0, clock: Callable[[], datetime] = utc_now
+        self,
+        sessions: sessionmaker[Session],
+        session_hours: float = 8.0,
+        clock: Callable[[], datetime] = utc_now,
+        sign_in_attempts: int = 5,
     ) -> None:
         self._sessions = sessions
         self.session_lifetime = timedelta(hours=session_hours)
         self._clock = clock
+        self._attempts = AttemptLimiter(sessions, clock=clock)
+        self._user_rule, self._client_rule = sign_in_rules(sign_in_attempts)
 
     def _transaction(self) -> AbstractContextManager[Session]:
         return transaction(self._sessions)
@@ -120,10 +134,26 @@ class AgentService:
             session.flush()
             return _signed_in(agent)
 
-    def sign_in(self, username: str, password: str) -> tuple[str, SignedIn] | None:
-        """A new session token for the right password; None otherwise (same answer for unknown users)."""
+    def sign_in(self, username: str, password: str, client: str = "unknown") -> tuple[str, SignedIn] | None:
+        """A new session token for the right password; None otherwise (same answer for unknown users).
+
+        Raises `TooManyAttempts` while the username or the client address (`client`) is locked
+        after wrong passwords: the password is not even tested then.
+        """
+        username = username.strip().lower()
+        user_key, client_key = f"sign-in-user:{username[:60]}", f"sign-in-client:{client[:60]}"
+        self._attempts.check(user_key, client_key)
+        result = self._check_password(username, password)
+        if result is None:
+            self._attempts.failed(user_key, self._user_rule)
+            self._attempts.failed(client_key, self._client_rule)
+        else:
+            self._attempts.succeeded(user_key)
+        return result
+
+    def _check_password(self, username: str, password: str) -> tuple[str, SignedIn] | None:
         with self._transaction() as session:
-            agent = session.scalars(select(Agent).where(Agent.username == username.strip().lower())).first()
+            agent = session.scalars(select(Agent).where(Agent.username == username)).first()
             if agent is None or not agent.active:
                 verify_password(password, hash_password("timing-equaliser"))  # same work either way
                 return None

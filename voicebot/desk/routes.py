@@ -40,6 +40,9 @@ pages = APIRouter(tags=["agent desktop"])
 class SignInRequest(BaseModel):
     username: str = Field(min_length=1, max_length=60)
     password: str = Field(min_length=1, max_length=200)
+    bearer: bool = Field(
+        False, description="For clients that are not browsers: the session token in the reply, to send as a bearer token, and no cookie."
+    )
 
 
 class WrapUpRequest(BaseModel):
@@ -47,7 +50,7 @@ class WrapUpRequest(BaseModel):
     disposition: str = Field(min_length=1, max_length=40)
 
 
-def _token(request: Request | WebSocket) -> str | None:
+def session_token(request: Request | WebSocket) -> str | None:
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
         return header[7:].strip()
@@ -63,7 +66,7 @@ def _desk(request: Request) -> AgentDesk:
 
 
 def signed_in(request: Request) -> SignedIn:
-    agent = _agents(request).authenticate(_token(request))
+    agent = _agents(request).authenticate(session_token(request))
     if agent is None:
         raise HTTPException(401, detail={"error": "not_signed_in", "message": "Sign in first."})
     return agent
@@ -80,20 +83,24 @@ Agent = Annotated[SignedIn, Depends(signed_in)]
 
 @api.post("/session")
 def sign_in(body: SignInRequest, request: Request) -> JSONResponse:
-    result = _agents(request).sign_in(body.username, body.password)
+    """Wrong passwords lock the username and the client for a while (429 with Retry-After)."""
+    result = _agents(request).sign_in(body.username, body.password, client=request.client.host if request.client else "unknown")
     if result is None:
         return JSONResponse({"error": "bad_credentials", "message": "Wrong username or password."}, 401)
     token, agent = result
-    response = JSONResponse({"agent": agent.as_dict(), "token": token})
-    hours = _agents(request).session_lifetime.total_seconds()
+    if body.bearer:
+        return JSONResponse({"agent": agent.as_dict(), "token": token})
+    response = JSONResponse({"agent": agent.as_dict()})
+    lifetime = _agents(request).session_lifetime.total_seconds()
+    # https as the client saw it: behind a TLS proxy in VOICEBOT_TRUSTED_PROXIES, from X-Forwarded-Proto.
     secure = request.url.scheme == "https"
-    response.set_cookie(COOKIE, token, max_age=int(hours), httponly=True, samesite="strict", secure=secure)
+    response.set_cookie(COOKIE, token, max_age=int(lifetime), httponly=True, samesite="strict", secure=secure)
     return response
 
 
 @api.delete("/session")
 def sign_out(request: Request, agent: Agent) -> Response:
-    token = _token(request)
+    token = session_token(request)
     if token:
         _agents(request).sign_out(token)
     response = Response(status_code=204)
@@ -138,7 +145,7 @@ def overview(request: Request, _: Annotated[SignedIn, Depends(supervisor)]) -> d
 @api.websocket("/events")
 async def events(websocket: WebSocket) -> None:
     """The event stream (docs/events.md): handoffs in the agent's queues, and those calls' turns."""
-    agent = await asyncio.to_thread(_agents(websocket).authenticate, _token(websocket))
+    agent = await asyncio.to_thread(_agents(websocket).authenticate, session_token(websocket))
     if agent is None:
         await websocket.close(code=4401, reason="sign in first")
         return
@@ -173,7 +180,7 @@ async def call_audio(websocket: WebSocket, handoff_id: int) -> None:
     without a session, 4403 for anyone but the accepting agent, 4404 when the call has
     no phone audio here (a text conversation, or the caller already hung up).
     """
-    agent = await asyncio.to_thread(_agents(websocket).authenticate, _token(websocket))
+    agent = await asyncio.to_thread(_agents(websocket).authenticate, session_token(websocket))
     if agent is None:
         await websocket.close(code=4401, reason="sign in first")
         return
@@ -212,7 +219,7 @@ async def call_audio(websocket: WebSocket, handoff_id: int) -> None:
 
 @pages.get("/desk", include_in_schema=False)
 def desk_page(request: Request) -> Response:
-    if _agents(request).authenticate(_token(request)) is None:
+    if _agents(request).authenticate(session_token(request)) is None:
         return RedirectResponse("/desk/login", 303)
     return FileResponse(STATIC / "desk.html")
 

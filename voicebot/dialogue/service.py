@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -82,13 +83,21 @@ class DialogueService:
         timeout_s: float = 10.0,
         emotion: TextEmotion | None = None,
         publish: Publish = lambda _type, _data: None,
+        rasa_token: str = "",
     ) -> None:
         self.rasa_url = rasa_url.rstrip("/")
         self.calls = calls
         self.handoffs = handoffs
         self.emotion = emotion
         self.publish = publish  # the event stream: live transcripts for agents
-        self.client = httpx.AsyncClient(timeout=timeout_s)
+        # Rasa's API wants its token as ?token=; the engine's channel (nlu/channels.py) as a bearer header.
+        self.client = httpx.AsyncClient(
+            timeout=timeout_s, params={"token": rasa_token}, headers={"Authorization": f"Bearer {rasa_token}"}
+        )
+
+    def _conversation_url(self, call_id: str) -> str:
+        """Rasa's URL of a conversation; the id is quoted, so no call id can name another path."""
+        return f"{self.rasa_url}/conversations/{quote(call_id, safe='')}"
 
     async def close(self) -> None:
         await self.client.aclose()
@@ -133,7 +142,7 @@ class DialogueService:
         try:
             # "rewind" undoes the latest user message and all after it; the listen puts Rasa back to waiting for one.
             response = await self.client.post(
-                f"{self.rasa_url}/conversations/{call_id}/tracker/events",
+                f"{self._conversation_url(call_id)}/tracker/events",
                 json=[{"event": "rewind"}, {"event": "action", "name": "action_listen"}],
             )
             response.raise_for_status()
@@ -267,7 +276,7 @@ class DialogueService:
         payload: dict[str, Any] = {"sender": call_id, "message": message}
         if metadata:
             payload["metadata"] = metadata
-        response = await self.client.post(f"{self.rasa_url}/webhooks/rest/webhook", json=payload)
+        response = await self.client.post(f"{self.rasa_url}/webhooks/engine/webhook", json=payload)
         response.raise_for_status()
         turn = BotTurn(call_id=call_id, caller_text=caller_text, bot_texts=[])
         handoff_notice: dict[str, Any] | None = None
@@ -283,7 +292,7 @@ class DialogueService:
         # All events, not just the latest message: a fallback reverts the utterance, and the
         # record must keep what was said and parsed, and what the bot did about it.
         tracker = await self.client.get(
-            f"{self.rasa_url}/conversations/{call_id}/tracker", params={"include_events": "ALL"}
+            f"{self._conversation_url(call_id)}/tracker", params={"include_events": "ALL"}
         )
         tracker.raise_for_status()
         state = tracker.json()

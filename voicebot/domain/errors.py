@@ -6,6 +6,8 @@ Raised by the store and the services, turned into JSON errors by the API (404 fo
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 
 class ServiceError(Exception):
     """Base of the expected failures; ``code`` is stable, ``message`` is for humans."""
@@ -53,3 +55,13 @@ class Forbidden(ServiceError):
 
 class InvalidInput(ServiceError):
     code = "invalid_input"
+
+
+class TooManyAttempts(ServiceError):
+    """Too many wrong guesses (passwords, identity checks) under this key: locked for a while (HTTP 429)."""
+
+    code = "too_many_attempts"
+
+    def __init__(self, retry_after: timedelta) -> None:
+        self.retry_after_s = max(1, int(retry_after.total_seconds() + 0.999))
+        super().__init__(f"Too many failed attempts; try again in {self.retry_after_s} s.")

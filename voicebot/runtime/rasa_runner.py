@@ -2,7 +2,8 @@
 
 Rasa 3.6 pins TensorFlow 2.12, numpy<1.25 and pydantic 1, which clash with the
 engine, so Rasa and its action server live in `.venv-rasa` and are driven here
-the standard way: `rasa train`, `rasa run --enable-api`, `rasa run actions`.
+the standard way: `rasa train`, `rasa run --enable-api` and the rasa-sdk action server, each of the two
+servers behind its own token (`rasa_serve.py`, `action_serve.py`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Callable
 import httpx
 
 from voicebot import OPENBLAS_THREADS_CHOSEN_BY_USER
+from voicebot.credentials import ACTION_TOKEN, RASA_TOKEN, SERVICE_TOKEN, deployment_secret
 from voicebot.dialogue.nlu import NluParse
 from voicebot.runtime.console import echo
 from voicebot.runtime.supervisor import ChildProcess, wait_ready
@@ -34,7 +36,8 @@ class RasaError(RuntimeError):
 
 
 def rasa_env(settings: Settings) -> dict[str, str]:
-    """Environment for every Rasa process: loopback only, no telemetry, our components importable."""
+    """Environment for every Rasa process: loopback only, no telemetry, our components importable,
+    the tokens of the engine's API, of Rasa's and of the action server's."""
     env = dict(os.environ)
     env.update(
         RASA_TELEMETRY_ENABLED="false",
@@ -42,6 +45,9 @@ def rasa_env(settings: Settings) -> dict[str, str]:
         SANIC_HOST=LOOPBACK,  # the action server: internal, whatever the engine's interface
         ACTION_SERVER_URL=f"{settings.action_url}/webhook",
         VOICEBOT_ENGINE_API_URL=f"{settings.engine_url}/api/v1",
+        VOICEBOT_ENGINE_TOKEN=deployment_secret(settings, SERVICE_TOKEN),
+        VOICEBOT_RASA_TOKEN=deployment_secret(settings, RASA_TOKEN),
+        VOICEBOT_ACTION_TOKEN=deployment_secret(settings, ACTION_TOKEN),
         PYTHONWARNINGS="ignore",
         SQLALCHEMY_SILENCE_UBER_WARNING="1",
         TF_CPP_MIN_LOG_LEVEL="3",
@@ -129,25 +135,30 @@ class RasaProcesses:
         self.model: Path | None = None
         logs = settings.data_dir / "logs"
 
-        def child(name: str, label: str, command: Callable[[], list[str]], health_url: str, is_ready) -> ChildProcess:
+        def child(name: str, label: str, command: Callable[[], list[str]], health_url: str, is_ready, **kw) -> ChildProcess:
             return ChildProcess(
                 name=name, label=label, command=command, cwd=lambda: s.nlu_dir, env=lambda: rasa_env(s),
-                log_path=logs / f"{name}.log", health_url=health_url, is_ready=is_ready,
+                log_path=logs / f"{name}.log", health_url=health_url, is_ready=is_ready, **kw,
             )
 
+        def python() -> str:
+            return str(rasa_executable(s, "python"))
+
+        here = Path(__file__).parent
         self.children = {
             "action_server": child(
                 "action_server", "action server",
-                lambda: [str(rasa_executable(s)), "run", "actions", "--port", str(s.action_port), "--actions", "actions"],
+                lambda: [python(), str(here / "action_serve.py"), str(s.action_port), "actions"],
                 f"{s.action_url}/health", lambda body: body.get("status") == "ok",
             ),
             "rasa": child(
                 "rasa", "Rasa server",
                 lambda: [
-                    str(rasa_executable(s)), "run", "--enable-api", "--interface", LOOPBACK, "--port", str(s.rasa_port),
+                    python(), str(here / "rasa_serve.py"), "--enable-api", "--interface", LOOPBACK, "--port", str(s.rasa_port),
                     "--model", str(self.model), "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
                 ],
                 f"{s.rasa_url}/status", lambda body: bool(body.get("model_file")),
+                health_params=lambda: {"token": deployment_secret(s, RASA_TOKEN)},
             ),
         }
 
@@ -186,7 +197,7 @@ def parse_offline(settings: Settings, texts: list[str], model: Path) -> list[dic
 def parse_texts(settings: Settings, texts: list[str]) -> list[dict]:
     """Parses with the running Rasa server if there is one, else with the trained model offline (`NluParse` JSON)."""
     try:
-        with httpx.Client(base_url=settings.rasa_url, timeout=10) as client:
+        with httpx.Client(base_url=settings.rasa_url, params={"token": deployment_secret(settings, RASA_TOKEN)}, timeout=10) as client:
             if client.get("/status").json().get("model_file"):
                 return [
                     NluParse.from_rasa(client.post("/model/parse", json={"text": text}).json(), text=text).to_json()

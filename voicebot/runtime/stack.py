@@ -49,7 +49,10 @@ class EngineStack:
         except (ModelError, PiperError) as error:
             raise SystemExit(f"error: {error}") from error
         echo(f"Starting the engine on {s.engine_url} ...")
-        config = uvicorn.Config(create_app(s, whisper), host=s.host, port=s.port, log_level="warning")
+        config = uvicorn.Config(
+            create_app(s, whisper), host=s.host, port=s.port, log_level="warning",
+            proxy_headers=True, forwarded_allow_ips=s.trusted_proxies,
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, name="engine", daemon=True)
         self.thread.start()

@@ -31,6 +31,7 @@ class ChildProcess:
     log_path: Path
     health_url: str
     is_ready: Callable[[dict], bool] = lambda body: True
+    health_params: Callable[[], dict[str, str]] = dict  # e.g. the child's API token, kept out of the printed URL
     process: subprocess.Popen | None = None
 
     def start(self) -> None:
@@ -55,7 +56,7 @@ class ChildProcess:
 
     def healthy(self) -> bool:
         try:
-            response = httpx.get(self.health_url, timeout=2.0)
+            response = httpx.get(self.health_url, params=self.health_params(), timeout=2.0)
             return response.status_code == 200 and self.is_ready(response.json())
         except (httpx.HTTPError, ValueError):
             return False

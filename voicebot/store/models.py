@@ -283,6 +283,20 @@ class AgentSession(Base):
     expires_at: Mapped[datetime]
 
 
+class FailedAttempts(Base):
+    """Recent wrong guesses at a secret under one key (a username, a client, an order, a call), for throttling.
+
+    In the database, not in memory, so every engine worker sharing it sees the same count.
+    """
+
+    __tablename__ = "failed_attempts"
+
+    key: Mapped[str] = mapped_column(String(120), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    first_failed_at: Mapped[datetime]
+    locked_until: Mapped[datetime | None]
+
+
 class Call(Base):
     __tablename__ = "calls"
 

@@ -8,7 +8,9 @@ and files the ticket and the call event that record each change. Rule violations
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
@@ -28,6 +30,7 @@ from voicebot.domain.records import (
 from voicebot.domain.records import Order as OrderRecord
 from voicebot.domain.records import Refund as RefundRecord
 from voicebot.domain.types import OrderStatus, RefundStatus, TicketKind, utc_now
+from voicebot.store.attempts import AttemptLimiter, AttemptRule
 from voicebot.store.calls import CallRepository
 from voicebot.store.models import Order, Refund
 from voicebot.store.records import order_record, refund_record
@@ -69,14 +72,51 @@ def _refund_order(order: Order, status: RefundStatus, reason: str, now: datetime
     return refund
 
 
+@dataclass(frozen=True)
+class IdentityCheckLimits:
+    """Failed identity checks allowed per order (whoever asks) and per call before the checks are locked."""
+
+    per_order: AttemptRule = AttemptRule(5, timedelta(hours=1), timedelta(hours=1), timedelta(hours=24))
+    per_call: AttemptRule = AttemptRule(3, timedelta(days=1), timedelta(days=1), timedelta(days=1))
+
+
 class OrderRepository(Repository):
     """Order look-ups and changes; `calls` records what was done for which call."""
 
     def __init__(
-        self, sessions: sessionmaker[Session], calls: CallRepository, *, clock: Callable[[], datetime] = utc_now
+        self,
+        sessions: sessionmaker[Session],
+        calls: CallRepository,
+        attempts: AttemptLimiter,
+        *,
+        identity_limits: IdentityCheckLimits = IdentityCheckLimits(),
+        clock: Callable[[], datetime] = utc_now,
     ) -> None:
         super().__init__(sessions, clock=clock)
         self._calls = calls
+        self._attempts = attempts
+        self._identity_limits = identity_limits
+
+    def _identity_keys(self, number: str, call_id: str | None) -> list[tuple[str, AttemptRule]]:
+        keys = [(f"verify-order:{number}", self._identity_limits.per_order)]
+        return keys + ([(f"verify-call:{call_id}", self._identity_limits.per_call)] if call_id else [])
+
+    @contextmanager
+    def _limited_identity_check(self, number: str, call_id: str | None) -> Iterator[dict[str, bool]]:
+        """Around one identity check: refused (`TooManyAttempts`) while the order or the call is locked;
+        a failure (the block sets `outcome["failed"]`, or raises identity_check_failed) is counted."""
+        keys = self._identity_keys(number, call_id)
+        self._attempts.check(*(key for key, _ in keys))
+        outcome = {"failed": False}
+        try:
+            yield outcome
+        except NotAllowed as refused:
+            outcome["failed"] = refused.code == "identity_check_failed"
+            raise
+        finally:
+            if outcome["failed"]:
+                for key, rule in keys:
+                    self._attempts.failed(key, rule)
 
     def _load(self, session: Session, number: str) -> Order:
         order = session.scalars(full_order().where(Order.order_number == number)).one_or_none()
@@ -147,9 +187,11 @@ class OrderRepository(Repository):
     def verify_identity(
         self, number: str, phone_last4: str | None = None, postcode: str | None = None, call_id: str | None = None
     ) -> bool:
-        with self._calls.noting(call_id, "identity_check", number) as note, self._transaction() as session:
-            verified = identity_matches(self._load(session, number), phone_last4, postcode)
-            note["verified"] = verified
+        with self._limited_identity_check(number, call_id) as outcome:
+            with self._calls.noting(call_id, "identity_check", number) as note, self._transaction() as session:
+                verified = identity_matches(self._load(session, number), phone_last4, postcode)
+                note["verified"] = verified
+            outcome["failed"] = not verified
             return verified
 
     def change_address(
@@ -176,7 +218,11 @@ class OrderRepository(Repository):
         new_postcode = digits(postcode) if postcode else (parsed["zip"] if parsed and parsed["zip"] else None)
         if new_postcode is not None and not _ZIP.match(new_postcode):
             raise InvalidInput("A US ZIP code has five digits.")
-        with self._calls.noting(call_id, "address_change", number), self._transaction() as session:
+        with (
+            self._limited_identity_check(number, call_id),
+            self._calls.noting(call_id, "address_change", number),
+            self._transaction() as session,
+        ):
             order = self._lock(session, number)
             if not identity_matches(order, phone_last4, postcode_check):
                 raise NotAllowed("identity_check_failed", "The details given do not match this order.")

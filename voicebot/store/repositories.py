@@ -9,10 +9,11 @@ from datetime import datetime
 from sqlalchemy.orm import Session, sessionmaker
 
 from voicebot.domain.types import utc_now
+from voicebot.store.attempts import AttemptLimiter
 from voicebot.store.calls import CallRepository
 from voicebot.store.customers import CustomerRepository
 from voicebot.store.handoffs import HandoffRepository
-from voicebot.store.orders import OrderRepository
+from voicebot.store.orders import IdentityCheckLimits, OrderRepository
 
 
 @dataclass(frozen=True)
@@ -21,13 +22,22 @@ class Store:
     calls: CallRepository
     handoffs: HandoffRepository
     customers: CustomerRepository
+    attempts: AttemptLimiter
 
     @classmethod
-    def open(cls, sessions: sessionmaker[Session], *, clock: Callable[[], datetime] = utc_now) -> Store:
+    def open(
+        cls,
+        sessions: sessionmaker[Session],
+        *,
+        identity_limits: IdentityCheckLimits = IdentityCheckLimits(),
+        clock: Callable[[], datetime] = utc_now,
+    ) -> Store:
         calls = CallRepository(sessions, clock=clock)
+        attempts = AttemptLimiter(sessions, clock=clock)
         return cls(
-            orders=OrderRepository(sessions, calls, clock=clock),
+            orders=OrderRepository(sessions, calls, attempts, identity_limits=identity_limits, clock=clock),
             calls=calls,
             handoffs=HandoffRepository(sessions, clock=clock),
             customers=CustomerRepository(sessions, clock=clock),
+            attempts=attempts,
         )

@@ -522,14 +522,15 @@ def write_wav(path: Path, pcm: np.ndarray) -> None:
 # --- the engine's side of the call ---------------------------------------------------
 
 
-async def fetch_call_record(engine_url: str, call_id: str, timeout_s: float = 10.0) -> dict:
+async def fetch_call_record(engine_url: str, call_id: str, headers: dict[str, str], timeout_s: float = 10.0) -> dict:
     """GETs the engine's record of the call, polling until its `outcome` is set (the engine
-    finishes the record a moment after `stop`); returns what it had, or {} if none."""
+    finishes the record a moment after `stop`); returns what it had, or {} if none.
+    `headers`: the API's credentials (`voicebot.credentials.service_headers`)."""
     import httpx
 
     record: dict = {}
     deadline = time.monotonic() + timeout_s
-    async with httpx.AsyncClient(base_url=engine_url.rstrip("/"), timeout=5) as client:
+    async with httpx.AsyncClient(base_url=engine_url.rstrip("/"), headers=headers, timeout=5) as client:
         while True:
             try:
                 response = await client.get(f"/api/v1/calls/{call_id}")
@@ -613,11 +614,14 @@ def build_parser(settings=None) -> argparse.ArgumentParser:
 
 
 async def _run(args: argparse.Namespace) -> dict:
+    from voicebot.credentials import service_headers
+    from voicebot.settings import get_settings
+
     result = await place_call(
         args.url, args.audio, args.dtmf, args.out, caller=args.caller, silence_between_s=args.pause,
         hangup_after_s=args.hangup_after, stay_on_line_s=args.stay, barge_in_after_s=args.barge_in_after,
     )
-    record = {} if args.no_record else await fetch_call_record(args.engine_url, result.call_id)
+    record = {} if args.no_record else await fetch_call_record(args.engine_url, result.call_id, service_headers(get_settings()))
     if not record and not args.no_record:
         print(f"warning: no call record for {result.call_id} at {args.engine_url}", file=sys.stderr)
     merged = merge(result, record)

@@ -1,0 +1,97 @@
+"""Checks every request and response of the engine passes, whatever the route (an ASGI middleware).
+
+- **Host**: only the names the engine is reached by (`Settings.allowed_hosts`): a DNS-rebinding
+  page, whose requests name the attacker's host, gets 400.
+- **Origin**: a request a browser sends from another site's page (its `Origin` is not this
+  host) gets 403, WebSocket upgrades included: no cross-site request forgery, no foreign
+  page on the event stream. Clients that are not browsers send no Origin.
+- **JSON only**: a state change (POST, PUT, PATCH, DELETE) with a body must be
+  `application/json` (415 otherwise): HTML forms and `no-cors` fetches cannot send it. The
+  carrier's endpoints (`/telephony/`) are exempt: Twilio posts forms to its TwiML URLs.
+- **Headers** on every answer: a content security policy that allows this origin's own
+  files only, no framing, no MIME sniffing, no referrer, and no caching of anything but the
+  desk's static files.
+"""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import urlsplit
+
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+CARRIER_PREFIX = "/telephony/"
+STATIC_PREFIX = "/desk/static/"
+SECURITY_HEADERS = [
+    (b"content-security-policy", b"default-src 'self'; img-src 'self' data:; media-src 'self' blob:; "
+     b"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"),
+    (b"x-frame-options", b"DENY"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+]
+
+
+def host_name(host: str) -> str:
+    """The name in a Host header or URL netloc, without the port ('[::1]:8080' -> '::1')."""
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host[1:].split("]", 1)[0]
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+class RequestGuard:
+    def __init__(self, app: ASGIApp, allowed_hosts: list[str]) -> None:
+        self.app = app
+        self.allowed_hosts = {h.lower() for h in allowed_hosts}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        refusal = self.refusal(scope)
+        if refusal is not None:
+            status, code, message = refusal
+            if scope["type"] == "websocket":
+                await send({"type": "websocket.close", "code": 4000 + status, "reason": message})
+            else:
+                await _send_json(send, status, {"error": code, "message": message})
+            return
+        if scope["type"] == "websocket":
+            await self.app(scope, receive, send)
+            return
+        static = scope["path"].startswith(STATIC_PREFIX)
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [*message.get("headers", []), *SECURITY_HEADERS]
+                if not static:
+                    headers.append((b"cache-control", b"no-store"))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+    def refusal(self, scope: Scope) -> tuple[int, str, str] | None:
+        """Why the request is refused (status, code, message), or None."""
+        headers = Headers(scope=scope)
+        host = headers.get("host", "")
+        if host_name(host) not in self.allowed_hosts:
+            return 400, "unknown_host", "This server does not answer to that host name."
+        origin = headers.get("origin")
+        if origin is not None and urlsplit(origin).netloc.lower() != host.strip().lower():
+            return 403, "cross_origin", "Requests from other sites' pages are refused."
+        if scope["type"] == "http" and scope["method"] in UNSAFE_METHODS and not scope["path"].startswith(CARRIER_PREFIX):
+            content_type = headers.get("content-type")
+            has_body = content_type is not None or headers.get("content-length", "0") != "0" or "transfer-encoding" in headers
+            if has_body and (content_type or "").split(";")[0].strip().lower() != "application/json":
+                return 415, "json_only", "Send the body as application/json."
+        return None
+
+
+async def _send_json(send: Send, status: int, body: dict) -> None:
+    payload = json.dumps(body).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode()), *SECURITY_HEADERS]
+    await send({"type": "http.response.start", "status": status, "headers": [*headers, (b"cache-control", b"no-store")]})
+    await send({"type": "http.response.body", "body": payload})
