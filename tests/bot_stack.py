@@ -7,6 +7,7 @@ from typing import Any, Iterator
 
 import httpx
 
+from eval.calls.runner import SHARED_ORDER_CHECKS
 from tests.pg_server import free_port
 from voicebot.credentials import service_headers
 from voicebot.runtime.rasa_runner import train
@@ -15,15 +16,18 @@ from voicebot.settings import Settings
 
 
 def stack_settings(data_dir: Path, database_url: str | None = None, **overrides: Any) -> Settings:
-    return Settings(
-        data_dir=data_dir,
-        DATABASE_URL=database_url,
-        port=free_port(),
-        rasa_port=free_port(),
-        action_port=free_port(),
-        tts_port=free_port(),
+    """Many tests' callers share the demo orders and some fail identity checks on purpose, so the
+    per-order lock-out is out of their way here; tests/test_security.py checks it with the default."""
+    return Settings(**{
+        "data_dir": data_dir,
+        "DATABASE_URL": database_url,
+        "port": free_port(),
+        "rasa_port": free_port(),
+        "action_port": free_port(),
+        "tts_port": free_port(),
+        "verify_attempts_per_order": SHARED_ORDER_CHECKS,
         **overrides,
-    )
+    })
 
 
 def running_stack(settings: Settings) -> Iterator[EngineStack]:

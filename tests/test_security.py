@@ -1,0 +1,251 @@
+"""The attacks of issue 13, replayed against the running bot (engine, Rasa, action server, Piper,
+PostgreSQL): each one must now fail, and what it aimed at must be unchanged.
+
+An attacker here is anyone who can reach the machine's ports or get a browser to open a page:
+no service token, no session, or the session of an agent who is not a supervisor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import http.server
+import shutil
+import threading
+
+import httpx
+import pytest
+import websockets
+
+from tests.pg_server import free_port
+from voicebot.credentials import RASA_TOKEN, deployment_secret, service_headers
+from voicebot.desk.agents import AgentService
+from voicebot.store.session import make_engine, session_factory
+
+pytestmark = pytest.mark.integration
+
+PASSWORD = "a long agent password"
+
+
+@pytest.fixture(scope="module")
+def settings(stack):
+    return stack.settings
+
+
+@pytest.fixture(scope="module")
+def api(settings):
+    """The engine's API as its trusted clients (the Rasa actions, the CLI) use it."""
+    with httpx.Client(base_url=settings.engine_url, headers=service_headers(settings), timeout=30) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def people(settings):
+    """An agent and a supervisor of the desk, created in the bot's database."""
+    engine = make_engine(settings.sqlalchemy_url)
+    agents = AgentService(session_factory(engine))
+    agents.create_agent("sec-agent", PASSWORD, "Ada Agent", "agent")
+    agents.create_agent("sec-super", PASSWORD, "Sam Supervisor", "supervisor")
+    agents.create_agent("sec-throttled", PASSWORD, "Tia Throttled", "agent")
+    yield
+    engine.dispose()
+
+
+def bearer(settings, username: str) -> dict[str, str]:
+    response = httpx.post(
+        f"{settings.engine_url}/api/v1/desk/session", json={"username": username, "password": PASSWORD, "bearer": True}
+    )
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['token']}"}
+
+
+def cancellable_order(api: httpx.Client) -> str:
+    """An order the policy would let anyone with access cancel now: what the attacks aim at."""
+    for row in api.get("/api/v1/orders").json():
+        if row["status"] in ("pending", "paid") and api.get(f"/api/v1/orders/{row['order_number']}").json()["policy"]["can_cancel"]:
+            return row["order_number"]
+    raise AssertionError("no cancellable order in the demo data")
+
+
+def test_customer_data_routes_refuse_requests_without_credentials(settings, api) -> None:
+    call_id = api.post("/api/v1/conversations", json={"channel": "text"}).json()["call_id"]
+    number = cancellable_order(api)
+    attacks = [
+        ("GET", "/api/v1/orders", None),
+        ("GET", f"/api/v1/orders/{number}", None),
+        ("POST", f"/api/v1/orders/{number}/cancel", {}),
+        ("POST", f"/api/v1/orders/{number}/verify", {"phone_last4": "0000"}),
+        ("POST", f"/api/v1/orders/{number}/address", {"address": "1 Attacker Way, Springfield, IL 62704", "phone_last4": "0000"}),
+        ("POST", f"/api/v1/orders/{number}/refunds", {"reason": "x"}),
+        ("GET", f"/api/v1/calls/{call_id}", None),
+        ("POST", f"/api/v1/calls/{call_id}/turns", {"caller_text": "injected"}),
+        ("POST", f"/api/v1/calls/{call_id}/end", {"outcome": "resolved"}),
+        ("POST", "/api/v1/handoffs", {"call_id": call_id, "reason": "x"}),
+        ("POST", "/api/v1/conversations", {"channel": "text"}),
+        ("POST", f"/api/v1/conversations/{call_id}/messages", {"text": "cancel my order"}),
+        ("POST", "/api/v1/knowledge/answer", {"question": "returns"}),
+        ("GET", "/api/v1/openapi.json", None),
+    ]
+    with httpx.Client(base_url=settings.engine_url, timeout=30) as anonymous:
+        for method, path, body in attacks:
+            for headers in ({}, {"Authorization": "Bearer not-the-token"}):
+                response = anonymous.request(method, path, json=body, headers=headers)
+                assert response.status_code == 401, (method, path, response.status_code)
+                assert "customer" not in response.text and "injected" not in response.text
+        for path in ("/docs", "/redoc", "/openapi.json"):
+            assert anonymous.get(path).status_code == 404, path
+        health = anonymous.get("/health")
+        assert health.status_code == 200 and deployment_secret(settings, RASA_TOKEN) not in health.text
+    # Nothing the attacks aimed at changed.
+    assert api.get(f"/api/v1/orders/{number}").json()["status"] in ("pending", "paid")
+    record = api.get(f"/api/v1/calls/{call_id}").json()
+    assert record["ended_at"] is None and not any(t["caller_text"] == "injected" for t in record["turns"])
+
+
+def test_agents_use_the_desk_and_supervisors_may_use_the_api(settings, people) -> None:
+    agent, supervisor = bearer(settings, "sec-agent"), bearer(settings, "sec-super")
+    assert httpx.get(f"{settings.engine_url}/api/v1/orders", headers=agent).status_code == 403
+    listed = httpx.get(f"{settings.engine_url}/api/v1/orders", headers=supervisor)
+    assert listed.status_code == 200 and len(listed.json()) >= 20
+
+
+def test_rasa_and_the_action_server_refuse_requests_without_their_tokens(settings) -> None:
+    token = {"token": deployment_secret(settings, RASA_TOKEN)}
+    with httpx.Client(base_url=settings.rasa_url, timeout=30) as rasa:
+        assert rasa.delete("/model").status_code == 401  # it unloaded the model before
+        assert rasa.put("/model", json={"model_file": "/tmp/evil.tar.gz"}).status_code == 401
+        assert rasa.get("/conversations/any-call/tracker").status_code == 401
+        assert rasa.get("/status").status_code == 401
+        assert rasa.post("/webhooks/rest/webhook", json={"sender": "x", "message": "hi"}).status_code == 404  # no open channel
+        channel = rasa.post("/webhooks/engine/webhook", json={"sender": "x", "message": "hi"}, headers={"Authorization": "Bearer wrong"})
+        assert channel.status_code == 401
+        assert rasa.get("/status", params=token).json()["model_file"]  # still serving its model
+    with httpx.Client(base_url=settings.action_url, timeout=30) as actions:
+        run = actions.post("/webhook", json={"next_action": "action_confirm_pending", "sender_id": "x", "tracker": {}, "domain": {}})
+        assert run.status_code == 401
+        assert actions.post("/webhook", params={"token": "wrong"}, json={}).status_code == 401
+        assert actions.get("/health").json()["status"] == "ok"
+
+
+def test_foreign_hosts_origins_and_form_bodies_are_refused(settings, api) -> None:
+    number = cancellable_order(api)
+    cancel = f"/api/v1/orders/{number}/cancel"
+    rebinding = api.get("/api/v1/orders", headers={"Host": "attacker.example"})  # DNS rebinding names the attacker's host
+    assert rebinding.status_code == 400 and rebinding.json()["error"] == "unknown_host"
+    assert api.post(cancel, json={}, headers={"Origin": "http://attacker.example"}).status_code == 403
+    assert api.post(cancel, json={}, headers={"Origin": f"http://127.0.0.1:{free_port()}"}).status_code == 403  # same site, other origin
+    form = api.post(cancel, content=b"call_id=x", headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert form.status_code == 415
+    assert api.post(cancel, content=b"{}", headers={"Content-Type": "text/plain"}).status_code == 415
+    assert api.get(f"/api/v1/orders/{number}").json()["status"] in ("pending", "paid")
+
+    async def upgrade(path: str) -> None:
+        url = settings.engine_url.replace("http", "ws", 1) + path
+        async with websockets.connect(url, origin="http://attacker.example"):
+            pass
+
+    for path in ("/api/v1/desk/events", "/telephony/twilio"):
+        with pytest.raises(websockets.exceptions.InvalidStatus):
+            asyncio.run(upgrade(path))
+
+
+def test_every_answer_carries_the_security_headers(settings, api) -> None:
+    for response in (httpx.get(f"{settings.engine_url}/desk/login"), api.get("/api/v1/orders"), httpx.get(f"{settings.engine_url}/health")):
+        assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+        assert "script-src" not in response.headers["content-security-policy"]  # default-src 'self': no inline script
+        assert response.headers["x-frame-options"] == "DENY"
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["cache-control"] == "no-store"
+    assert "no-store" not in httpx.get(f"{settings.engine_url}/desk/static/desk.js").headers.get("cache-control", "")
+
+
+def test_wrong_passwords_lock_the_sign_in_even_for_the_right_one(settings, people) -> None:
+    url = f"{settings.engine_url}/api/v1/desk/session"
+    for _ in range(5):
+        assert httpx.post(url, json={"username": "sec-throttled", "password": "guess guess guess"}).status_code == 401
+    locked = httpx.post(url, json={"username": "sec-throttled", "password": PASSWORD})
+    assert locked.status_code == 429 and int(locked.headers["retry-after"]) >= 25
+    assert "voicebot_session" not in locked.cookies
+    assert httpx.post(url, json={"username": "sec-agent", "password": PASSWORD}).status_code == 200  # others sign in
+
+
+def test_the_cookie_is_secure_behind_a_trusted_tls_proxy(settings, people) -> None:
+    url = f"{settings.engine_url}/api/v1/desk/session"
+    body = {"username": "sec-agent", "password": PASSWORD}
+    proxied = httpx.post(url, json=body, headers={"X-Forwarded-Proto": "https"})  # from 127.0.0.1: a trusted proxy
+    assert proxied.status_code == 200 and "secure" in proxied.headers["set-cookie"].lower()
+    direct = httpx.post(url, json=body)
+    assert "secure" not in direct.headers["set-cookie"].lower() and "httponly" in direct.headers["set-cookie"].lower()
+
+
+def test_identity_guesses_within_one_call_are_locked(api) -> None:
+    number = cancellable_order(api)
+    call_id = api.post("/api/v1/calls", json={"channel": "phone"}).json()["id"]
+    for guess in ("1111", "2222", "3333"):
+        checked = api.post(f"/api/v1/orders/{number}/verify", json={"phone_last4": guess, "call_id": call_id})
+        assert checked.status_code == 200 and checked.json() == {"order_number": number, "verified": False}
+    locked = api.post(f"/api/v1/orders/{number}/verify", json={"phone_last4": "4444", "call_id": call_id})
+    assert locked.status_code == 429 and locked.json()["error"] == "too_many_attempts" and locked.headers["retry-after"]
+    changed = api.post(
+        f"/api/v1/orders/{number}/address", json={"address": "1 Attacker Way, Springfield, IL 62704", "phone_last4": "5555", "call_id": call_id}
+    )
+    assert changed.status_code == 429
+    assert "Attacker" not in api.get(f"/api/v1/orders/{number}").text
+
+
+class AttackerPage(http.server.BaseHTTPRequestHandler):
+    """Another site's page (127.0.0.1 on another port: same site, other origin) that tries to cancel an order."""
+
+    target = ""
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+        script = f"""
+          const target = {self.target!r};
+          const attempts = [
+            fetch(target, {{method: "POST", mode: "no-cors", credentials: "include"}}),
+            fetch(target, {{method: "POST", mode: "no-cors", credentials: "include", body: "{{}}"}}),
+            fetch(target, {{method: "POST", mode: "no-cors", credentials: "include",
+                           headers: {{"Content-Type": "application/x-www-form-urlencoded"}}, body: "call_id=x"}}),
+            fetch(target, {{method: "POST", mode: "cors", credentials: "include",
+                           headers: {{"Content-Type": "application/json"}}, body: "{{}}"}}),
+          ];
+          Promise.allSettled(attempts).then(() => {{ document.title = "sent"; }});
+        """
+        page = f"<!doctype html><html><head><title>attacker</title></head><body><script>{script}</script></body></html>"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.end_headers()
+        self.wfile.write(page.encode())
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+def test_a_page_on_another_origin_cannot_act_with_a_signed_in_supervisors_browser(settings, api, people) -> None:
+    from playwright.sync_api import sync_playwright
+
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        pytest.fail("Debian's chromium is not installed (make test installs it)")
+    number = cancellable_order(api)
+    AttackerPage.target = f"{settings.engine_url}/api/v1/orders/{number}/cancel"
+    attacker = http.server.HTTPServer(("127.0.0.1", 0), AttackerPage)
+    threading.Thread(target=attacker.serve_forever, daemon=True).start()
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+            context = browser.new_context()
+            page = context.new_page()
+            page.goto(f"{settings.engine_url}/desk/login")
+            page.fill("#username", "sec-super")
+            page.fill("#password", PASSWORD)
+            page.click("#sign-in-button")
+            page.wait_for_url(f"{settings.engine_url}/desk")
+            # The cookie is there and would go with same-site requests: 127.0.0.1 is one site, whatever the port.
+            assert any(c["name"] == "voicebot_session" for c in context.cookies())
+            assert page.evaluate("fetch('/api/v1/orders').then(r => r.status)") == 200  # the supervisor's own page may
+            page.goto(f"http://127.0.0.1:{attacker.server_address[1]}/")
+            page.wait_for_function("document.title === 'sent'", timeout=15000)
+            browser.close()
+    finally:
+        attacker.shutdown()
+    assert api.get(f"/api/v1/orders/{number}").json()["status"] in ("pending", "paid")
