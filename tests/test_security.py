@@ -249,3 +249,24 @@ def test_a_page_on_another_origin_cannot_act_with_a_signed_in_supervisors_browse
     finally:
         attacker.shutdown()
     assert api.get(f"/api/v1/orders/{number}").json()["status"] in ("pending", "paid")
+
+
+def test_with_the_engine_on_every_interface_the_internal_services_stay_on_loopback(tmp_path) -> None:
+    """VOICEBOT_HOST=0.0.0.0 inside a network namespace of the test's own (loopback only, nothing else reachable)."""
+    import json
+    import subprocess
+    import sys
+
+    from voicebot.settings import PROJECT_ROOT
+
+    if shutil.which("unshare") is None or shutil.which("ip") is None:
+        pytest.fail("unshare (util-linux) and ip (iproute2) are needed for the namespace test")
+    probe = f"ip link set lo up && exec {sys.executable} -m tests.bind_probe {tmp_path}"
+    result = subprocess.run(["unshare", "-n", "sh", "-c", probe], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=400)
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(next(line for line in result.stdout.splitlines() if line.startswith("{")))
+    bound = {port: address for address, port in report["listening"]}
+    ports = report["ports"]
+    assert bound[ports["engine"]] == "0.0.0.0"
+    for internal in ("rasa", "action_server", "tts"):
+        assert bound[ports[internal]] == "127.0.0.1", (internal, bound)
