@@ -20,6 +20,7 @@ from typing import Callable
 import httpx
 
 from eval.voice_latency import synthesise_script
+from voicebot.credentials import carrier_key
 from voicebot.settings import PROJECT_ROOT, Settings
 from voicebot.telephony.twilio.caller import place_call
 
@@ -53,7 +54,7 @@ def run(settings: Settings, args: argparse.Namespace, echo: Callable[[str], None
         samples.append({"call": 0, "rss_mb": rss, "active_calls": 0})
         echo(f"Placing {args.calls} calls in a row (engine at {rss} MB) ...")
         for n in range(1, args.calls + 1):
-            result = asyncio.run(place_call(url, question))
+            result = asyncio.run(place_call(url, question, key=carrier_key(settings)))
             time.sleep(0.5)  # the engine closes the call's pipeline just after the caller's `stop`
             rss, active = engine_memory(settings)
             samples.append({"call": n, "rss_mb": rss, "active_calls": active, "turns": len(result.turns)})

@@ -31,7 +31,7 @@ import numpy as np
 
 from eval.calls.runner import ANSWERED_WITHIN_MS
 from eval.nlu_eval import default_test_files, held_out, knowledge_intents, load_examples, score, training_sentences
-from voicebot.credentials import service_headers
+from voicebot.credentials import carrier_key, service_headers
 from voicebot.settings import PROJECT_ROOT, Settings
 
 RESULTS_FILE = PROJECT_ROOT / "eval" / "results" / "spoken_nlu.json"
@@ -110,7 +110,7 @@ def hear_by_phone(settings: Settings, items: list[SpokenItem], calls_at_once: in
     async def one(n: int, gate: asyncio.Semaphore) -> None:
         nonlocal done
         async with gate:
-            result = await play_call(url, [Say(audio[n], items[n].text)], reply_timeout_s=20.0)
+            result = await play_call(url, [Say(audio[n], items[n].text)], reply_timeout_s=20.0, key=carrier_key(settings))
             record = await fetch_call_record(settings.engine_url, result.call_id, service_headers(settings))
         spoken = [t for t in record.get("turns", []) if t.get("caller_text")]
         if spoken:

@@ -24,7 +24,7 @@ from typing import Callable
 import httpx
 
 from eval.latency_stats import summarise
-from voicebot.credentials import service_headers
+from voicebot.credentials import carrier_key, service_headers
 from voicebot.settings import PROJECT_ROOT, Settings
 from voicebot.telephony.twilio.caller import fetch_call_record, place_call
 from voicebot.voice.latency import STAGES
@@ -49,7 +49,7 @@ def synthesise_script(settings: Settings, folder: Path) -> list[Path]:
 async def run_round(url: str, settings: Settings, turns: list[Path], calls_at_once: int) -> tuple[list[float], list[dict]]:
     """One round of simultaneous calls → the latencies the callers measured, and the
     engine's stage timings of the same turns (from its call records)."""
-    results = await asyncio.gather(*(place_call(url, turns) for _ in range(calls_at_once)))
+    results = await asyncio.gather(*(place_call(url, turns, key=carrier_key(settings)) for _ in range(calls_at_once)))
     headers = service_headers(settings)
     records = await asyncio.gather(*(fetch_call_record(settings.engine_url, r.call_id, headers) for r in results))
     measured = [t["latency_ms"] for r in results for t in r.turns if t.get("latency_ms") is not None]

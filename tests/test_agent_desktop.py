@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.bot_stack import Caller
+from voicebot.credentials import service_headers
 from voicebot.desk.agents import AgentService
 from voicebot.settings import PROJECT_ROOT
 from voicebot.store.models import Ticket
@@ -116,7 +117,8 @@ def test_agent_signs_in_takes_the_handed_off_call_and_wraps_it_up(stack, chromiu
         ticket = session.scalars(select(Ticket).where(Ticket.id == ticket_id)).one()
         assert ticket.call_id == caller.call_id and ticket.body["disposition"] == "refund_issued"
         assert ticket.body["notes"].endswith("Approved a one-off late return; label emailed.") and ticket.body["agent"] == "pat"
-    assert httpx.get(f"{settings.engine_url}/api/v1/calls/{caller.call_id}/handoff").json()["status"] == "closed"
+    handoff_now = httpx.get(f"{settings.engine_url}/api/v1/calls/{caller.call_id}/handoff", headers=service_headers(settings))
+    assert handoff_now.json()["status"] == "closed"
     for step in ("01-sign-in", "02-queue", "03-summary", "04-context", "05-wrapped-up", "06-supervisor"):
         assert (SCREENSHOTS / f"{step}.png").stat().st_size > 10_000
     engine.dispose()

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from starlette.websockets import WebSocketDisconnect
 
 from voicebot.api.errors import install_error_handlers
+from voicebot.credentials import carrier_key
 from voicebot.desk import routes
 from voicebot.desk.agents import AgentService, hash_password, verify_password
 from voicebot.desk.desk import AgentDesk
@@ -24,6 +25,7 @@ from voicebot.store.models import Ticket
 from voicebot.store.repositories import Store
 from voicebot.store.seed import FIXED_ORDERS
 from voicebot.store.session import make_engine, session_factory
+from voicebot.telephony.twilio.access import CarrierAccess
 from voicebot.telephony.twilio.routes import router as twilio_router
 
 PASSWORD = "correct horse battery"
@@ -49,6 +51,7 @@ def app(db_url: str):
     app.include_router(routes.pages)
     app.include_router(twilio_router)
     app.state.settings = Settings(data_dir=Path(db_url.removeprefix("sqlite:///")).parent)
+    app.state.twilio_access = CarrierAccess(app.state.settings)
     app.state.events = EventBus()
     app.state.store = Store.open(sessions)
     app.state.handoffs = HandoffService(app.state.store, load_rules(), publish=app.state.events.publish)
@@ -202,6 +205,7 @@ def test_event_stream_shows_agents_their_queues_only(app) -> None:
 
 def test_transfer_twiml_takes_the_call_to_its_queue_with_the_call_id(app) -> None:
     client = TestClient(app)
+    client.params = {"key": carrier_key(app.state.settings)}  # as the carrier fetches it
     queued = handed_off_call(app)
     twiml = client.post("/telephony/twilio/transfer/call-1")
     assert twiml.status_code == 200 and twiml.headers["content-type"].startswith("application/xml")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import json
+from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from fastapi import FastAPI, WebSocket
@@ -20,15 +22,19 @@ from voicebot.telephony.twilio.handshake import (
     call_from_start,
     stream_sid_from_start,
 )
+from voicebot.settings import Settings
+from voicebot.telephony.twilio.access import CarrierAccess, twilio_signature
 from voicebot.telephony.twilio.serializer import CheckedTwilioSerializer
+from voicebot.voice.admission import CallAdmission
 from voicebot.voice.carrier import CallInfo
 from voicebot.voice.frames import BotTurnSpokenFrame
 
 STREAM_SID = "MZ" + "0" * 32
+CARRIER_KEY = "carrier-key-of-the-tests-0123456789abcdef"
 START = {
     "event": "start",
     "streamSid": STREAM_SID,
-    "start": {"streamSid": STREAM_SID, "callSid": "CA" + "1" * 32, "customParameters": {"caller": "+15550100"}},
+    "start": {"streamSid": STREAM_SID, "callSid": "CA" + "1" * 32, "customParameters": {"caller": "+15550100", "key": CARRIER_KEY}},
 }
 
 
@@ -48,15 +54,22 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[CallInfo, str]]:
     return started
 
 
-app_resources = object()  # VoiceResources stand-in: the bad-input paths never touch it
+app_resources = SimpleNamespace(admission=CallAdmission(max_calls=2, per_minute=100))  # VoiceResources stand-in
+
+
+def carrier_app(tmp_path: Path, **settings: object) -> FastAPI:
+    (tmp_path / "secrets").mkdir(exist_ok=True)
+    (tmp_path / "secrets" / "carrier-key").write_text(CARRIER_KEY)
+    app = FastAPI()
+    app.state.voice = app_resources
+    app.state.twilio_access = CarrierAccess(Settings(data_dir=tmp_path, **settings))
+    app.include_router(twilio_route.router)
+    return app
 
 
 @pytest.fixture
-def client() -> TestClient:
-    app = FastAPI()
-    app.state.voice = app_resources
-    app.include_router(twilio_route.router)
-    return TestClient(app)
+def client(tmp_path: Path) -> TestClient:
+    return TestClient(carrier_app(tmp_path))
 
 
 def closed_with(client: TestClient, *messages: str) -> int:
@@ -109,13 +122,13 @@ def test_oversized_message_before_start_is_closed_1003(client: TestClient, calls
 
 
 def test_custom_parameters_reach_the_call(client: TestClient, calls: list) -> None:
-    start = {**START, "start": {**START["start"], "customParameters": {"From": "+15550199", "campaign": "returns"}}}
+    start = {**START, "start": {**START["start"], "customParameters": {"From": "+15550199", "campaign": "returns", "key": CARRIER_KEY}}}
     with client.websocket_connect("/telephony/twilio") as ws:
         ws.send_text(json.dumps(start))
         ws.receive_text()
     call, _ = calls[0]
     assert call.caller == "+15550199"
-    assert call.parameters == {"From": "+15550199", "campaign": "returns"}
+    assert call.parameters == {"From": "+15550199", "campaign": "returns"}  # the key is not passed on
 
 
 async def test_a_handed_off_call_names_its_transfer_twiml_in_the_call_transfer_event() -> None:
@@ -197,3 +210,82 @@ async def test_a_bot_turn_spoken_is_a_twilio_mark_on_the_stream(serializer) -> N
 
 async def test_stop_ends_the_call(serializer) -> None:
     assert isinstance(await serializer.deserialize(json.dumps({"event": "stop", "streamSid": STREAM_SID})), CancelWorkerFrame)
+
+
+def started(**changes: object) -> str:
+    return json.dumps({**START, "start": {**START["start"], **changes}})
+
+
+def test_a_stream_without_the_carrier_key_never_reaches_the_pipeline(client: TestClient, calls: list) -> None:
+    assert closed_with(client, started(customParameters={"caller": "+15550100"})) == 1008
+    assert closed_with(client, started(customParameters={"caller": "+15550100", "key": "guess"})) == 1008
+    assert calls == []
+
+
+def test_ids_and_parameters_no_twilio_stream_sends_are_refused(client: TestClient, calls: list) -> None:
+    for bad in (
+        {"callSid": "x/../../status?a="},  # would have been pasted into Rasa's tracker URL
+        {"callSid": {"$ne": 1}},
+        {"callSid": "C" * 60_000},
+        {"customParameters": ["caller", "+15550100"]},  # crashed the handler, no close frame
+        {"customParameters": {f"p{n}": "v" for n in range(50)}},
+        {"customParameters": {"caller": "+1" * 300, "key": CARRIER_KEY}},
+        {"streamSid": {"x": 1}},
+    ):
+        assert closed_with(client, started(**bad)) == 1008, bad
+    assert calls == []
+
+
+def test_calls_over_the_limit_are_refused_busy(client: TestClient, calls: list) -> None:
+    admission = app_resources.admission
+    taken = [admission.claim(), admission.claim()]  # two calls in progress: the limit
+    try:
+        assert taken == [None, None]
+        assert closed_with(client, json.dumps(START)) == 1013
+        assert calls == []
+    finally:
+        admission.release(), admission.release()
+    with client.websocket_connect("/telephony/twilio") as ws:
+        ws.send_text(json.dumps(START))
+        assert json.loads(ws.receive_text())["mark"]["name"] == "ok"
+    assert admission.active == 0  # the call's place was given back when it ended
+
+
+def test_with_the_twilio_auth_token_only_signed_streams_are_taken(tmp_path: Path, calls: list) -> None:
+    client = TestClient(carrier_app(tmp_path, twilio_auth_token="twilio-auth-token-0123"))
+    with pytest.raises(WebSocketDisconnect):
+        with client.websocket_connect("/telephony/twilio", headers={"X-Twilio-Signature": "forged"}):
+            pass
+    url = "ws://testserver/telephony/twilio"
+    signature = twilio_signature("twilio-auth-token-0123", url, {})
+    unsigned_start = started(customParameters={"caller": "+15550100"})  # a signed stream needs no key
+    with client.websocket_connect("/telephony/twilio", headers={"X-Twilio-Signature": signature}) as ws:
+        ws.send_text(unsigned_start)
+        assert json.loads(ws.receive_text())["mark"]["name"] == "ok"
+    assert len(calls) == 1
+
+
+def test_the_transfer_twiml_is_only_for_the_carrier(tmp_path: Path) -> None:
+    app = carrier_app(tmp_path)
+    transferred: list[str] = []
+
+    def transfer(call_id: str) -> SimpleNamespace:
+        transferred.append(call_id)
+        return SimpleNamespace(queue="general", handoff_id=7)
+
+    app.state.handoffs = SimpleNamespace(transfer=transfer)
+    app.state.settings = Settings(data_dir=tmp_path)
+    client = TestClient(app)
+    path = "/telephony/twilio/transfer/CA123"
+    assert client.post(path).status_code == 403 and client.get(path, params={"key": "guess"}).status_code == 403
+    assert transferred == []  # a refused request takes no call out of the queue
+    allowed = client.post(path, params={"key": CARRIER_KEY})
+    assert allowed.status_code == 200 and "<Enqueue>general</Enqueue>" in allowed.text and transferred == ["CA123"]
+
+    signed_app = carrier_app(tmp_path, twilio_auth_token="twilio-auth-token-0123")
+    signed_app.state.handoffs, signed_app.state.settings = app.state.handoffs, app.state.settings
+    signed = TestClient(signed_app)
+    form = {"CallSid": "CA123", "From": "+15550100"}
+    signature = twilio_signature("twilio-auth-token-0123", f"http://testserver{path}", form)
+    assert signed.post(path, data=form, headers={"X-Twilio-Signature": "forged"}).status_code == 403
+    assert signed.post(path, data=form, headers={"X-Twilio-Signature": signature}).status_code == 200

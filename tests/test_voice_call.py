@@ -17,7 +17,7 @@ import pytest
 import soundfile
 import soxr
 
-from voicebot.credentials import service_headers
+from voicebot.credentials import carrier_key, service_headers
 from voicebot.runtime.models import load_whisper
 from voicebot.telephony.twilio.caller import fetch_call_record, merge, place_call
 
@@ -31,7 +31,7 @@ def settings(stack):
 
 def call(settings, turns, **kwargs) -> tuple[dict, object]:
     async def run():
-        result = await place_call(f"ws://{settings.host}:{settings.port}/telephony/twilio", turns, **kwargs)
+        result = await place_call(f"ws://{settings.host}:{settings.port}/telephony/twilio", turns, key=carrier_key(settings), **kwargs)
         record = await fetch_call_record(settings.engine_url, result.call_id, service_headers(settings))
         return merge(result, record), result
 
@@ -177,7 +177,7 @@ def test_a_caller_who_goes_on_over_the_bots_answer_is_answered_for_both_parts(se
     rest = Say(load_wav_8k(say("It's one zero four two three three. Where is it?")), "rest", barge_in_after_s=0.2)
 
     async def run():
-        result = await play_call(f"ws://{settings.host}:{settings.port}/telephony/twilio", [first, rest])
+        result = await play_call(f"ws://{settings.host}:{settings.port}/telephony/twilio", [first, rest], key=carrier_key(settings))
         return result, await fetch_call_record(settings.engine_url, result.call_id, service_headers(settings))
 
     result, record = asyncio.run(run())

@@ -18,6 +18,7 @@ from voicebot.settings import Settings
 SERVICE_TOKEN = "service-token"  # the engine's API, for its trusted clients: the Rasa actions, the CLI, tests
 RASA_TOKEN = "rasa-token"  # Rasa's HTTP API (`--auth-token`) and the engine's channel into Rasa
 ACTION_TOKEN = "action-token"  # the action server's webhook, which only Rasa calls
+CARRIER_KEY = "carrier-key"  # what the carrier shows on the media stream and the transfer TwiML (no Twilio auth token set)
 
 
 def deployment_secret(settings: Settings, name: str) -> str:
@@ -53,3 +54,8 @@ def _read(path: Path) -> str:
 def service_headers(settings: Settings) -> dict[str, str]:
     """What a trusted client on this machine sends to the engine's API."""
     return {"Authorization": f"Bearer {deployment_secret(settings, SERVICE_TOKEN)}"}
+
+
+def carrier_key(settings: Settings) -> str:
+    """What a carrier without Twilio's signature shows the engine: the media stream's `key` parameter."""
+    return deployment_secret(settings, CARRIER_KEY)

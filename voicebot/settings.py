@@ -133,6 +133,13 @@ class Settings(BaseSettings):
         description="Addresses of reverse proxies whose X-Forwarded-Proto/-For are believed: behind a TLS proxy the "
         "desk's cookie is then marked Secure and the client's address is the one throttled.",
     )
+    twilio_auth_token: SecretStr | None = Field(
+        None,
+        description="The Twilio account's auth token: the media stream's upgrade and the transfer TwiML must then carry "
+        "a valid X-Twilio-Signature. Unset: they must carry the deployment's carrier key instead (`voicebot secret carrier-key`).",
+    )
+    max_calls: int = Field(8, ge=1, description="Phone calls the engine takes at once; the next caller is refused at once (busy), not slowed down.")
+    max_calls_per_minute: int = Field(60, ge=1, description="New phone calls the engine takes per minute; more are refused (busy).")
     sign_in_attempts: int = Field(5, ge=1, description="Wrong passwords for one username or client before sign-in is locked.")
     verify_attempts_per_order: int = Field(
         5, ge=1, description="Failed identity checks on one order (all callers) before its checks are locked for an hour."

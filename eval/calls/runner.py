@@ -32,7 +32,7 @@ import numpy as np
 from eval.calls.checks import CallEvidence, OrderSnapshot, Reply, judge
 from eval.calls.line import LineCondition, background, degrade
 from eval.calls.scenario import CallerTurn, Scenario
-from voicebot.credentials import service_headers
+from voicebot.credentials import carrier_key, service_headers
 from voicebot.settings import Settings
 
 DEFAULT_CALLER = "+15125550100"  # a number no demo customer has: callers identify themselves
@@ -199,7 +199,9 @@ class PhoneCarrier:
         steps = [self._step(turn, pcm, condition) for turn, pcm, condition in zip(scenario.turns, clean, conditions)]
         spoken = next((n for n, pcm in enumerate(clean) if pcm is not None), None)
         noise = None if spoken is None else background(clean[spoken], conditions[spoken])
-        result = asyncio.run(play_call(self.url, steps, caller=scenario.caller or DEFAULT_CALLER, reply_timeout_s=20.0, background=noise))
+        result = asyncio.run(play_call(
+            self.url, steps, caller=scenario.caller or DEFAULT_CALLER, reply_timeout_s=20.0, background=noise, key=carrier_key(self.settings)
+        ))
         record = asyncio.run(fetch_call_record(self.settings.engine_url, result.call_id, service_headers(self.settings)))
         bot_turns = [(datetime.fromisoformat(t["at"]).timestamp(), t) for t in record.get("turns", [])[1:]]
         starts = [t["started_at"] for t in result.turns] + [float("inf")]

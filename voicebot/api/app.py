@@ -41,6 +41,7 @@ from voicebot.settings import Settings
 from voicebot.store.orders import IdentityCheckLimits
 from voicebot.store.repositories import Store
 from voicebot.store.session import init_database, session_factory
+from voicebot.telephony.twilio.access import CarrierAccess
 from voicebot.telephony.twilio.routes import router as twilio_router
 from voicebot.voice.pipeline import VoiceResources
 
@@ -130,6 +131,7 @@ def create_app(settings: Settings, whisper: WhisperModel) -> FastAPI:
             app.state.events.publish, rasa_token=deployment_secret(settings, RASA_TOKEN),
         )
         app.state.voice = await VoiceResources.open(settings, app.state.dialogue, whisper)
+        app.state.twilio_access = CarrierAccess(settings)
         yield
         await app.state.voice.close()
         await app.state.dialogue.close()

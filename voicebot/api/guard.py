@@ -8,6 +8,9 @@
 - **JSON only**: a state change (POST, PUT, PATCH, DELETE) with a body must be
   `application/json` (415 otherwise): HTML forms and `no-cors` fetches cannot send it. The
   carrier's endpoints (`/telephony/`) are exempt: Twilio posts forms to its TwiML URLs.
+- **Size and text**: a body over 64 KiB gets 413 (the largest real one, a wrap-up note, is
+  5,000 characters), and JSON whose strings are not valid Unicode (a lone surrogate such as
+  `"\\ud800"`, which no database or reply can encode) gets 422.
 - **Headers** on every answer: a content security policy that allows this origin's own
   files only, no framing, no MIME sniffing, no referrer, and no caching of anything but the
   desk's static files.
@@ -22,6 +25,7 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+MAX_BODY_BYTES = 64 * 1024
 CARRIER_PREFIX = "/telephony/"
 STATIC_PREFIX = "/desk/static/"
 SECURITY_HEADERS = [
@@ -61,6 +65,14 @@ class RequestGuard:
         if scope["type"] == "websocket":
             await self.app(scope, receive, send)
             return
+        if scope["method"] in UNSAFE_METHODS:
+            body = await _read_body(receive)
+            refusal = _body_refusal(body, Headers(scope=scope))
+            if refusal is not None:
+                status, code, message = refusal
+                await _send_json(send, status, {"error": code, "message": message})
+                return
+            receive = _replay(body, receive)
         static = scope["path"].startswith(STATIC_PREFIX)
 
         async def with_headers(message: Message) -> None:
@@ -88,6 +100,51 @@ class RequestGuard:
             if has_body and (content_type or "").split(";")[0].strip().lower() != "application/json":
                 return 415, "json_only", "Send the body as application/json."
         return None
+
+
+async def _read_body(receive: Receive) -> bytes | None:
+    """The request's whole body, or None when it is over MAX_BODY_BYTES (the rest is not read)."""
+    chunks, size = [], 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body"):
+            break
+    return b"".join(chunks)
+
+
+def _body_refusal(body: bytes | None, headers: Headers) -> tuple[int, str, str] | None:
+    if body is None:
+        return 413, "too_large", f"The body is over {MAX_BODY_BYTES // 1024} KiB."
+    if not body or (headers.get("content-type") or "").split(";")[0].strip().lower() != "application/json":
+        return None
+    try:
+        json.dumps(json.loads(body), ensure_ascii=False).encode("utf-8")
+    except UnicodeError:
+        return 422, "invalid_text", "The text is not valid Unicode (an unpaired surrogate)."
+    except ValueError:
+        return None  # not JSON at all: the route's own validation says so
+    return None
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """The body read already, then the client's own messages (its disconnect)."""
+    sent = False
+
+    async def replayed() -> Message:
+        nonlocal sent
+        if sent:
+            return await receive()
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replayed
 
 
 async def _send_json(send: Send, status: int, body: dict) -> None:

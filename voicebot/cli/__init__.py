@@ -19,6 +19,7 @@ Offline voice phone bot and agent-assist engine for customer service.
 Typical use:
   voicebot train              train the Rasa model (only if nlu/ changed)
   voicebot serve              start Rasa, the action server and the engine on loopback
+  voicebot secret service-token   the bearer token of the engine's data API
   voicebot chat               talk to the bot in text (starts everything if needed)
   voicebot call --audio ...   place a scripted phone call (Twilio Media Streams)
   echo "where is my parcel" | voicebot nlu parse

@@ -10,7 +10,7 @@ from contextlib import nullcontext
 
 import httpx
 
-from voicebot.credentials import service_headers
+from voicebot.credentials import CARRIER_KEY, SERVICE_TOKEN, deployment_secret, service_headers
 from voicebot.runtime.console import echo
 from voicebot.runtime.stack import EngineStack, local_engine
 from voicebot.settings import Settings
@@ -86,6 +86,14 @@ def show_turn(turn: dict) -> str | None:
     return None
 
 
+SECRETS = {"service-token": SERVICE_TOKEN, "carrier-key": CARRIER_KEY}
+
+
+def cmd_secret(args: argparse.Namespace, settings: Settings) -> int:
+    print(deployment_secret(settings, SECRETS[args.name]))
+    return 0
+
+
 def add_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train the Rasa model if nlu/ changed", description="Trains the Rasa model in nlu/models/ when the project's config, domain, data or components changed since the last training.")
     p.add_argument("--force", action="store_true", help="train even if nothing changed")
@@ -94,6 +102,16 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("serve", help="start Rasa, the action server and the engine", description="Trains if needed, then starts the engine (HTTP on VOICEBOT_PORT, default 8080), the Rasa server and the action server on loopback. GET /health answers 200 once all are ready.")
     p.add_argument("--no-train", action="store_true", help="use the latest model without checking for changes")
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser(
+        "secret", help="print a token a client of this deployment needs",
+        description="Prints one of this deployment's secrets (made at first use in <data_dir>/secrets, mode 0600). "
+        "service-token: the bearer token of the engine's data API (CRM back ends, scripts). carrier-key: what "
+        "the carrier shows when no Twilio auth token is set, as <Parameter name=\"key\"> in the <Stream> and as "
+        "?key= on the transfer TwiML URL. Treat both like passwords.",
+    )
+    p.add_argument("name", choices=sorted(SECRETS), help="which secret")
+    p.set_defaults(func=cmd_secret)
 
     p = sub.add_parser("chat", help="talk to the bot in text", description="A text conversation with the real bot. Uses the running engine, or starts one for the chat. Reads lines from stdin, so it can be scripted: printf 'hi\\nwhere is order 104233\\n' | voicebot chat")
     p.add_argument("--url", help="engine URL (default: the local engine)")

@@ -21,6 +21,7 @@ from fastapi import (
     WebSocket,
     WebSocketDisconnect,
 )
+from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
@@ -79,6 +80,7 @@ def supervisor(agent: Annotated[SignedIn, Depends(signed_in)]) -> SignedIn:
 
 
 Agent = Annotated[SignedIn, Depends(signed_in)]
+HandoffId = Annotated[int, PathParam(ge=1, le=2**31 - 1, description="A handoff's id (a 32-bit database key)")]
 
 
 @api.post("/session")
@@ -119,12 +121,12 @@ def waiting_calls(request: Request, agent: Agent) -> dict[str, Any]:
 
 
 @api.post("/handoffs/{handoff_id}/accept")
-def accept(handoff_id: int, request: Request, agent: Agent) -> dict[str, Any]:
+def accept(handoff_id: HandoffId, request: Request, agent: Agent) -> dict[str, Any]:
     return _desk(request).accept(handoff_id, agent)
 
 
 @api.get("/handoffs/{handoff_id}/context")
-def context(handoff_id: int, request: Request, agent: Agent) -> dict[str, Any]:
+def context(handoff_id: HandoffId, request: Request, agent: Agent) -> dict[str, Any]:
     result = _desk(request).context(handoff_id, agent)
     voice = getattr(request.app.state, "voice", None)
     on_hold = voice is not None and voice.bridges.get(result["handoff"]["call_id"]) is not None
@@ -133,7 +135,7 @@ def context(handoff_id: int, request: Request, agent: Agent) -> dict[str, Any]:
 
 
 @api.post("/handoffs/{handoff_id}/wrap-up", status_code=201)
-def wrap_up(handoff_id: int, body: WrapUpRequest, request: Request, agent: Agent) -> dict[str, Any]:
+def wrap_up(handoff_id: HandoffId, body: WrapUpRequest, request: Request, agent: Agent) -> dict[str, Any]:
     return _desk(request).wrap_up(handoff_id, agent, body.notes, body.disposition)
 
 
@@ -173,7 +175,7 @@ async def events(websocket: WebSocket) -> None:
 
 
 @api.websocket("/handoffs/{handoff_id}/audio")
-async def call_audio(websocket: WebSocket, handoff_id: int) -> None:
+async def call_audio(websocket: WebSocket, handoff_id: HandoffId) -> None:
     """The caller's voice to the agent who took the call, and the agent's microphone back.
 
     Binary messages both ways: 16 kHz, 16-bit little-endian mono PCM. Closed with 4401

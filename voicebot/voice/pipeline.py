@@ -30,6 +30,7 @@ from pipecat.workers.runner import WorkerRunner
 
 from voicebot.dialogue.service import DialogueService
 from voicebot.settings import Settings
+from voicebot.voice.admission import CallAdmission
 from voicebot.voice.bridge import Bridges, CallerAudioTap
 from voicebot.voice.call import CallDialogueProcessor
 from voicebot.voice.carrier import CallInfo
@@ -83,6 +84,7 @@ class VoiceResources:
     dialogue: DialogueService
     whisper: "WhisperModel"
     http: aiohttp.ClientSession
+    admission: CallAdmission  # the carriers' limit on calls at once and per minute
     speech_cache: SpeechCache | None = None
     turn_model: TurnCompletionModel | None = None  # Smart Turn, unless VOICEBOT_TURN_DETECTOR=pause
     active_calls: int = 0
@@ -101,6 +103,7 @@ class VoiceResources:
         return cls(
             settings=settings, dialogue=dialogue, whisper=whisper, http=aiohttp.ClientSession(),
             speech_cache=cache, turn_model=turn_model,
+            admission=CallAdmission(settings.max_calls, settings.max_calls_per_minute),
         )
 
     async def close(self) -> None:

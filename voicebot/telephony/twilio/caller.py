@@ -363,6 +363,7 @@ async def place_call(
     greeting_timeout_s: float = 5.0,
     barge_in_after_s: float | None = None,
     raw_after_start: Sequence[str] = (),
+    key: str | None = None,
 ) -> CallResult:
     """Plays one call: greeting, each WAV as a caller turn, then DTMF digits, then `stop`.
 
@@ -375,7 +376,7 @@ async def place_call(
     return await play_call(
         url, steps, out_wav, caller=caller, silence_between_s=silence_between_s, hangup_after_s=hangup_after_s,
         stay_on_line_s=stay_on_line_s, reply_timeout_s=reply_timeout_s, greeting_timeout_s=greeting_timeout_s,
-        raw_after_start=raw_after_start,
+        raw_after_start=raw_after_start, key=key,
     )
 
 
@@ -391,6 +392,7 @@ async def play_call(
     greeting_timeout_s: float = 5.0,
     raw_after_start: Sequence[str] = (),
     background: np.ndarray | None = None,
+    key: str | None = None,
 ) -> CallResult:
     """Plays one call of `steps` after the greeting, then sends `stop`.
 
@@ -401,7 +403,8 @@ async def play_call(
     seconds after `start`, whatever is going on (an abandoned call). `raw_after_start` are
     sent as they are right after `start` (tests of how the bot copes with malformed
     messages). `background` (8 kHz int16, looped) is what the line carries while the caller
-    is quiet, a noisy line's noise; digital silence without it. Each played step adds one
+    is quiet, a noisy line's noise; digital silence without it. `key` is the engine's carrier
+    key (`voicebot.credentials.carrier_key`), sent as Twilio would send a <Parameter>. Each played step adds one
     entry to `turns`, with `started_at`: the wall clock when the caller began it, to pair
     it with the engine's record.
     """
@@ -423,7 +426,7 @@ async def play_call(
                     "streamSid": stream_sid,
                     "callSid": call_sid,
                     "tracks": ["inbound"],
-                    "customParameters": {"caller": caller},
+                    "customParameters": {"caller": caller, **({"key": key} if key else {})},
                     "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": SAMPLE_RATE, "channels": 1},
                 },
             }
@@ -614,14 +617,16 @@ def build_parser(settings=None) -> argparse.ArgumentParser:
 
 
 async def _run(args: argparse.Namespace) -> dict:
-    from voicebot.credentials import service_headers
+    from voicebot.credentials import carrier_key, service_headers
     from voicebot.settings import get_settings
 
+    settings = get_settings()  # this machine's engine: its carrier key and service token
     result = await place_call(
         args.url, args.audio, args.dtmf, args.out, caller=args.caller, silence_between_s=args.pause,
         hangup_after_s=args.hangup_after, stay_on_line_s=args.stay, barge_in_after_s=args.barge_in_after,
+        key=carrier_key(settings),
     )
-    record = {} if args.no_record else await fetch_call_record(args.engine_url, result.call_id, service_headers(get_settings()))
+    record = {} if args.no_record else await fetch_call_record(args.engine_url, result.call_id, service_headers(settings))
     if not record and not args.no_record:
         print(f"warning: no call record for {result.call_id} at {args.engine_url}", file=sys.stderr)
     merged = merge(result, record)

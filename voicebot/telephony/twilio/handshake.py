@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from typing import Any
 
 from fastapi import WebSocket
@@ -18,12 +19,16 @@ from voicebot.voice.carrier import CallInfo
 logger = logging.getLogger(__name__)
 
 UNSUPPORTED_DATA = 1003  # RFC 6455: not JSON text, or audio we cannot decode
-POLICY_VIOLATION = 1008  # RFC 6455: protocol order broken
+POLICY_VIOLATION = 1008  # RFC 6455: protocol order broken, or not the carrier
+TRY_AGAIN_LATER = 1013  # RFC 6455 (IANA registry): the engine is at its call limit
 START_TIMEOUT_S = 10.0  # Twilio sends `start` right after connecting
 MAX_MESSAGE_CHARS = 64 * 1024  # a 20 ms media message is ~300 characters; 64 KiB would be 8 s of audio
 TWILIO_MEDIA_FORMAT = {"encoding": "audio/x-mulaw", "sampleRate": 8000, "channels": 1}
 KNOWN_EVENTS = {"connected", "start", "media", "dtmf", "mark", "stop"}
 TRANSFER_PATH = "/telephony/twilio/transfer/{call_id}"  # the TwiML that takes a handed-off call to people (routes.py)
+# Twilio's ids are "CA"/"MZ" and 32 hex digits; these bounds keep any id safe in a URL path, a log line and a column.
+SID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+MAX_PARAMETERS, MAX_PARAMETER_CHARS, MAX_CALLER_CHARS = 20, 256, 40
 
 
 class OversizedMessage(ValueError):
@@ -76,6 +81,9 @@ async def read_start(websocket: WebSocket) -> dict[str, Any] | None:
             start = event.get("start")
             if not isinstance(start, dict) or not (start.get("streamSid") or event.get("streamSid")):
                 raise HandshakeError(POLICY_VIOLATION, "`start` without a streamSid")
+            stream_sid = start.get("streamSid") or event.get("streamSid")
+            if not isinstance(stream_sid, str) or not SID.match(stream_sid):
+                raise HandshakeError(POLICY_VIOLATION, "streamSid must be 1-64 letters, digits, '-' or '_'")
             check_media_format(start)
             return event
         if kind == "media":
@@ -87,15 +95,25 @@ async def read_start(websocket: WebSocket) -> dict[str, Any] | None:
 def call_from_start(start_message: dict[str, Any]) -> CallInfo:
     """Twilio `start` → the call's identity; custom parameters are the <Stream>'s <Parameter>s.
 
-    A handed-off call is moved by the operator's call-control app, which updates the
-    live call to the transfer TwiML: the `call.transfer` event names its `twiml_path`.
+    Raises `HandshakeError` for ids and parameters no Twilio stream sends (a `callSid` that
+    is not a short token would end up in Rasa's URLs and the call record). A handed-off call
+    is moved by the operator's call-control app, which updates the live call to the transfer
+    TwiML: the `call.transfer` event names its `twiml_path`.
     """
     start = start_message.get("start") or {}
-    parameters = {str(k): str(v) for k, v in (start.get("customParameters") or {}).items()}
+    raw_parameters = start.get("customParameters") or {}
+    if not isinstance(raw_parameters, dict) or len(raw_parameters) > MAX_PARAMETERS:
+        raise HandshakeError(POLICY_VIOLATION, f"customParameters must be an object of at most {MAX_PARAMETERS} entries")
+    parameters = {str(k): str(v) for k, v in raw_parameters.items()}
+    if any(len(k) > MAX_PARAMETER_CHARS or len(v) > MAX_PARAMETER_CHARS for k, v in parameters.items()):
+        raise HandshakeError(POLICY_VIOLATION, f"a custom parameter is over {MAX_PARAMETER_CHARS} characters")
     call_id = start.get("callSid") or CallInfo.new_id()
+    if not isinstance(call_id, str) or not SID.match(call_id):
+        raise HandshakeError(POLICY_VIOLATION, "callSid must be 1-64 letters, digits, '-' or '_'")
+    caller = parameters.get("caller") or parameters.get("from") or parameters.get("From")
     return CallInfo(
         call_id=call_id,
-        caller=parameters.get("caller") or parameters.get("from") or parameters.get("From"),
+        caller=caller[:MAX_CALLER_CHARS] if caller else None,
         parameters=parameters,
         transfer={"twiml_path": TRANSFER_PATH.format(call_id=call_id)},
     )
