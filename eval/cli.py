@@ -26,6 +26,7 @@ Evaluation suites and benchmarks of the voicebot engine.
   voicebot-eval vad           does the call's VAD hear callers at all (and not noise)?
   voicebot-eval transcribe-training   training phrasings as Whisper hears them (writes nlu data)
   voicebot-eval soak          many calls in a row: engine memory stays flat?
+  voicebot-eval flood         many callers at once: clean refusals, a real call's latency kept?
   voicebot-eval calls         whole calls: task success, containment, handoffs
 
 Suites that need the bot reuse a running `voicebot serve` or start one.
@@ -66,6 +67,12 @@ def cmd_eval_voice_latency(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_eval_soak(args: argparse.Namespace, settings: Settings) -> int:
     from eval.soak import run
+
+    return run(settings, args, echo)
+
+
+def cmd_eval_flood(args: argparse.Namespace, settings: Settings) -> int:
+    from eval.flood import run
 
     return run(settings, args, echo)
 
@@ -174,6 +181,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--calls", type=int, default=50, help="how many calls to place (default 50)")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.set_defaults(func=cmd_eval_soak)
+    p = ev.add_parser(
+        "flood", help="many callers at once: refused cleanly over the call limit, a real call's latency kept?",
+        description="Places one scripted phone call alone, then the same call while --fake-calls fake callers connect "
+        "at the same moment and hold a silent line open for --hold-s seconds (starting the engine if none is running). "
+        "Prints how many were admitted (at most VOICEBOT_MAX_CALLS at once) and refused busy (close code 1013), how "
+        "fast the refusals came, and the real call's turn latency alone and under the flood. Results go to "
+        "eval/results/flood.json.",
+    )
+    p.add_argument("--fake-calls", type=int, default=50, help="fake callers connecting at once (default 50)")
+    p.add_argument("--hold-s", type=float, default=8.0, help="how long an admitted fake caller stays on the line (default 8)")
+    p.add_argument("--json", action="store_true", help="print the results as JSON")
+    p.set_defaults(func=cmd_eval_flood)
     p = ev.add_parser("kb", help="knowledge-base retrieval: recall@1/@3, MRR, bot answers, query latency", description="Asks the knowledge base every question in eval/data/kb_questions.yaml (caller-style questions labelled with the article that answers them, questions no article answers, and agent situations labelled with a script). Prints recall@1, recall@3 and MRR; what the bot would say at VOICEBOT_KB_MIN_ANSWER_SCORE (right answer, wrong answer, handoff offer); script recall for agents; query latency p50/p95. Needs no running services. Results go to eval/results/kb.json.")
     p.add_argument("--questions", type=Path, help="another question file in the same format")
     p.add_argument("--dev", action="store_true", help="use the development set (eval/data/kb_questions_dev.yaml), the one the ranker is tuned on")

@@ -17,8 +17,9 @@ import pytest
 import websockets
 
 from tests.pg_server import free_port
-from voicebot.credentials import RASA_TOKEN, deployment_secret, service_headers
+from voicebot.credentials import RASA_TOKEN, carrier_key, deployment_secret, service_headers
 from voicebot.desk.agents import AgentService
+from voicebot.telephony.twilio.caller import fetch_call_record
 from voicebot.store.session import make_engine, session_factory
 
 pytestmark = pytest.mark.integration
@@ -270,3 +271,36 @@ def test_with_the_engine_on_every_interface_the_internal_services_stay_on_loopba
     assert bound[ports["engine"]] == "0.0.0.0"
     for internal in ("rasa", "action_server", "tts"):
         assert bound[ports[internal]] == "127.0.0.1", (internal, bound)
+
+
+def test_fifty_callers_at_once_are_refused_busy_over_the_limit_while_a_real_call_is_answered(settings, say) -> None:
+    """A bounded flood (50 fake callers, one burst) against VOICEBOT_MAX_CALLS (8)."""
+    from eval.flood import flood_with_real_call, latencies
+
+    url = f"ws://{settings.host}:{settings.port}/telephony/twilio"
+    flood, real = asyncio.run(
+        flood_with_real_call(url, carrier_key(settings), [say("Where is my order?")], fake_calls=50, hold_s=4.0)
+    )
+    assert flood.other == []  # every fake caller was either admitted or refused with a close frame
+    assert flood.admitted <= settings.max_calls - 1  # the real call holds one place
+    assert flood.refused >= 50 - (settings.max_calls - 1)
+    assert flood.reasons == {"busy"}
+    assert max(flood.refusal_ms) < 5000  # refused at once, not after a degraded call
+    assert len(latencies(real)) == 1
+    record = asyncio.run(fetch_call_record(settings.engine_url, real.call_id, service_headers(settings)))
+    assert "order number" in record["turns"][-1]["bot_text"]
+
+
+def test_odd_input_gets_a_clear_error_not_a_crash(settings, api, people) -> None:
+    call_id = api.post("/api/v1/conversations", json={"channel": "text"}).json()["call_id"]
+    surrogate = api.post(
+        f"/api/v1/conversations/{call_id}/messages", content=b'{"text": "hello \\ud800"}', headers={"Content-Type": "application/json"}
+    )
+    assert surrogate.status_code == 422 and surrogate.json()["error"] == "invalid_text"
+    huge = api.post("/api/v1/handoffs", json={"call_id": call_id, "reason": "x", "collected": {"notes": "a" * 200_000}})
+    assert huge.status_code == 413
+    supervisor = bearer(settings, "sec-super")
+    too_big_id = httpx.post(f"{settings.engine_url}/api/v1/desk/handoffs/{2**63}/accept", headers=supervisor)
+    assert too_big_id.status_code == 422
+    assert api.get("/api/v1/calls/x%2F..%2F..%2Fstatus").status_code in (404, 422)  # an id is never a path
+    assert httpx.get(f"{settings.engine_url}/health").status_code == 200  # still serving

@@ -117,6 +117,12 @@ class Settings(BaseSettings):
         "unset: the call is put in a Twilio <Enqueue> named after the queue.",
     )
     agent_session_hours: float = Field(8.0, description="How long an agent's desktop sign-in lasts.")
+    text_idle_minutes: float = Field(30.0, gt=0, description="A text conversation with no message for this long is closed as abandoned.")
+    pipecat_log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "WARNING",
+        description="What pipecat logs to stderr. DEBUG and INFO print every frame, the bot's sentences (addresses "
+        "included) among them: for debugging on test data only.",
+    )
     # --- security -----------------------------------------------------------------
     service_token: SecretStr | None = Field(
         None,

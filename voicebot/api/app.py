@@ -8,9 +8,11 @@ Rasa), the agent desk and the voice resources, all created once at start-up.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from contextlib import asynccontextmanager
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, AsyncIterator, Literal
 
@@ -24,6 +26,7 @@ from knowledge.service import KnowledgeBase
 from voicebot import __version__
 from voicebot.api import calls, orders
 from voicebot.api.access import api_client
+from voicebot.api.calls import CallId
 from voicebot.api.errors import install_error_handlers
 from voicebot.api.guard import RequestGuard
 from voicebot.api.knowledge import router as knowledge_router
@@ -33,6 +36,7 @@ from voicebot.credentials import RASA_TOKEN, SERVICE_TOKEN, deployment_secret
 from voicebot.desk.desk import AgentDesk
 from voicebot.dialogue.project import domain_intents
 from voicebot.dialogue.service import DialogueService
+from voicebot.domain.types import utc_now
 from voicebot.emotion import TextEmotion
 from voicebot.events.bus import EventBus
 from voicebot.handoff.routing import load_rules
@@ -47,6 +51,8 @@ from voicebot.voice.pipeline import VoiceResources
 
 if TYPE_CHECKING:
     from faster_whisper import WhisperModel
+
+logger = logging.getLogger(__name__)
 
 
 class StartConversation(BaseModel):
@@ -99,6 +105,16 @@ def process_rss_mb() -> float | None:
     return round(resident_pages * os.sysconf("SC_PAGE_SIZE") / 2**20, 1)
 
 
+async def expire_idle_conversations(dialogue: DialogueService, idle_minutes: float, every_s: float = 60.0) -> None:
+    """Text conversations have no line that hangs up: one silent for `idle_minutes` is abandoned."""
+    while True:
+        await asyncio.sleep(every_s)
+        idle_since = utc_now() - timedelta(minutes=idle_minutes)
+        expired = await dialogue.close_calls("abandoned", channel="text", idle_since=idle_since)
+        if expired:
+            logger.info("%d idle text conversations expired", len(expired))
+
+
 def identity_limits(settings: Settings) -> IdentityCheckLimits:
     defaults = IdentityCheckLimits()
     return IdentityCheckLimits(
@@ -130,9 +146,14 @@ def create_app(settings: Settings, whisper: WhisperModel) -> FastAPI:
             settings.rasa_url, app.state.store.calls, app.state.handoffs, settings.rasa_timeout_s, emotion,
             app.state.events.publish, rasa_token=deployment_secret(settings, RASA_TOKEN),
         )
+        interrupted = await app.state.dialogue.close_calls("failed")
+        if interrupted:
+            logger.warning("Closed %d calls left open by the engine's last stop as failed", len(interrupted))
         app.state.voice = await VoiceResources.open(settings, app.state.dialogue, whisper)
         app.state.twilio_access = CarrierAccess(settings)
+        expiring = asyncio.create_task(expire_idle_conversations(app.state.dialogue, settings.text_idle_minutes))
         yield
+        expiring.cancel()
         await app.state.voice.close()
         await app.state.dialogue.close()
         engine.dispose()
@@ -171,12 +192,12 @@ def create_app(settings: Settings, whisper: WhisperModel) -> FastAPI:
         return turn.to_dict()
 
     @app.post("/api/v1/conversations/{call_id}/messages", tags=["dialogue"], dependencies=trusted)
-    async def send_message(call_id: str, body: CallerMessage, request: Request) -> dict[str, Any]:
+    async def send_message(call_id: CallId, body: CallerMessage, request: Request) -> dict[str, Any]:
         turn = await request.app.state.dialogue.say(call_id, body.text)
         return turn.to_dict()
 
     @app.post("/api/v1/conversations/{call_id}/end", tags=["dialogue"], dependencies=trusted)
-    async def end_conversation(call_id: str, body: EndConversation, request: Request) -> dict[str, str]:
+    async def end_conversation(call_id: CallId, body: EndConversation, request: Request) -> dict[str, str]:
         await request.app.state.dialogue.end_call(call_id, body.outcome)
         return {"call_id": call_id, "outcome": body.outcome}
 

@@ -18,7 +18,7 @@ from voicebot.emotion import EMOTIONS
 
 router = APIRouter(prefix="/api/v1", tags=["calls"], dependencies=[Depends(api_client)])
 
-CallId = Annotated[str, Path(min_length=1, max_length=36)]
+CallId = Annotated[str, Path(min_length=1, max_length=36, pattern=r"^[A-Za-z0-9_-]+$", description="A call's id: a UUID or the carrier's call id")]
 
 
 class HandoffRequest(BaseModel):

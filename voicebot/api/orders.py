@@ -20,7 +20,7 @@ router = APIRouter(prefix="/api/v1", tags=["orders"], dependencies=[Depends(api_
 OrderNumber = Annotated[str, Path(pattern=r"^[0-9]{1,12}$", description="Order number, digits only")]
 Digits4 = Annotated[str, Field(pattern=r"^[0-9]{4}$")]
 Zip5 = Annotated[str, Field(pattern=r"^[0-9]{5}$")]
-OptionalCallId = Annotated[str | None, Field(default=None, max_length=36)]
+OptionalCallId = Annotated[str | None, Field(default=None, max_length=36, pattern=r"^[A-Za-z0-9_-]+$")]
 
 
 class CancelRequest(BaseModel):

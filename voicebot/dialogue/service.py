@@ -23,7 +23,7 @@ import httpx
 
 from voicebot.dialogue.nlu import NluParse, TrackerTurn
 from voicebot.domain.errors import ServiceError
-from voicebot.domain.records import CallbackBooked, HoldStatus, QueuedHandoff, TurnEntity, to_json
+from voicebot.domain.records import SPEECH_FAILED, CallbackBooked, HoldStatus, QueuedHandoff, TurnEntity, to_json
 from voicebot.domain.redact import redact
 from voicebot.emotion import TextEmotion, repeat_contact, sustained_anger
 from voicebot.events.bus import Publish
@@ -69,7 +69,10 @@ class BotTurn:
         return " ".join(self.bot_texts)
 
     def to_dict(self) -> dict[str, Any]:
-        return {**to_json(self), "bot_text": self.bot_text}
+        """The turn as the text API answers it: redacted like the call record (a card number said is not echoed)."""
+        shown = {**to_json(self), "caller_text": redact(self.caller_text), "bot_texts": [redact(t) for t in self.bot_texts]}
+        shown["entities"] = [{**e, "value": redact(e["value"]) if isinstance(e.get("value"), str) else e.get("value")} for e in self.entities]
+        return {**shown, "bot_text": redact(self.bot_text)}
 
 
 class DialogueService:
@@ -204,6 +207,15 @@ class DialogueService:
         await self._record(lambda: self.handoffs.caller_left(call_id))
         self.publish("call.ended", {"call_id": call_id, "outcome": outcome})
 
+    async def close_calls(self, outcome: str, *, channel: str | None = None, idle_since: datetime | None = None) -> list[str]:
+        """Ends the open calls `CallRepository.close_open_calls` picks, as `end_call` would: their
+        handoffs leave the queues and the event stream hears of each."""
+        closed = await self._record(lambda: self.calls.close_open_calls(outcome, channel=channel, idle_since=idle_since)) or []
+        for call_id in closed:
+            await self._record(lambda call_id=call_id: self.handoffs.caller_left(call_id))
+            self.publish("call.ended", {"call_id": call_id, "outcome": outcome})
+        return closed
+
     async def hold_status(self, handoff_id: int) -> HoldStatus:
         """For a caller on hold: is the handoff still waiting, and where in the queue."""
         return await asyncio.to_thread(self.handoffs.status, handoff_id)
@@ -221,6 +233,19 @@ class DialogueService:
             "call.transfer",
             {"call_id": call_id, "handoff_id": handoff.handoff_id, "queue": handoff.queue, **transfer},
         )
+
+    async def speech_failed(self, call_id: str, text: str, hand_off: bool) -> QueuedHandoff | None:
+        """The caller could not be told `text` (the TTS failed, even on a retry): the call record says so,
+        and with `hand_off` the call goes to a person, as after a dialogue failure."""
+        await self._record(lambda: self.calls.record_event(call_id, SPEECH_FAILED, None, {"unspoken": redact(text)}))
+        if not hand_off:
+            return None
+        try:
+            handoff = await asyncio.to_thread(self.handoffs.hand_off, call_id, "internal_error")
+        except RECORD_ERRORS as error:
+            logger.error("Could not record the handoff for call %s: %s", call_id, error)
+            return self.handoffs.not_queued(call_id, "internal_error")
+        return handoff  # its summary lists the speech failure, recorded just before
 
     async def record_latency(self, call_id: str, latency_ms: dict[str, float]) -> None:
         """Stage timings of the call's latest spoken turn (see voicebot.voice.latency)."""

@@ -156,12 +156,14 @@ class CallRecord:
 
 
 TURN_TAKEN_BACK = "turn_taken_back"
+SPEECH_FAILED = "speech_failed"  # the TTS could not say a sentence: its text (redacted) is in the detail, as `unspoken`
 
 
 @dataclasses.dataclass(frozen=True)
 class CallEvent:
     """Something the bot did for a call (look-up, identity check, cancellation...) and how it went,
-    or a turn taken back (`TURN_TAKEN_BACK`: the caller went on talking and both parts became one turn)."""
+    or a turn taken back (`TURN_TAKEN_BACK`: the caller went on talking and both parts became one turn),
+    or a sentence the caller never heard (`SPEECH_FAILED`)."""
 
     at: datetime
     kind: str

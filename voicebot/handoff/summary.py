@@ -44,6 +44,7 @@ ACTIONS = {
     "address_change": "changed the delivery address of order {n}",
     "refund_request": "opened a refund request for order {n}",
     "identity_check": "checked identity on order {n}",
+    "speech_failed": "the bot's voice failed: the caller heard an apology instead of its answer",
 }
 REFUSALS = {
     "cancel": "cancellation of order {n} refused",

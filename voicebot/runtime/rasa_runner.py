@@ -172,6 +172,10 @@ class RasaProcesses:
         """Brings crashed children back; returns the names restarted."""
         return [name for name, child in self.children.items() if child.restart_if_dead()]
 
+    def restart_stuck(self) -> list[str]:
+        """Restarts children alive but no longer serving (Rasa without its model); returns their names."""
+        return [name for name, child in self.children.items() if child.restart_if_stuck()]
+
     def wait_ready(self, timeout_s: float, echo: Callable[[str], None] = print) -> None:
         """Waits until Rasa has loaded its model and the action server answers."""
         wait_ready(self.children.values(), timeout_s, RasaError, echo, slow_note=" (loading the model takes 15-40 s)")

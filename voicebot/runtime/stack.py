@@ -6,15 +6,35 @@ use `local_engine` to reuse a running engine or start one for their purpose.
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import httpx
 
 from voicebot.runtime.console import echo
-from voicebot.settings import Settings
+from voicebot.runtime.ports import busy_ports
+from voicebot.settings import LOOPBACK, Settings
+
+
+def quiet_pipecat(level: str) -> None:
+    """Pipecat logs through loguru at DEBUG unless told otherwise: each frame, the bot's sentences too."""
+    from loguru import logger
+
+    logger.remove()
+    logger.add(sys.stderr, level=level)
+
+
+def keep_private(data_dir: Path) -> None:
+    """The data directory holds the database, recordings, logs and secrets: only this user may read it,
+    and whatever the engine and its children create from now on is theirs alone (umask 077)."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir.chmod(0o700)
+    os.umask(0o077)
 
 
 class EngineStack:
@@ -42,6 +62,14 @@ class EngineStack:
         model = train(s, echo=echo) if train_first else latest_model(s.nlu_dir)
         if model is None:
             raise SystemExit("error: no trained model; run `voicebot train` first")
+        busy = busy_ports({
+            "the engine": (s.host, s.port), "Rasa": (LOOPBACK, s.rasa_port),
+            "the action server": (LOOPBACK, s.action_port), "Piper TTS": (LOOPBACK, s.tts_port),
+        })
+        if busy:
+            raise SystemExit("error: " + "; ".join(busy) + ". Stop it, or choose other ports (VOICEBOT_*_PORT).")
+        keep_private(s.data_dir)
+        quiet_pipecat(s.pipecat_log_level)
         try:
             echo("Starting Piper TTS ...")
             self.piper.start()
@@ -71,8 +99,12 @@ class EngineStack:
     def supervise_once(self) -> None:
         for name in self.rasa.restart_dead():
             echo(f"warning: {name} had stopped; restarted it (calls meanwhile were handed to a person)")
+        for name in self.rasa.restart_stuck():
+            echo(f"warning: {name} was running but not serving (Rasa: no model loaded); restarted it")
         if self.piper.restart_if_dead():
-            echo("warning: Piper TTS had stopped; restarted it")
+            echo("warning: Piper TTS had stopped; restarted it (callers meanwhile heard an apology and were handed to a person)")
+        elif self.piper.restart_if_stuck():
+            echo("warning: Piper TTS was running but not answering; restarted it")
 
     def stop(self) -> None:
         self.rasa.stop()

@@ -3,7 +3,8 @@
 Each runs from its own virtual environment (their dependencies clash with the
 engine's, and Piper is GPL-3.0), logs to `<data_dir>/logs/<name>.log`, answers an
 HTTP health check, is restarted by `voicebot serve` if it dies, and is stopped with
-its whole process group so nothing it spawned is left behind.
+its whole process group so nothing it spawned is left behind; if the engine itself dies,
+the kernel stops it (`die_with_parent.py`).
 """
 
 from __future__ import annotations
@@ -11,12 +12,15 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+
+DIE_WITH_PARENT = Path(__file__).with_name("die_with_parent.py")  # children end with the engine, even a killed one
 
 
 @dataclass
@@ -33,13 +37,17 @@ class ChildProcess:
     is_ready: Callable[[dict], bool] = lambda body: True
     health_params: Callable[[], dict[str, str]] = dict  # e.g. the child's API token, kept out of the printed URL
     process: subprocess.Popen | None = None
+    served: bool = False  # answered its health check since it last started
+    failed_checks: int = 0  # health checks failed in a row since then
 
     def start(self) -> None:
+        self.served, self.failed_checks = False, 0
         command, cwd, env = self.command(), self.cwd(), self.env()
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
-                command, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                [sys.executable, str(DIE_WITH_PARENT), str(os.getpid()), *command],
+                cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
 
@@ -51,6 +59,21 @@ class ChildProcess:
         """Brings a crashed child back; True if it had to."""
         if not self.dead():
             return False
+        self.start()
+        return True
+
+    def restart_if_stuck(self, checks: int = 3) -> bool:
+        """Restarts a child that served once since it started but failed its last `checks` health checks
+        while still running (Rasa with its model unloaded, a hung server); True if it had to."""
+        if self.process is None or self.dead():
+            return False
+        if self.healthy():
+            self.served, self.failed_checks = True, 0
+            return False
+        self.failed_checks += 1
+        if not self.served or self.failed_checks < checks:
+            return False  # still starting up (loading a model takes a while), or one slow answer
+        self.stop()
         self.start()
         return True
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any, NoReturn
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from voicebot.domain.errors import CallNotFound, InvalidInput, NotAllowed, OrderNotFound
@@ -127,6 +128,28 @@ class CallRepository(Repository):
             call = session.get(Call, call_id, populate_existing=True)
             assert call is not None
             return call_record(call)
+
+    def close_open_calls(self, outcome: str, *, channel: str | None = None, idle_since: datetime | None = None) -> list[str]:
+        """Ends every call still open (of `channel`; with no turn since `idle_since`) with `outcome`; their ids.
+
+        At start-up every open call was interrupted by the crash or stop before: it is closed as
+        failed. Text conversations have no line that closes: one idle too long is abandoned.
+        """
+        last_activity = func.coalesce(
+            select(func.max(CallTurn.at)).where(CallTurn.call_id == Call.id).scalar_subquery(), Call.started_at
+        )
+        wanted = [Call.ended_at.is_(None)]
+        if channel is not None:
+            wanted.append(Call.channel == Channel(channel))
+        if idle_since is not None:
+            wanted.append(last_activity < idle_since)
+        with self._transaction() as session:
+            return list(
+                session.execute(
+                    update(Call).where(*wanted).values(ended_at=self._clock(), outcome=CallOutcome(outcome))
+                    .returning(Call.id).execution_options(synchronize_session=False)
+                ).scalars()
+            )
 
     def get_call(self, call_id: str) -> CallRecord:
         with self._transaction() as session:

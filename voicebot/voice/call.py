@@ -45,7 +45,7 @@ from voicebot.voice.bridge import AgentVoice, Bridges
 from voicebot.voice.carrier import CallInfo
 from voicebot.voice.compat import wait_for_user
 from voicebot.voice.dtmf import DTMFCollector
-from voicebot.voice.frames import BotTurnSpokenFrame, ExpectedAnswerFrame
+from voicebot.voice.frames import BotTurnSpokenFrame, ExpectedAnswerFrame, SpeechFailedFrame
 from voicebot.voice.hold import KEYS_ON_HOLD, Hold, HoldDialogue
 from voicebot.voice.smart_turn import TurnCompletionModel
 from voicebot.voice.turns import BargeInTurnStartStrategy, PhoneTurnStopStrategy, TurnEndRule, TurnExpectation
@@ -100,6 +100,8 @@ class Dialogue(HoldDialogue, Protocol):
     async def go_on(self, call_id: str, earlier: BotTurn, text: str) -> BotTurn: ...
 
     async def end_call(self, call_id: str, outcome: str) -> None: ...
+
+    async def speech_failed(self, call_id: str, text: str, hand_off: bool) -> QueuedHandoff | None: ...
 
 
 def sentences(texts: Iterable[str]) -> list[str]:
@@ -172,6 +174,7 @@ class CallDialogueProcessor(UserTurnProcessor):
         self._in_turn = False
         self._agent_voice = AgentVoice(self.push_frame)
         self.hold: Hold | None = None  # once the caller was handed off and waits for a person
+        self._speech_lost = False  # the TTS failed on this call (SpeechFailedFrame): it is being handed off
         self._hold_task: asyncio.Task | None = None
         self.outcome: str | None = None
 
@@ -232,6 +235,9 @@ class CallDialogueProcessor(UserTurnProcessor):
         elif isinstance(frame, VADUserStoppedSpeakingFrame) and self._speaking_since is not None:
             self._speech_s += time.monotonic() - self._speaking_since
             self._speaking_since = None
+        if isinstance(frame, SpeechFailedFrame):
+            await self._speech_failed(frame.text)
+            return  # the TTS's report to this processor: nobody upstream needs it
         if isinstance(frame, TranscriptionFrame) and frame.text.strip():
             if self._in_turn:
                 self._heard.append(frame.text.strip())
@@ -374,6 +380,19 @@ class CallDialogueProcessor(UserTurnProcessor):
             await self._hold_for_person(turn.handoff)
         elif turn.handoff:
             await self._end("handed_off")  # the handoff could not even be queued: nothing to wait for
+
+    async def _speech_failed(self, text: str) -> None:
+        """The caller did not hear `text` (they heard the apology instead): on record, and, unless the call
+        is already with people or over, handed to a person, as when the dialogue fails."""
+        hand_off = self.hold is None and self.outcome is None and not self._speech_lost
+        self._speech_lost = True  # set before awaiting: the next sentence's failure must not hand off again
+        handoff = await self._dialogue.speech_failed(self.call_id, text, hand_off)
+        if not hand_off or handoff is None:
+            return
+        if handoff.handoff_id is not None:
+            await self._hold_for_person(handoff)
+        else:
+            await self._end("handed_off")
 
     async def _hold_for_person(self, handoff: QueuedHandoff) -> None:
         self.hold = Hold(

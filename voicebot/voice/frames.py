@@ -44,3 +44,15 @@ class ExpectedAnswerFrame(SystemFrame):
     """
 
     expected: TurnExpectation
+
+
+@dataclass
+class SpeechFailedFrame(SystemFrame):
+    """Sent upstream by the TTS when a sentence could not be synthesised, even on a retry.
+
+    The caller heard the pre-rendered apology instead (if it was not played already in
+    this call); the dialogue processor hands the call to a person and the call record
+    notes what was not spoken. A call never goes on in silence.
+    """
+
+    text: str

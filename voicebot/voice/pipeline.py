@@ -29,6 +29,7 @@ from pipecat.transports.websocket.fastapi import (
 from pipecat.workers.runner import WorkerRunner
 
 from voicebot.dialogue.service import DialogueService
+from voicebot.prompts import say
 from voicebot.settings import Settings
 from voicebot.voice.admission import CallAdmission
 from voicebot.voice.bridge import Bridges, CallerAudioTap
@@ -38,7 +39,7 @@ from voicebot.voice.latency import TurnLatencyObserver
 from voicebot.voice.recording import CallRecording
 from voicebot.voice.smart_turn import TurnCompletionModel
 from voicebot.voice.stt import SharedWhisperSTTService
-from voicebot.voice.tts import PiperHttpTTSService, SpeechCache
+from voicebot.voice.tts import Apology, PiperHttpTTSService, SpeechCache
 from voicebot.voice.turns import TurnEndRule
 from voicebot.voice.vad import caller_vad
 from voicebot.voice.whisper import transcribe_turn
@@ -85,10 +86,12 @@ class VoiceResources:
     whisper: "WhisperModel"
     http: aiohttp.ClientSession
     admission: CallAdmission  # the carriers' limit on calls at once and per minute
+    apology: Apology  # what a caller hears when speech fails (rendered in the background at start-up)
     speech_cache: SpeechCache | None = None
     turn_model: TurnCompletionModel | None = None  # Smart Turn, unless VOICEBOT_TURN_DETECTOR=pause
     active_calls: int = 0
     bridges: Bridges = field(default_factory=Bridges)  # calls on hold that an agent's browser can join
+    apology_rendering: asyncio.Task | None = None
 
     @classmethod
     async def open(cls, settings: Settings, dialogue: DialogueService, whisper: "WhisperModel") -> "VoiceResources":
@@ -100,13 +103,18 @@ class VoiceResources:
             turn_model = await asyncio.to_thread(TurnCompletionModel)
             await asyncio.to_thread(turn_model.probability, np.zeros(16000, dtype=np.float32))
         cache = SpeechCache(settings.speech_cache_mb * 2**20) if settings.speech_cache_mb > 0 else None
-        return cls(
+        resources = cls(
             settings=settings, dialogue=dialogue, whisper=whisper, http=aiohttp.ClientSession(),
             speech_cache=cache, turn_model=turn_model,
             admission=CallAdmission(settings.max_calls, settings.max_calls_per_minute),
+            apology=Apology(say("apology_handoff")),
         )
+        resources.apology_rendering = asyncio.create_task(resources.apology.render(resources.http, settings.tts_url))
+        return resources
 
     async def close(self) -> None:
+        if self.apology_rendering:
+            self.apology_rendering.cancel()
         await self.http.close()
 
 
@@ -153,7 +161,9 @@ async def run_call(
         hold_announce_s=settings.hold_announce_s,
         bridges=resources.bridges,
     )
-    tts = PiperHttpTTSService(base_url=settings.tts_url, aiohttp_session=resources.http, cache=resources.speech_cache)
+    tts = PiperHttpTTSService(
+        base_url=settings.tts_url, aiohttp_session=resources.http, cache=resources.speech_cache, apology=resources.apology
+    )
 
     async def record_latency(stages: dict[str, float]) -> None:
         logger.info("Call %s: caller stopped → bot speaking in %.0f ms %s", call_id, stages["total"], stages)

@@ -8,8 +8,11 @@ which would pull the GPL package into the engine, hence this small client
 
 from __future__ import annotations
 
+import asyncio
 import io
+import logging
 import re
+import time
 import wave
 from collections import OrderedDict
 from collections.abc import AsyncGenerator, AsyncIterator
@@ -17,11 +20,17 @@ from typing import Any
 
 import aiohttp
 import numpy as np
-from pipecat.frames.frames import ErrorFrame, Frame, TTSStoppedFrame
+from pipecat.frames.frames import Frame
+from pipecat.processors.frame_processor import FrameDirection
 from pipecat.services.settings import TTSSettings
 from pipecat.services.tts_service import TTSService
 
 from voicebot.voice.compat import wav_audio_frames
+from voicebot.voice.frames import SpeechFailedFrame
+
+logger = logging.getLogger(__name__)
+RETRY_AFTER_S = 0.5  # one retry, a moment later: the supervisor may be restarting Piper
+SYNTHESIS_TIMEOUT = aiohttp.ClientTimeout(total=10)  # a sentence takes 0.03-0.3 s: a hung Piper is a failure
 
 _DOLLAR_AMOUNT = re.compile(r"\$(\d[\d,]*(?:\.\d\d)?)\b")
 
@@ -100,11 +109,57 @@ async def _chunks(data: bytes, size: int) -> AsyncIterator[bytes]:
         yield data[i : i + size]
 
 
+class SpeechSynthesisFailed(Exception):
+    """Piper could not say a sentence (down, restarting, or an error answer)."""
+
+
+class Apology:
+    """The apology a caller hears when speech fails, rendered by Piper once while it works (start-up)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.wav: bytes | None = None
+
+    async def render(self, session: aiohttp.ClientSession, base_url: str, wait_s: float = 300.0) -> None:
+        """Asks Piper until it answers (it may still be loading its voice at start-up), then keeps the WAV."""
+        deadline = time.monotonic() + wait_s
+        while self.wav is None:
+            try:
+                self.wav = await synthesise(session, base_url.rstrip("/") + "/synthesize", self.text)
+            except SpeechSynthesisFailed as error:
+                if time.monotonic() > deadline:
+                    logger.error("No pre-rendered apology: Piper did not answer in %.0f s (%s)", wait_s, error)
+                    return
+                await asyncio.sleep(1.0)
+
+
+async def synthesise(session: aiohttp.ClientSession, url: str, text: str) -> bytes:
+    """Piper's WAV for `text`, without its leading silence; `SpeechSynthesisFailed` otherwise."""
+    try:
+        async with session.post(url, json={"text": text}, timeout=SYNTHESIS_TIMEOUT) as response:
+            if response.status != 200:
+                raise SpeechSynthesisFailed(f"Piper HTTP {response.status}: {(await response.text())[:200]}")
+            return trim_leading_silence(await response.read())  # Piper's server sends the WAV once complete
+    except (aiohttp.ClientError, TimeoutError) as error:
+        raise SpeechSynthesisFailed(f"Piper HTTP failed: {error}") from error
+
+
 class PiperHttpTTSService(TTSService):
-    """POST {base_url}/synthesize {"text": ...} → WAV, streamed and resampled to the output rate."""
+    """POST {base_url}/synthesize {"text": ...} → WAV, streamed and resampled to the output rate.
+
+    A sentence Piper cannot say is tried once more; if that fails too, the caller hears the
+    pre-rendered `apology` (once per call) and `SpeechFailedFrame` goes upstream, where the
+    dialogue processor hands the call to a person.
+    """
 
     def __init__(
-        self, *, base_url: str, aiohttp_session: aiohttp.ClientSession, cache: SpeechCache | None = None, **kwargs: Any
+        self,
+        *,
+        base_url: str,
+        aiohttp_session: aiohttp.ClientSession,
+        cache: SpeechCache | None = None,
+        apology: Apology | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(
             push_start_frame=True,
@@ -116,6 +171,8 @@ class PiperHttpTTSService(TTSService):
         self._url = base_url.rstrip("/") + "/synthesize"
         self._session = aiohttp_session
         self._cache = cache
+        self._apology = apology
+        self._apologised = False
 
     def can_generate_metrics(self) -> bool:
         return True
@@ -124,21 +181,28 @@ class PiperHttpTTSService(TTSService):
         wav = self._cache.get(text) if self._cache else None
         try:
             if wav is None:
-                async with self._session.post(self._url, json={"text": text}) as response:
-                    if response.status != 200:
-                        yield ErrorFrame(error=f"Piper HTTP {response.status}: {await response.text()}")
-                        yield TTSStoppedFrame(context_id=context_id)
-                        return
-                    # Piper's server sends the WAV only once it is complete.
-                    wav = trim_leading_silence(await response.read())
+                wav = await self._synthesise_with_retry(text)
                 if self._cache:
                     self._cache.put(text, wav)
+        except SpeechSynthesisFailed as error:
+            logger.error("Speech failed twice for a sentence of %d characters: %s", len(text), error)
+            await self.push_frame(SpeechFailedFrame(text), FrameDirection.UPSTREAM)
+            if self._apologised or self._apology is None or self._apology.wav is None:
+                return
+            self._apologised, wav = True, self._apology.wav
+        try:
             await self.start_tts_usage_metrics(text)
             # Piper's rate comes from the WAV header; the audio is resampled to the line's.
             async for frame in wav_audio_frames(self, _chunks(wav, self.chunk_size), context_id):
                 await self.stop_ttfb_metrics()
                 yield frame
-        except (aiohttp.ClientError, TimeoutError) as error:
-            yield ErrorFrame(error=f"Piper HTTP failed: {error}")
         finally:
             await self.stop_ttfb_metrics()
+
+    async def _synthesise_with_retry(self, text: str) -> bytes:
+        try:
+            return await synthesise(self._session, self._url, text)
+        except SpeechSynthesisFailed as error:
+            logger.warning("Speech failed (%s); trying once more", error)
+            await asyncio.sleep(RETRY_AFTER_S)
+            return await synthesise(self._session, self._url, text)

@@ -1,0 +1,61 @@
+"""When Piper dies mid-call the caller is not left in silence: they hear the pre-rendered apology,
+the call goes to a person, and the call record says what they never heard."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import numpy as np
+import pytest
+import soundfile
+import soxr
+
+from voicebot.credentials import carrier_key, service_headers
+from voicebot.runtime.models import load_whisper
+from voicebot.telephony.twilio.caller import fetch_call_record, place_call
+
+pytestmark = pytest.mark.integration
+
+
+def heard(settings, wav_path) -> str:
+    audio, rate = soundfile.read(wav_path, dtype="float32")
+    segments, _ = load_whisper(settings).transcribe(soxr.resample(audio, rate, 16000), language="en", beam_size=5)
+    return " ".join(s.text for s in segments).lower()
+
+
+def test_a_call_whose_speech_fails_hears_the_apology_and_is_handed_off(stack, say, tmp_path) -> None:
+    settings = stack.settings
+    question = say("Where is my order one zero six three four seven, please?")
+    voice = stack.server.config.app.state.voice
+    assert voice.apology.wav, "the apology was not pre-rendered at start-up"
+    if voice.speech_cache:
+        voice.speech_cache.max_bytes = 0  # nothing cached: every sentence of this call needs Piper
+    stack.piper.process.kill()
+    stack.piper.process.wait()
+    out_wav = tmp_path / "bot.wav"
+    try:
+        result = asyncio.run(
+            place_call(
+                f"ws://{settings.host}:{settings.port}/telephony/twilio", [question], out_wav=out_wav,
+                stay_on_line_s=4, key=carrier_key(settings),
+            )
+        )
+        record = asyncio.run(fetch_call_record(settings.engine_url, result.call_id, service_headers(settings)))
+    finally:
+        if voice.speech_cache:
+            voice.speech_cache.max_bytes = settings.speech_cache_mb * 2**20
+        stack.piper.start()
+        stack.piper.wait_ready(60, echo=lambda _: None)
+
+    transcript = heard(settings, out_wav)
+    assert "sorry" in transcript and "colleague" in transcript, transcript  # the pre-rendered apology
+    assert transcript.count("sorry") == 1, transcript  # once, not for every sentence that failed
+    pcm, rate = soundfile.read(out_wav, dtype="float32")
+    assert len(pcm) / rate < 15  # no long stretch of audio: the rest of the bot's speech was never played
+    assert record["outcome"] == "handed_off", record["outcome"]
+    handoff = httpx.get(f"{settings.engine_url}/api/v1/calls/{result.call_id}/handoff", headers=service_headers(settings)).json()
+    assert handoff["reason"] == "internal_error"
+    failed = [a for a in handoff["summary_json"]["bot_actions"] if a["action"] == "speech_failed"]
+    assert failed and "voice failed" in failed[0]["text"]
+    assert np.abs(pcm).max() > 0.05  # the line was not silent
