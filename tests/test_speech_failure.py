@@ -4,6 +4,7 @@ the call goes to a person, and the call record says what they never heard."""
 from __future__ import annotations
 
 import asyncio
+import io
 
 import httpx
 import numpy as np
@@ -16,6 +17,13 @@ from voicebot.runtime.models import load_whisper
 from voicebot.telephony.twilio.caller import fetch_call_record, place_call
 
 pytestmark = pytest.mark.integration
+
+
+def audible_s(pcm: np.ndarray, rate: int) -> float:
+    """Seconds of the recording in 20 ms frames louder than a quiet line (about -40 dBFS)."""
+    frame = rate // 50
+    frames = pcm[: len(pcm) // frame * frame].reshape(-1, frame)
+    return float((np.sqrt((frames**2).mean(axis=1)) > 0.01).sum() * 0.02)
 
 
 def heard(settings, wav_path) -> str:
@@ -50,9 +58,11 @@ def test_a_call_whose_speech_fails_hears_the_apology_and_is_handed_off(stack, sa
 
     transcript = heard(settings, out_wav)
     assert "sorry" in transcript and "colleague" in transcript, transcript  # the pre-rendered apology
-    assert transcript.count("sorry") == 1, transcript  # once, not for every sentence that failed
+    # Once, not for every sentence that failed: the bot was audible about as long as the apology lasts.
     pcm, rate = soundfile.read(out_wav, dtype="float32")
-    assert len(pcm) / rate < 15  # no long stretch of audio: the rest of the bot's speech was never played
+    apology_s = len(soundfile.read(io.BytesIO(voice.apology.wav))[0]) / soundfile.info(io.BytesIO(voice.apology.wav)).samplerate
+    # (Whisper may hear it twice: it repeats itself over the silence after speech.)
+    assert 0.5 * apology_s < audible_s(pcm, rate) <= apology_s + 1.0, (audible_s(pcm, rate), apology_s)
     assert record["outcome"] == "handed_off", record["outcome"]
     handoff = httpx.get(f"{settings.engine_url}/api/v1/calls/{result.call_id}/handoff", headers=service_headers(settings)).json()
     assert handoff["reason"] == "internal_error"
