@@ -154,3 +154,40 @@ def healthy(settings: Settings) -> bool:
         return httpx.get(f"{settings.engine_url}/health", timeout=2).status_code == 200
     except httpx.HTTPError:
         return False
+
+
+def test_a_child_alive_but_no_longer_serving_is_restarted(tmp_path: Path) -> None:
+    """Like Rasa with its model unloaded: the process runs, its health check fails."""
+    from voicebot.runtime.supervisor import ChildProcess, wait_ready
+
+    port = free_port()
+    server = textwrap.dedent(f"""
+        import http.server, json
+        answered = 0
+        class Health(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                global answered
+                answered += 1
+                ok = answered <= 2  # serves twice, then stops serving
+                self.send_response(200 if ok else 503)
+                self.end_headers()
+                self.wfile.write(json.dumps({{"status": "ok" if ok else "no model"}}).encode())
+            def log_message(self, *args):
+                pass
+        http.server.HTTPServer(("127.0.0.1", {port}), Health).serve_forever()
+    """)
+    child = ChildProcess(
+        name="stuck", label="stuck server", command=lambda: [sys.executable, "-c", server], cwd=lambda: tmp_path,
+        env=lambda: dict(os.environ), log_path=tmp_path / "stuck.log", health_url=f"http://127.0.0.1:{port}/",
+        is_ready=lambda body: body.get("status") == "ok",
+    )
+    child.start()
+    try:
+        wait_ready([child], 20, RuntimeError, echo=lambda _: None)  # answer 1
+        first = child.process.pid
+        verdicts = [child.restart_if_stuck() for _ in range(5)]  # answer 2 fine, then three failures
+        assert verdicts == [False, False, False, True, False], verdicts
+        assert child.process.pid != first and gone(first)
+        assert wait_until(child.healthy, 20)  # the new process serves
+    finally:
+        child.stop()
