@@ -35,3 +35,14 @@ def test_digit_words_that_are_no_card_are_kept():
     kept = "order one zero four two three three, my phone ends in zero one one two"
     assert redact(kept) == kept
     assert redact("I'd like one of the two blue ones") == "I'd like one of the two blue ones"
+
+
+def test_entities_read_from_redacted_words_are_hidden_whole():
+    from voicebot.domain.redact import redact_entity
+
+    said = "the security code is one two three and my order is 104233"
+    code = {"entity": "digits", "value": "123", "start": 21, "end": 34, "text": "one two three"}
+    order = {"entity": "order_number", "value": "104233", "start": 51, "end": 57, "text": "104233"}
+    assert redact_entity(said, code) == {**code, "value": "[redacted]", "text": "[redacted]"}
+    assert redact_entity(said, order) == order
+    assert redact_entity(None, {"entity": "digits", "value": "4111 1111 1111 1111"})["value"] == "[card number]"

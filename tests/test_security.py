@@ -304,3 +304,18 @@ def test_odd_input_gets_a_clear_error_not_a_crash(settings, api, people) -> None
     assert too_big_id.status_code == 422
     assert api.get("/api/v1/calls/x%2F..%2F..%2Fstatus").status_code in (404, 422)  # an id is never a path
     assert httpx.get(f"{settings.engine_url}/health").status_code == 200  # still serving
+
+
+def test_a_card_number_said_is_kept_nowhere_and_echoed_nowhere(settings, api) -> None:
+    call_id = api.post("/api/v1/conversations", json={"channel": "text"}).json()["call_id"]
+    said = "I want a refund, my card number is 4 111 111 111 111 111 and the security code is one two three"
+    echoed = api.post(f"/api/v1/conversations/{call_id}/messages", json={"text": said})
+    assert echoed.status_code == 200 and "111 111" not in echoed.text and "[card number]" in echoed.json()["caller_text"]
+    record = api.get(f"/api/v1/calls/{call_id}").text
+    tracker = httpx.get(
+        f"{settings.rasa_url}/conversations/{call_id}/tracker", params={"token": deployment_secret(settings, RASA_TOKEN)}
+    )
+    assert tracker.status_code == 200 and "[card number]" in tracker.text  # Rasa keeps the conversation redacted
+    for kept in (record, tracker.text):
+        assert "111 111" not in kept and "4111111" not in kept and "one two three" not in kept
+        assert '"value":"123"' not in kept.replace(" ", "")  # the security code, read as an entity, is hidden too

@@ -24,7 +24,7 @@ import httpx
 from voicebot.dialogue.nlu import NluParse, TrackerTurn
 from voicebot.domain.errors import ServiceError
 from voicebot.domain.records import SPEECH_FAILED, CallbackBooked, HoldStatus, QueuedHandoff, TurnEntity, to_json
-from voicebot.domain.redact import redact
+from voicebot.domain.redact import redact, redact_entity
 from voicebot.emotion import TextEmotion, repeat_contact, sustained_anger
 from voicebot.events.bus import Publish
 from voicebot.handoff.service import HandoffService
@@ -71,7 +71,7 @@ class BotTurn:
     def to_dict(self) -> dict[str, Any]:
         """The turn as the text API answers it: redacted like the call record (a card number said is not echoed)."""
         shown = {**to_json(self), "caller_text": redact(self.caller_text), "bot_texts": [redact(t) for t in self.bot_texts]}
-        shown["entities"] = [{**e, "value": redact(e["value"]) if isinstance(e.get("value"), str) else e.get("value")} for e in self.entities]
+        shown["entities"] = [redact_entity(self.caller_text, e) for e in self.entities]
         return {**shown, "bot_text": redact(self.bot_text)}
 
 
@@ -283,7 +283,10 @@ class DialogueService:
         stored = await self._record(
             lambda: self.calls.add_turn(
                 turn.call_id, turn.caller_text, turn.intent, turn.confidence, turn.bot_text, emotion=emotion,
-                entities=[TurnEntity(str(e["entity"]), str(e["value"])) for e in turn.entities if e.get("entity")],
+                entities=[
+                    TurnEntity(str(e["entity"]), str(redact_entity(turn.caller_text, e).get("value")))
+                    for e in turn.entities if e.get("entity")
+                ],
                 actions=turn.actions,
             )
         )

@@ -45,13 +45,33 @@ def holds_card_number(digits: str) -> bool:
     )
 
 
+def _redactions(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, replacement) of each part of `text` to hide, in order."""
+    found = [(m.start(), m.end(), "[card number]") for m in _DIGIT_RUN.finditer(text) if holds_card_number(_digits(m.group(0)))]
+    for m in _SECURITY_CODE.finditer(text):
+        if not any(start < m.end(3) and m.start(3) < end for start, end, _ in found):
+            found.append((m.start(3), m.end(3), "[security code]"))
+    return sorted(found)
+
+
 def redact(text: str | None) -> str | None:
     """'my card is 4111 1111 1111 1111' -> 'my card is [card number]'."""
     if not text:
         return text
+    for start, end, replacement in reversed(_redactions(text)):
+        text = text[:start] + replacement + text[end:]
+    return text
 
-    def card(match: re.Match[str]) -> str:
-        return "[card number]" if holds_card_number(_digits(match.group(0))) else match.group(0)
 
-    text = _DIGIT_RUN.sub(card, text)
-    return _SECURITY_CODE.sub(lambda m: f"{m.group(1)}{m.group(2)}[security code]", text)
+def hides(text: str | None, start: int, end: int) -> bool:
+    """Whether `redact` hides any of text[start:end]: an entity read from there (a card's digits,
+    a security code) must not be kept either."""
+    return bool(text) and any(s < end and start < e for s, e, _ in _redactions(text))
+
+
+def redact_entity(text: str | None, entity: dict) -> dict:
+    """An NLU entity of `text` as it may be kept: hidden whole when read from redacted words."""
+    start, end = entity.get("start"), entity.get("end")
+    if isinstance(start, int) and isinstance(end, int) and hides(text, start, end):
+        return {**entity, **{k: "[redacted]" for k in ("value", "text") if k in entity}}
+    return {k: redact(v) if k in ("value", "text") and isinstance(v, str) else v for k, v in entity.items()}
