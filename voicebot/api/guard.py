@@ -19,6 +19,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from starlette.datastructures import Headers
@@ -35,6 +36,15 @@ SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"no-referrer"),
 ]
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a request is refused, as its answer says: HTTP status (or close code 4000 + status), error code, message."""
+
+    status: int
+    code: str
+    message: str
 
 
 def host_name(host: str) -> str:
@@ -56,11 +66,10 @@ class RequestGuard:
             return
         refusal = self.refusal(scope)
         if refusal is not None:
-            status, code, message = refusal
             if scope["type"] == "websocket":
-                await send({"type": "websocket.close", "code": 4000 + status, "reason": message})
+                await send({"type": "websocket.close", "code": 4000 + refusal.status, "reason": refusal.message})
             else:
-                await _send_json(send, status, {"error": code, "message": message})
+                await _send_refusal(send, refusal)
             return
         if scope["type"] == "websocket":
             await self.app(scope, receive, send)
@@ -69,8 +78,7 @@ class RequestGuard:
             body = await _read_body(receive)
             refusal = _body_refusal(body, Headers(scope=scope))
             if refusal is not None:
-                status, code, message = refusal
-                await _send_json(send, status, {"error": code, "message": message})
+                await _send_refusal(send, refusal)
                 return
             receive = _replay(body, receive)
         static = scope["path"].startswith(STATIC_PREFIX)
@@ -85,20 +93,20 @@ class RequestGuard:
 
         await self.app(scope, receive, with_headers)
 
-    def refusal(self, scope: Scope) -> tuple[int, str, str] | None:
-        """Why the request is refused (status, code, message), or None."""
+    def refusal(self, scope: Scope) -> Refusal | None:
+        """Why the request's head is refused, or None."""
         headers = Headers(scope=scope)
         host = headers.get("host", "")
         if host_name(host) not in self.allowed_hosts:
-            return 400, "unknown_host", "This server does not answer to that host name."
+            return Refusal(400, "unknown_host", "This server does not answer to that host name.")
         origin = headers.get("origin")
         if origin is not None and urlsplit(origin).netloc.lower() != host.strip().lower():
-            return 403, "cross_origin", "Requests from other sites' pages are refused."
+            return Refusal(403, "cross_origin", "Requests from other sites' pages are refused.")
         if scope["type"] == "http" and scope["method"] in UNSAFE_METHODS and not scope["path"].startswith(CARRIER_PREFIX):
             content_type = headers.get("content-type")
             has_body = content_type is not None or headers.get("content-length", "0") != "0" or "transfer-encoding" in headers
             if has_body and (content_type or "").split(";")[0].strip().lower() != "application/json":
-                return 415, "json_only", "Send the body as application/json."
+                return Refusal(415, "json_only", "Send the body as application/json.")
         return None
 
 
@@ -119,15 +127,15 @@ async def _read_body(receive: Receive) -> bytes | None:
     return b"".join(chunks)
 
 
-def _body_refusal(body: bytes | None, headers: Headers) -> tuple[int, str, str] | None:
+def _body_refusal(body: bytes | None, headers: Headers) -> Refusal | None:
     if body is None:
-        return 413, "too_large", f"The body is over {MAX_BODY_BYTES // 1024} KiB."
+        return Refusal(413, "too_large", f"The body is over {MAX_BODY_BYTES // 1024} KiB.")
     if not body or (headers.get("content-type") or "").split(";")[0].strip().lower() != "application/json":
         return None
     try:
         json.dumps(json.loads(body), ensure_ascii=False).encode("utf-8")
     except UnicodeError:
-        return 422, "invalid_text", "The text is not valid Unicode (an unpaired surrogate)."
+        return Refusal(422, "invalid_text", "The text is not valid Unicode (an unpaired surrogate).")
     except ValueError:
         return None  # not JSON at all: the route's own validation says so
     return None
@@ -147,8 +155,8 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     return replayed
 
 
-async def _send_json(send: Send, status: int, body: dict) -> None:
-    payload = json.dumps(body).encode()
+async def _send_refusal(send: Send, refusal: Refusal) -> None:
+    payload = json.dumps({"error": refusal.code, "message": refusal.message}).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode()), *SECURITY_HEADERS]
-    await send({"type": "http.response.start", "status": status, "headers": [*headers, (b"cache-control", b"no-store")]})
+    await send({"type": "http.response.start", "status": refusal.status, "headers": [*headers, (b"cache-control", b"no-store")]})
     await send({"type": "http.response.body", "body": payload})
