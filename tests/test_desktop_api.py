@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from pathlib import Path
 
@@ -161,12 +162,15 @@ def test_taking_a_call_then_wrapping_it_up_files_a_ticket(app) -> None:
     waiting = ana.get("/api/v1/desk/queues").json()["waiting"]
     assert [w["handoff_id"] for w in waiting] == [queued.handoff_id]
     assert OLD.number in waiting[0]["summary"] and "outside the return window" in waiting[0]["summary"]
+    assert waiting[0]["summary_json"]["caller"]["phone"] == "•••" + OLD.phone[-4:]  # masked for the whole queue
+    assert OLD.phone not in json.dumps(waiting)
     hid = queued.handoff_id
     assert ana.post(f"/api/v1/desk/handoffs/{hid}/accept").json()["status"] == "accepted"
     again = sue.post(f"/api/v1/desk/handoffs/{hid}/accept")
     assert again.status_code == 409 and again.json()["error"] == "not_waiting"
     context = ana.get(f"/api/v1/desk/handoffs/{hid}/context").json()
     assert context["customer"]["name"] == f"{OLD.first_name} {OLD.last_name}"
+    assert context["customer"]["phone"] == OLD.phone  # whole for the agent who took the call
     assert OLD.number in [o["order_number"] for o in context["orders"]]
     assert context["transcript"][0]["caller_text"].startswith("i want my money back")
     assert context["wrap_up_draft"].startswith(f"Caller: {OLD.first_name} {OLD.last_name}")

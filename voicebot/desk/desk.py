@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from voicebot.desk.agents import SignedIn
 from voicebot.domain.errors import Forbidden, InvalidInput, NotAllowed, NotFound
+from voicebot.domain.phone import masked
 from voicebot.domain.records import to_json
 from voicebot.domain.types import HandoffStatus, TicketKind, TicketStatus, utc_now
 from voicebot.events.bus import Publish
@@ -37,6 +38,15 @@ DISPOSITIONS = {
 }
 
 
+def queue_entry(handoff: dict[str, Any]) -> dict[str, Any]:
+    """A waiting handoff as the queue list shows it: the caller's number masked."""
+    summary = handoff.get("summary_json") or {}
+    caller = summary.get("caller") or {}
+    if caller.get("phone"):
+        handoff = {**handoff, "summary_json": {**summary, "caller": {**caller, "phone": masked(caller["phone"])}}}
+    return handoff
+
+
 class AgentDesk:
     def __init__(
         self,
@@ -54,7 +64,8 @@ class AgentDesk:
         return transaction(self._sessions)
 
     def waiting(self, agent: SignedIn) -> list[dict[str, Any]]:
-        """Calls waiting in the agent's queues, the one to take next first."""
+        """Calls waiting in the agent's queues, the one to take next first (caller numbers masked:
+        every agent of the queue sees the list; the one who accepts a call gets it whole)."""
         now = self._clock()
         with self._transaction() as session:
             rows = session.scalars(
@@ -63,7 +74,7 @@ class AgentDesk:
                 .order_by(Handoff.priority.desc(), Handoff.created_at)
             )
             return [
-                {**to_json(handoff_record(h)), "waiting_s": round((now - h.created_at).total_seconds())}
+                {**queue_entry(to_json(handoff_record(h))), "waiting_s": round((now - h.created_at).total_seconds())}
                 for h in rows
                 if agent.is_supervisor or agent.serves(h.queue)
             ]

@@ -28,3 +28,11 @@ def last_four_match(given: str | None, phone: str | None) -> bool:
     """The identity check: the caller's last four digits (or a longer number ending in them)."""
     said = digits(given)
     return len(said) >= 4 and said[-4:] == digits(phone)[-4:]
+
+
+def masked(phone: str | None) -> str | None:
+    """'+15125550147' -> '•••0147': enough to tell callers apart in a queue, not to call them."""
+    if phone is None:
+        return None
+    number = digits(phone)
+    return f"•••{number[-4:]}" if len(number) >= 4 else "•••"

@@ -1,5 +1,9 @@
-"""When Piper dies mid-call the caller is not left in silence: they hear the pre-rendered apology,
-the call goes to a person, and the call record says what they never heard."""
+"""A part of the bot dies during a phone call: the caller is not left in silence. They hear an
+apology, the call goes to a person, and the call record says what happened.
+
+Piper dead: the apology pre-rendered at start-up, and the record notes what was never said.
+Rasa or the action server dead: the dialogue's own apology, spoken by Piper.
+"""
 
 from __future__ import annotations
 
@@ -12,9 +16,13 @@ import pytest
 import soundfile
 import soxr
 
+from sqlalchemy import select
+
 from voicebot.credentials import carrier_key, service_headers
 from voicebot.runtime.models import load_whisper
-from voicebot.telephony.twilio.caller import fetch_call_record, place_call
+from voicebot.store.models import Call
+from voicebot.store.session import make_engine, session_factory
+from voicebot.telephony.twilio.caller import Say, Wait, fetch_call_record, load_wav_8k, place_call, play_call
 
 pytestmark = pytest.mark.integration
 
@@ -69,3 +77,46 @@ def test_a_call_whose_speech_fails_hears_the_apology_and_is_handed_off(stack, sa
     failed = [a for a in handoff["summary_json"]["bot_actions"] if a["action"] == "speech_failed"]
     assert failed and "voice failed" in failed[0]["text"]
     assert np.abs(pcm).max() > 0.05  # the line was not silent
+
+
+@pytest.mark.parametrize("child", ["rasa", "action_server"])
+def test_a_dialogue_process_killed_mid_call_gives_an_apology_and_a_handoff(stack, say, tmp_path, child) -> None:
+    settings = stack.settings
+    process = stack.rasa.children[child]
+    first, second = say("Where is my order?"), say("It's one zero four two three three.")
+    database = make_engine(settings.sqlalchemy_url)
+    sessions = session_factory(database)
+    out_wav = tmp_path / "bot.wav"
+
+    def answered_calls() -> set[str]:
+        with sessions() as session:
+            return set(session.scalars(select(Call.id).where(Call.turn_count >= 2, Call.ended_at.is_(None))))
+
+    async def scenario():
+        before = answered_calls()
+        steps = [Say(load_wav_8k(first), "first"), Wait(1.5), Say(load_wav_8k(second), "second")]
+        call = asyncio.create_task(
+            play_call(f"ws://{settings.host}:{settings.port}/telephony/twilio", steps, out_wav, stay_on_line_s=3, key=carrier_key(settings))
+        )
+        while not (await asyncio.to_thread(answered_calls)) - before:  # the first question is answered: the child dies now
+            assert not call.done(), "the call ended before its first answer"
+            await asyncio.sleep(0.1)
+        process.process.kill()
+        return await call
+
+    try:
+        result = asyncio.run(scenario())
+    finally:
+        process.process.wait()
+        stack.rasa.restart_dead()
+        stack.rasa.wait_ready(180, echo=lambda _: None)
+        database.dispose()
+    record = asyncio.run(fetch_call_record(settings.engine_url, result.call_id, service_headers(settings)))
+    assert record["outcome"] == "handed_off"
+    callers = [t for t in record["turns"] if t["caller_text"]]
+    assert "order number" in callers[0]["bot_text"]  # answered while everything ran
+    assert "sorry" in callers[1]["bot_text"].lower() and "colleague" in callers[1]["bot_text"]
+    transcript = heard(settings, out_wav)
+    assert "sorry" in transcript and "colleague" in transcript, transcript  # and the caller heard it
+    handoff = httpx.get(f"{settings.engine_url}/api/v1/calls/{result.call_id}/handoff", headers=service_headers(settings)).json()
+    assert handoff["reason"] == "internal_error" and handoff["status"] in ("waiting", "abandoned")
