@@ -20,6 +20,7 @@ from pipecat.frames.frames import (
     VADUserStartedSpeakingFrame,
     VADUserStoppedSpeakingFrame,
 )
+from pipecat.processors.frame_processor import FrameDirection
 from pipecat.tests.utils import SleepFrame, run_test
 
 from voicebot.dialogue.service import BotTurn
@@ -28,7 +29,7 @@ from voicebot.prompts import say
 from voicebot.voice.call import GOES_ON_WITHIN_S, CallDialogueProcessor, sentences
 from voicebot.voice.carrier import CallInfo
 from voicebot.voice.dtmf import AGENT_REQUEST, DTMFCollector
-from voicebot.voice.frames import BotTurnSpokenFrame, ExpectedAnswerFrame
+from voicebot.voice.frames import BotTurnSpokenFrame, ExpectedAnswerFrame, SpeechFailedFrame
 from voicebot.voice.tts import SpeechCache, say_dollar_amounts
 from voicebot.voice.turns import TurnEndRule, TurnExpectation, unfinished_number
 from voicebot.voice.whisper import Heard
@@ -57,6 +58,7 @@ class ScriptedDialogue:
         self.ended: list[tuple[str, str]] = []
         self.transfers: list[tuple[str, QueuedHandoff, dict]] = []
         self.callbacks: list[tuple[int, object]] = []
+        self.unspoken: list[tuple[str, bool]] = []  # speech_failed: (the text, whether it asked for a handoff)
 
     async def start_call(self, caller=None, channel="text", call_id=None, metadata=None) -> BotTurn:
         self.started.append({"caller": caller, "channel": channel, "call_id": call_id, "metadata": metadata})
@@ -83,6 +85,10 @@ class ScriptedDialogue:
 
     async def transfer_requested(self, call_id: str, handoff: QueuedHandoff, transfer: dict) -> None:
         self.transfers.append((call_id, handoff, transfer))
+
+    async def speech_failed(self, call_id: str, text: str, hand_off: bool) -> QueuedHandoff | None:
+        self.unspoken.append((text, hand_off))
+        return queued(9, "internal_error", "general") if hand_off else None
 
     async def schedule_callback(self, handoff_id: int, when) -> CallbackBooked:
         self.callbacks.append((handoff_id, when))
@@ -727,3 +733,15 @@ async def test_caller_audio_tap_feeds_a_connected_agent_and_passes_audio_on() ->
     down, _ = await run_test(CallerAudioTap(bridges, CALL_ID), frames_to_send=[frame(), frame()])
     assert sum(isinstance(f, InputAudioRawFrame) for f in down) == 2  # VAD and STT still get the audio
     assert bridge.to_agent.qsize() == 2 and bridge.to_agent.get_nowait() == b"\x01\x00" * 320
+
+
+async def test_speech_that_failed_hands_the_call_off_once() -> None:
+    """The TTS reports sentences it could not say (the caller heard the apology instead)."""
+    dialogue = ScriptedDialogue(hold=[HoldStatus("waiting", 1, 180)])
+    proc = processor(dialogue, hold_announce_s=30)
+    failures = [SpeechFailedFrame("Your order is on its way."), SleepFrame(0.2), SpeechFailedFrame("It arrives on Friday."), SleepFrame(0.2)]
+    down, up = await run_test(proc, frames_to_send=failures, frames_to_send_direction=FrameDirection.UPSTREAM)
+    assert dialogue.unspoken == [("Your order is on its way.", True), ("It arrives on Friday.", False)]  # one handoff
+    assert proc.hold is not None  # the caller holds for a person
+    assert "press 1 or say call me back." in spoken(down)
+    assert not any(isinstance(f, SpeechFailedFrame) for f in up)  # the report stops at the dialogue processor
