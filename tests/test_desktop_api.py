@@ -202,6 +202,7 @@ def test_event_stream_shows_agents_their_queues_only(app) -> None:
         app.state.events.publish("handoff.waiting", {"handoff_id": 99, "call_id": "call-9", "queue": "logistics"})
         first = ana_events.receive_json()
         assert first["v"] == 1 and first["type"] == "handoff.waiting" and first["data"]["handoff_id"] == queued.handoff_id
+        assert first["data"]["summary"]["caller"]["phone"] == "•••" + OLD.phone[-4:]  # as in the queue list
         turn = ana_events.receive_json()
         assert turn["type"] == "call.turn" and turn["data"]["caller_text"] == "hello?"  # other-call skipped
         assert lou_events.receive_json()["data"]["handoff_id"] == 99  # only the logistics handoff reaches lou

@@ -38,13 +38,25 @@ DISPOSITIONS = {
 }
 
 
+def masked_summary(summary: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A handoff summary as every agent of the queue sees it: the caller's number masked (•••0147)."""
+    caller = (summary or {}).get("caller") or {}
+    if not caller.get("phone"):
+        return summary
+    return {**summary, "caller": {**caller, "phone": masked(caller["phone"])}}
+
+
 def queue_entry(handoff: dict[str, Any]) -> dict[str, Any]:
-    """A waiting handoff as the queue list shows it: the caller's number masked."""
-    summary = handoff.get("summary_json") or {}
-    caller = summary.get("caller") or {}
-    if caller.get("phone"):
-        handoff = {**handoff, "summary_json": {**summary, "caller": {**caller, "phone": masked(caller["phone"])}}}
-    return handoff
+    """A waiting handoff as the queue list shows it."""
+    return {**handoff, "summary_json": masked_summary(handoff.get("summary_json"))}
+
+
+def queue_event(message: dict[str, Any]) -> dict[str, Any]:
+    """An event-stream message as agents get it: handoff summaries with the caller's number masked."""
+    data = message.get("data") or {}
+    if message.get("type") in ("handoff.waiting", "handoff.updated") and isinstance(data.get("summary"), dict):
+        return {**message, "data": {**data, "summary": masked_summary(data["summary"])}}
+    return message
 
 
 class AgentDesk:

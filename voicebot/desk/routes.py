@@ -26,7 +26,7 @@ from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Resp
 from pydantic import BaseModel, Field
 
 from voicebot.desk.agents import AgentService, SignedIn
-from voicebot.desk.desk import AgentDesk
+from voicebot.desk.desk import AgentDesk, queue_event
 from voicebot.domain.errors import NotFound
 
 logger = logging.getLogger(__name__)
@@ -167,7 +167,7 @@ async def events(websocket: WebSocket) -> None:
                     visible.add(data["call_id"])
             elif not (agent.is_supervisor or data.get("call_id") in visible):
                 continue
-            await websocket.send_json(message)
+            await websocket.send_json(queue_event(message))
     except (WebSocketDisconnect, RuntimeError):  # the client went away (RuntimeError: sent after close)
         pass
     finally:
