@@ -71,3 +71,30 @@ def test_answers_carry_the_security_headers(client: TestClient) -> None:
         assert response.headers["content-security-policy"].startswith("default-src 'self'")
         assert response.headers["x-frame-options"] == "DENY" and response.headers["x-content-type-options"] == "nosniff"
         assert response.headers["cache-control"] == "no-store" and response.headers["referrer-policy"] == "no-referrer"
+
+
+async def test_with_an_internal_port_the_data_api_is_not_on_the_public_one() -> None:
+    import httpx
+
+    app = FastAPI()
+    app.add_middleware(RequestGuard, allowed_hosts=["127.0.0.1"], internal_port=9091)
+
+    @app.get("/api/v1/orders")
+    def orders() -> list:
+        return []
+
+    @app.get("/api/v1/desk/me")
+    def me() -> dict:
+        return {}
+
+    @app.get("/health")
+    def health() -> dict:
+        return {}
+
+    transport = httpx.ASGITransport(app=app)  # the request's port is the server's, as on a real socket
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8080") as public, httpx.AsyncClient(
+        transport=transport, base_url="http://127.0.0.1:9091"
+    ) as internal:
+        assert (await public.get("/api/v1/orders")).status_code == 404
+        assert (await public.get("/api/v1/desk/me")).status_code == 200 and (await public.get("/health")).status_code == 200
+        assert (await internal.get("/api/v1/orders")).status_code == 200

@@ -253,7 +253,8 @@ def test_a_page_on_another_origin_cannot_act_with_a_signed_in_supervisors_browse
 
 
 def test_with_the_engine_on_every_interface_the_internal_services_stay_on_loopback(tmp_path) -> None:
-    """VOICEBOT_HOST=0.0.0.0 inside a network namespace of the test's own (loopback only, nothing else reachable)."""
+    """VOICEBOT_HOST=0.0.0.0 (and an internal port) inside a network namespace of the test's own (loopback only,
+    nothing else reachable)."""
     import json
     import subprocess
     import sys
@@ -269,8 +270,10 @@ def test_with_the_engine_on_every_interface_the_internal_services_stay_on_loopba
     bound = {port: address for address, port in report["listening"]}
     ports = report["ports"]
     assert bound[ports["engine"]] == "0.0.0.0"
-    for internal in ("rasa", "action_server", "tts"):
+    for internal in ("internal", "rasa", "action_server", "tts"):
         assert bound[ports[internal]] == "127.0.0.1", (internal, bound)
+    # VOICEBOT_INTERNAL_PORT: the data API is only on the loopback port, the public one has health and the rest.
+    assert report["answers"] == {"public_orders": 404, "public_health": 200, "internal_orders": 200}
 
 
 def test_fifty_callers_at_once_are_refused_busy_over_the_limit_while_a_real_call_is_answered(settings, say) -> None:

@@ -39,6 +39,12 @@ class Settings(BaseSettings):
         "and Piper listen on 127.0.0.1 whatever it is.",
     )
     port: int = Field(8080, description="Engine HTTP port (health, APIs).")
+    internal_port: int | None = Field(
+        None,
+        description="When set, the data API (orders, calls, handoffs, knowledge, text conversations) answers only on "
+        "127.0.0.1 at this port, and VOICEBOT_HOST:VOICEBOT_PORT serves the health check, the carrier endpoints and "
+        "the agent desk alone (404 for the rest). Unset: one port for everything.",
+    )
     rasa_port: int = Field(5005, description="Rasa server port.")
     action_port: int = Field(5055, description="Rasa action server port.")
 
@@ -193,7 +199,10 @@ class Settings(BaseSettings):
 
     @property
     def engine_url(self) -> str:
-        """The engine as this machine's own processes reach it (loopback when it listens on every interface)."""
+        """The engine as this machine's own processes reach it: its internal port if it has one, else
+        its port (on loopback when it listens on every interface)."""
+        if self.internal_port is not None:
+            return f"http://{LOOPBACK}:{self.internal_port}"
         local = LOOPBACK if self.host in WILDCARD_HOSTS else self.host
         return f"http://{local}:{self.port}"
 

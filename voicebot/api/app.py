@@ -163,7 +163,7 @@ def create_app(settings: Settings, whisper: WhisperModel) -> FastAPI:
     app = FastAPI(title="voicebot engine", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.settings = settings
     app.state.service_token = deployment_secret(settings, SERVICE_TOKEN)
-    app.add_middleware(RequestGuard, allowed_hosts=settings.allowed_hosts)
+    app.add_middleware(RequestGuard, allowed_hosts=settings.allowed_hosts, internal_port=settings.internal_port)
     install_error_handlers(app)
     trusted = [Depends(api_client)]
     app.include_router(orders.router)

@@ -11,6 +11,8 @@
 - **Size and text**: a body over 64 KiB gets 413 (the largest real one, a wrap-up note, is
   5,000 characters), and JSON whose strings are not valid Unicode (a lone surrogate such as
   `"\\ud800"`, which no database or reply can encode) gets 422.
+- **Internal routes** (with `Settings.internal_port`): the data API answers only on the
+  internal port, bound to loopback; on the public port it is not there (404).
 - **Headers** on every answer: a content security policy that allows this origin's own
   files only, no framing, no MIME sniffing, no referrer, and no caching of anything but the
   desk's static files.
@@ -29,6 +31,7 @@ UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 MAX_BODY_BYTES = 64 * 1024
 CARRIER_PREFIX = "/telephony/"
 STATIC_PREFIX = "/desk/static/"
+INTERNAL_PREFIX, PUBLIC_UNDER_INTERNAL = "/api/v1/", "/api/v1/desk/"  # the data API; the desk's API is public
 SECURITY_HEADERS = [
     (b"content-security-policy", b"default-src 'self'; img-src 'self' data:; media-src 'self' blob:; "
      b"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"),
@@ -56,9 +59,10 @@ def host_name(host: str) -> str:
 
 
 class RequestGuard:
-    def __init__(self, app: ASGIApp, allowed_hosts: list[str]) -> None:
+    def __init__(self, app: ASGIApp, allowed_hosts: list[str], internal_port: int | None = None) -> None:
         self.app = app
         self.allowed_hosts = {h.lower() for h in allowed_hosts}
+        self.internal_port = internal_port
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -96,6 +100,10 @@ class RequestGuard:
     def refusal(self, scope: Scope) -> Refusal | None:
         """Why the request's head is refused, or None."""
         headers = Headers(scope=scope)
+        path = scope["path"]
+        if self.internal_port is not None and path.startswith(INTERNAL_PREFIX) and not path.startswith(PUBLIC_UNDER_INTERNAL):
+            if (scope.get("server") or (None, None))[1] != self.internal_port:
+                return Refusal(404, "not_found", "Not Found")
         host = headers.get("host", "")
         if host_name(host) not in self.allowed_hosts:
             return Refusal(400, "unknown_host", "This server does not answer to that host name.")

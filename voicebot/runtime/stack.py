@@ -7,6 +7,7 @@ use `local_engine` to reuse a running engine or start one for their purpose.
 from __future__ import annotations
 
 import os
+import socket
 import sys
 import threading
 import time
@@ -19,6 +20,14 @@ import httpx
 from voicebot.runtime.console import echo
 from voicebot.runtime.ports import busy_ports
 from voicebot.settings import LOOPBACK, Settings
+
+
+def bound_socket(host: str, port: int) -> socket.socket:
+    listening = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listening.bind((host, port))
+    listening.set_inheritable(True)
+    return listening
 
 
 def quiet_pipecat(level: str) -> None:
@@ -62,10 +71,13 @@ class EngineStack:
         model = train(s, echo=echo) if train_first else latest_model(s.nlu_dir)
         if model is None:
             raise SystemExit("error: no trained model; run `voicebot train` first")
-        busy = busy_ports({
+        wanted = {
             "the engine": (s.host, s.port), "Rasa": (LOOPBACK, s.rasa_port),
             "the action server": (LOOPBACK, s.action_port), "Piper TTS": (LOOPBACK, s.tts_port),
-        })
+        }
+        if s.internal_port is not None:
+            wanted["the engine's internal API"] = (LOOPBACK, s.internal_port)
+        busy = busy_ports(wanted)
         if busy:
             raise SystemExit("error: " + "; ".join(busy) + ". Stop it, or choose other ports (VOICEBOT_*_PORT).")
         keep_private(s.data_dir)
@@ -82,7 +94,10 @@ class EngineStack:
             proxy_headers=True, forwarded_allow_ips=s.trusted_proxies,
         )
         self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, name="engine", daemon=True)
+        listening = None  # uvicorn binds host:port itself; with an internal port, both sockets are handed over
+        if s.internal_port is not None:
+            listening = [config.bind_socket(), bound_socket(LOOPBACK, s.internal_port)]
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": listening}, name="engine", daemon=True)
         self.thread.start()
         while not self.server.started:
             if not self.thread.is_alive():
