@@ -45,8 +45,7 @@ def test_a_call_whose_speech_fails_hears_the_apology_and_is_handed_off(stack, sa
     question = say("Where is my order one zero six three four seven, please?")
     voice = stack.server.config.app.state.voice
     assert voice.apology.wav, "the apology was not pre-rendered at start-up"
-    if voice.speech_cache:
-        voice.speech_cache.max_bytes = 0  # nothing cached: every sentence of this call needs Piper
+    cache, voice.speech_cache = voice.speech_cache, None  # no sentence cached by earlier calls: each one needs Piper
     stack.piper.process.kill()
     stack.piper.process.wait()
     out_wav = tmp_path / "bot.wav"
@@ -59,8 +58,7 @@ def test_a_call_whose_speech_fails_hears_the_apology_and_is_handed_off(stack, sa
         )
         record = asyncio.run(fetch_call_record(settings.engine_url, result.call_id, service_headers(settings)))
     finally:
-        if voice.speech_cache:
-            voice.speech_cache.max_bytes = settings.speech_cache_mb * 2**20
+        voice.speech_cache = cache
         stack.piper.start()
         stack.piper.wait_ready(60, echo=lambda _: None)
 
