@@ -41,8 +41,13 @@ def test_piper_speaks_and_whisper_understands(piper_settings: Settings) -> None:
         started = time.monotonic()
         response = httpx.post(f"{settings.tts_url}/synthesize", json={"text": SENTENCE}, timeout=30)
         synth_s = time.monotonic() - started
+        info = httpx.get(f"{settings.tts_url}/info").json()
+        others = [httpx.get(f"{settings.tts_url}/").status_code, httpx.post(f"{settings.tts_url}/download", json={"voice": "x"}).status_code]
     finally:
         server.stop()
+    # Only what the engine uses is served, and nobody can read back what was last said to a caller.
+    assert info["voice"]["name"] and "last" not in info and SENTENCE not in str(info)
+    assert others == [404, 404]
     assert response.status_code == 200
     assert response.content[:4] == b"RIFF" and response.content[8:12] == b"WAVE"
     with wave.open(io.BytesIO(response.content)) as wav:

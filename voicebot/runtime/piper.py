@@ -3,7 +3,8 @@
 piper-tts is GPL-3.0, so it runs from its own venv (`.venv-piper`) as a separate
 program and the engine only talks HTTP to it: POST /synthesize {"text": ...} returns
 a complete 22,050 Hz mono 16-bit WAV, GET /info serves as the health check. The
-server binds 0.0.0.0 unless told otherwise, so `--host` is always passed.
+server binds 0.0.0.0 unless told otherwise, so `--host` is always passed. It runs through
+`piper_serve.py`, which answers only those two routes and keeps the last sentence out of /info.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ class PiperError(RuntimeError):
 
 
 class PiperServer(ChildProcess):
-    """`python -m piper.http_server` from the Piper venv, on 127.0.0.1:settings.tts_port (internal only)."""
+    """Piper's `piper.http_server` (through `piper_serve.py`) from the Piper venv, on 127.0.0.1:settings.tts_port (internal only)."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -43,7 +44,7 @@ class PiperServer(ChildProcess):
         if self.voice is None:
             self.voice = piper_voice_path(s)
         return [
-            str(piper_python(s)), "-m", "piper.http_server",
+            str(piper_python(s)), str(Path(__file__).with_name("piper_serve.py")),
             "--host", LOOPBACK, "--port", str(s.tts_port), "-m", str(self.voice),
         ]
 
