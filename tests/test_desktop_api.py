@@ -82,7 +82,8 @@ def handed_off_call(app: FastAPI) -> dict:
     store.calls.add_turn("call-1", "i want my money back for the coffee machine on order one oh seven oh eight one", "get_refund", emotion="neutral")
     store.orders.get_order(OLD.number, call_id="call-1")
     return app.state.handoffs.hand_off(
-        "call-1", "outside_return_window", intent="affirm", collected={"task": "get_refund", "order_number": OLD.number}
+        "call-1", "outside_return_window", intent="affirm",
+        collected={"task": "get_refund", "order_number": OLD.number, "new_address": "12 Elm Street, Dayton, 45402"},
     )
 
 
@@ -163,7 +164,8 @@ def test_taking_a_call_then_wrapping_it_up_files_a_ticket(app) -> None:
     assert [w["handoff_id"] for w in waiting] == [queued.handoff_id]
     assert OLD.number in waiting[0]["summary"] and "outside the return window" in waiting[0]["summary"]
     assert waiting[0]["summary_json"]["caller"]["phone"] == "•••" + OLD.phone[-4:]  # masked for the whole queue
-    assert OLD.phone not in json.dumps(waiting)
+    assert OLD.phone not in json.dumps(waiting) and "Elm Street" not in json.dumps(waiting)  # nor an address given
+    assert waiting[0]["collected"] == {"task": "get_refund", "order_number": OLD.number, "new_address": "(given)"}
     hid = queued.handoff_id
     assert ana.post(f"/api/v1/desk/handoffs/{hid}/accept").json()["status"] == "accepted"
     again = sue.post(f"/api/v1/desk/handoffs/{hid}/accept")
@@ -171,6 +173,7 @@ def test_taking_a_call_then_wrapping_it_up_files_a_ticket(app) -> None:
     context = ana.get(f"/api/v1/desk/handoffs/{hid}/context").json()
     assert context["customer"]["name"] == f"{OLD.first_name} {OLD.last_name}"
     assert context["customer"]["phone"] == OLD.phone  # whole for the agent who took the call
+    assert context["handoff"]["collected"]["new_address"] == "12 Elm Street, Dayton, 45402"
     assert OLD.number in [o["order_number"] for o in context["orders"]]
     assert context["transcript"][0]["caller_text"].startswith("i want my money back")
     assert context["wrap_up_draft"].startswith(f"Caller: {OLD.first_name} {OLD.last_name}")
@@ -203,6 +206,7 @@ def test_event_stream_shows_agents_their_queues_only(app) -> None:
         first = ana_events.receive_json()
         assert first["v"] == 1 and first["type"] == "handoff.waiting" and first["data"]["handoff_id"] == queued.handoff_id
         assert first["data"]["summary"]["caller"]["phone"] == "•••" + OLD.phone[-4:]  # as in the queue list
+        assert "Elm Street" not in json.dumps(first)
         turn = ana_events.receive_json()
         assert turn["type"] == "call.turn" and turn["data"]["caller_text"] == "hello?"  # other-call skipped
         assert lou_events.receive_json()["data"]["handoff_id"] == 99  # only the logistics handoff reaches lou

@@ -38,25 +38,42 @@ DISPOSITIONS = {
 }
 
 
+ADDRESS_SLOTS = ("new_address", "address_so_far")  # the dialogue's slots that hold a caller's address
+
+
+def masked_slots(collected: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The dialogue's slots without the address a caller gave (shown once someone takes the call)."""
+    if not collected or not any(collected.get(slot) for slot in ADDRESS_SLOTS):
+        return collected
+    return {**collected, **{slot: "(given)" for slot in ADDRESS_SLOTS if collected.get(slot)}}
+
+
 def masked_summary(summary: dict[str, Any] | None) -> dict[str, Any] | None:
-    """A handoff summary as every agent of the queue sees it: the caller's number masked (•••0147)."""
-    caller = (summary or {}).get("caller") or {}
-    if not caller.get("phone"):
+    """A handoff summary as every agent of the queue sees it: the caller's number masked (•••0147),
+    any address they gave left out."""
+    if not summary:
         return summary
-    return {**summary, "caller": {**caller, "phone": masked(caller["phone"])}}
+    caller = summary.get("caller") or {}
+    shown = {**summary, "collected": masked_slots(summary.get("collected"))} if "collected" in summary else dict(summary)
+    if caller.get("phone"):
+        shown["caller"] = {**caller, "phone": masked(caller["phone"])}
+    return shown
 
 
 def queue_entry(handoff: dict[str, Any]) -> dict[str, Any]:
     """A waiting handoff as the queue list shows it."""
-    return {**handoff, "summary_json": masked_summary(handoff.get("summary_json"))}
+    return {**handoff, "collected": masked_slots(handoff.get("collected")), "summary_json": masked_summary(handoff.get("summary_json"))}
 
 
 def queue_event(message: dict[str, Any]) -> dict[str, Any]:
-    """An event-stream message as agents get it: handoff summaries with the caller's number masked."""
+    """An event-stream message as agents get it: handoff summaries and slots masked as in the queue list."""
     data = message.get("data") or {}
-    if message.get("type") in ("handoff.waiting", "handoff.updated") and isinstance(data.get("summary"), dict):
-        return {**message, "data": {**data, "summary": masked_summary(data["summary"])}}
-    return message
+    if message.get("type") not in ("handoff.waiting", "handoff.updated"):
+        return message
+    shown = {**data, "summary": masked_summary(data["summary"])} if isinstance(data.get("summary"), dict) else dict(data)
+    if isinstance(data.get("collected"), dict):
+        shown["collected"] = masked_slots(data["collected"])
+    return {**message, "data": shown}
 
 
 class AgentDesk:
