@@ -31,8 +31,8 @@ from voicebot.api.errors import install_error_handlers
 from voicebot.api.guard import RequestGuard
 from voicebot.api.knowledge import router as knowledge_router
 from voicebot.desk import routes as desktop
-from voicebot.desk.agents import AgentService
 from voicebot.credentials import RASA_TOKEN, SERVICE_TOKEN, deployment_secret
+from voicebot.desk.agents import AgentService
 from voicebot.desk.desk import AgentDesk
 from voicebot.dialogue.project import domain_intents
 from voicebot.dialogue.service import DialogueService
@@ -79,7 +79,7 @@ async def component_health(app: FastAPI) -> dict[str, dict[str, Any]]:
     except Exception as error:  # any driver error means "not ready"
         status["database"] = {"ok": False, "error": str(error).splitlines()[0]}
     async with httpx.AsyncClient(timeout=2.0) as client:
-        rasa_token = {"token": deployment_secret(settings, RASA_TOKEN)}  # asked for, never shown: /health is public
+        rasa_token = {"token": app.state.rasa_token}  # asked for, never shown: /health is public
         for name, url, params, ready in (
             ("rasa", f"{settings.rasa_url}/status", rasa_token, lambda body: bool(body.get("model_file"))),
             ("action_server", f"{settings.action_url}/health", {}, lambda body: body.get("status") == "ok"),
@@ -144,7 +144,7 @@ def create_app(settings: Settings, whisper: WhisperModel) -> FastAPI:
         emotion = await asyncio.to_thread(TextEmotion, app.state.knowledge.encoder)  # one MiniLM for both
         app.state.dialogue = DialogueService(
             settings.rasa_url, app.state.store.calls, app.state.handoffs, settings.rasa_timeout_s, emotion,
-            app.state.events.publish, rasa_token=deployment_secret(settings, RASA_TOKEN),
+            app.state.events.publish, rasa_token=app.state.rasa_token,
         )
         interrupted = await app.state.dialogue.close_calls("failed")
         if interrupted:
@@ -163,6 +163,7 @@ def create_app(settings: Settings, whisper: WhisperModel) -> FastAPI:
     app = FastAPI(title="voicebot engine", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.settings = settings
     app.state.service_token = deployment_secret(settings, SERVICE_TOKEN)
+    app.state.rasa_token = deployment_secret(settings, RASA_TOKEN)
     app.add_middleware(RequestGuard, allowed_hosts=settings.allowed_hosts, internal_port=settings.internal_port)
     install_error_handlers(app)
     trusted = [Depends(api_client)]

@@ -113,9 +113,13 @@ class RequestGuard:
         if scope["type"] == "http" and scope["method"] in UNSAFE_METHODS and not scope["path"].startswith(CARRIER_PREFIX):
             content_type = headers.get("content-type")
             has_body = content_type is not None or headers.get("content-length", "0") != "0" or "transfer-encoding" in headers
-            if has_body and (content_type or "").split(";")[0].strip().lower() != "application/json":
+            if has_body and not _is_json(headers):
                 return Refusal(415, "json_only", "Send the body as application/json.")
         return None
+
+
+def _is_json(headers: Headers) -> bool:
+    return (headers.get("content-type") or "").split(";")[0].strip().lower() == "application/json"
 
 
 async def _read_body(receive: Receive) -> bytes | None:
@@ -138,7 +142,7 @@ async def _read_body(receive: Receive) -> bytes | None:
 def _body_refusal(body: bytes | None, headers: Headers) -> Refusal | None:
     if body is None:
         return Refusal(413, "too_large", f"The body is over {MAX_BODY_BYTES // 1024} KiB.")
-    if not body or (headers.get("content-type") or "").split(";")[0].strip().lower() != "application/json":
+    if not body or not _is_json(headers):
         return None
     try:
         json.dumps(json.loads(body), ensure_ascii=False).encode("utf-8")

@@ -240,12 +240,15 @@ class DialogueService:
         await self._record(lambda: self.calls.record_event(call_id, SPEECH_FAILED, None, {"unspoken": redact(text)}))
         if not hand_off:
             return None
+        return await asyncio.to_thread(self._internal_error_handoff, call_id)  # its summary lists the speech failure
+
+    def _internal_error_handoff(self, call_id: str) -> QueuedHandoff:
+        """The call queued for a person after a failure of ours; not queued if even that cannot be recorded."""
         try:
-            handoff = await asyncio.to_thread(self.handoffs.hand_off, call_id, "internal_error")
+            return self.handoffs.hand_off(call_id, "internal_error")
         except RECORD_ERRORS as error:
             logger.error("Could not record the handoff for call %s: %s", call_id, error)
             return self.handoffs.not_queued(call_id, "internal_error")
-        return handoff  # its summary lists the speech failure, recorded just before
 
     async def record_latency(self, call_id: str, latency_ms: dict[str, float]) -> None:
         """Stage timings of the call's latest spoken turn (see voicebot.voice.latency)."""
@@ -345,11 +348,7 @@ class DialogueService:
         return self.handoffs.not_queued(call_id, reason)
 
     def _failure(self, call_id: str, caller_text: str | None) -> BotTurn:
-        try:
-            handoff = self.handoffs.hand_off(call_id, "internal_error")
-        except RECORD_ERRORS as error:
-            logger.error("Could not record the handoff for call %s: %s", call_id, error)
-            handoff = self.handoffs.not_queued(call_id, "internal_error")
+        handoff = self._internal_error_handoff(call_id)
         return BotTurn(call_id=call_id, caller_text=caller_text, bot_texts=[say("apology_handoff")], handoff=handoff, failed=True)
 
     async def _record(self, write: Callable[[], Any]) -> Any:

@@ -158,7 +158,7 @@ class RasaProcesses:
                     "--model", str(self.model), "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
                 ],
                 f"{s.rasa_url}/status", lambda body: bool(body.get("model_file")),
-                health_params=lambda: {"token": deployment_secret(s, RASA_TOKEN)},
+                health_params={"token": deployment_secret(s, RASA_TOKEN)},
             ),
         }
 

@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -35,7 +35,7 @@ class ChildProcess:
     log_path: Path
     health_url: str
     is_ready: Callable[[dict], bool] = lambda body: True
-    health_params: Callable[[], dict[str, str]] = dict  # e.g. the child's API token, kept out of the printed URL
+    health_params: dict[str, str] = field(default_factory=dict)  # e.g. the child's API token, kept out of the printed URL
     process: subprocess.Popen | None = None
     served: bool = False  # answered its health check since it last started
     failed_checks: int = 0  # health checks failed in a row since then
@@ -79,7 +79,7 @@ class ChildProcess:
 
     def healthy(self) -> bool:
         try:
-            response = httpx.get(self.health_url, params=self.health_params(), timeout=2.0)
+            response = httpx.get(self.health_url, params=self.health_params, timeout=2.0)
             return response.status_code == 200 and self.is_ready(response.json())
         except (httpx.HTTPError, ValueError):
             return False

@@ -2,7 +2,7 @@
 
 A key (`sign-in-user:ana`, `verify-order:104233`, ...) that fails `limit` times within
 `window` is locked; each further failure once the lock is over locks it again for twice
-as long, up to `max_lock`. A success clears the key. Callers check `lockout` before
+as long, up to `max_lock`. A success clears the key. Callers `check` the keys before
 they even test the guess, so a locked key gives nothing away, right or wrong.
 """
 

@@ -22,7 +22,6 @@ class Store:
     calls: CallRepository
     handoffs: HandoffRepository
     customers: CustomerRepository
-    attempts: AttemptLimiter
 
     @classmethod
     def open(
@@ -39,5 +38,4 @@ class Store:
             calls=calls,
             handoffs=HandoffRepository(sessions, clock=clock),
             customers=CustomerRepository(sessions, clock=clock),
-            attempts=attempts,
         )

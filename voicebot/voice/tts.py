@@ -125,7 +125,7 @@ class Apology:
         deadline = time.monotonic() + wait_s
         while self.wav is None:
             try:
-                self.wav = await synthesise(session, base_url.rstrip("/") + "/synthesize", self.text)
+                self.wav = await synthesise(session, base_url, self.text)
             except SpeechSynthesisFailed as error:
                 if time.monotonic() > deadline:
                     logger.error("No pre-rendered apology: Piper did not answer in %.0f s (%s)", wait_s, error)
@@ -133,10 +133,10 @@ class Apology:
                 await asyncio.sleep(1.0)
 
 
-async def synthesise(session: aiohttp.ClientSession, url: str, text: str) -> bytes:
-    """Piper's WAV for `text`, without its leading silence; `SpeechSynthesisFailed` otherwise."""
+async def synthesise(session: aiohttp.ClientSession, base_url: str, text: str) -> bytes:
+    """Piper's WAV for `text` (POST {base_url}/synthesize), without its leading silence; `SpeechSynthesisFailed` otherwise."""
     try:
-        async with session.post(url, json={"text": text}, timeout=SYNTHESIS_TIMEOUT) as response:
+        async with session.post(base_url.rstrip("/") + "/synthesize", json={"text": text}, timeout=SYNTHESIS_TIMEOUT) as response:
             if response.status != 200:
                 raise SpeechSynthesisFailed(f"Piper HTTP {response.status}: {(await response.text())[:200]}")
             return trim_leading_silence(await response.read())  # Piper's server sends the WAV once complete
@@ -168,7 +168,7 @@ class PiperHttpTTSService(TTSService):
             text_transforms=[("*", say_dollar_amounts)],
             **kwargs,
         )
-        self._url = base_url.rstrip("/") + "/synthesize"
+        self._base_url = base_url
         self._session = aiohttp_session
         self._cache = cache
         self._apology = apology
@@ -201,8 +201,8 @@ class PiperHttpTTSService(TTSService):
 
     async def _synthesise_with_retry(self, text: str) -> bytes:
         try:
-            return await synthesise(self._session, self._url, text)
+            return await synthesise(self._session, self._base_url, text)
         except SpeechSynthesisFailed as error:
             logger.warning("Speech failed (%s); trying once more", error)
             await asyncio.sleep(RETRY_AFTER_S)
-            return await synthesise(self._session, self._url, text)
+            return await synthesise(self._session, self._base_url, text)
